@@ -1,0 +1,8 @@
+# cuda/local.mk -- CUDA sources (compiled by nvcc when configured with CUDA) and
+# their CPU-only stand-ins.
+EXTRA_DIST += cuda/gpu_info.cu cuda/cuda_check.h src/core/gpu_none.c
+if HAVE_CUDA
+libdyolo_a_SOURCES += cuda/gpu_info.cu cuda/cuda_check.h
+else
+libdyolo_a_SOURCES += src/core/gpu_none.c
+endif

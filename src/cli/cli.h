@@ -1,0 +1,50 @@
+/* cli.h -- the command-line layer: subcommand entry points and the helpers they
+ * share (common options, config assembly, error reporting).  This is the only layer
+ * that prints errors and chooses exit codes.
+ *
+ * Exit codes (documented in README): 0 success, 1 error, 2 usage error.
+ *
+ * defines: cli_common, cli_common_parse, cli_build_config, cli_fail, cli_usage_error,
+ *          CLI_EXIT_*, and each subcommand's *_main
+ */
+#ifndef DY_CLI_CLI_H
+#define DY_CLI_CLI_H
+
+#include "core/config.h"
+#include "core/err.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
+
+#define CLI_MAX_SETS 256
+
+/* Options every config-driven subcommand accepts. */
+typedef struct {
+    const char *config_file;
+    const char *sets[CLI_MAX_SETS];
+    int nsets;
+    const char *log_level;  /* NULL: from config */
+    int log_all_ranks;      /* -1: from config */
+} cli_common;
+
+/* Handles --config/--set/--log-level/--log-all-ranks at argv[*i]; returns 1 if it
+ * consumed the option (advancing *i), 0 if not ours, -1 on a usage error. */
+int cli_common_option(cli_common *o, int argc, char **argv, int *i);
+/* Defaults < file < --set; also applies the logging options. */
+dy_status cli_build_config(const cli_common *o, cfg **out);
+void cli_configure_logging(const cfg *c, const cli_common *o, int rank);
+
+/* Print "dyolo CMD: error: <err_msg()>" and return CLI_EXIT_ERROR. */
+int cli_fail(const char *cmd);
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define CLI_COMMON_HELP                                                                   \
+    "  --config FILE          JSON config file (may \"include\" others)\n"                \
+    "  --set KEY.PATH=VALUE   override one config value (repeatable)\n"                   \
+    "  --log-level LEVEL      error, warn, info or debug\n"                               \
+    "  --log-all-ranks        log from every rank, prefixed with [rN]\n"                  \
+    "  -h, --help             show this help\n"
+
+int cli_version_main(int argc, char **argv);
+int cli_config_main(int argc, char **argv);
+
+#endif

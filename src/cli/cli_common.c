@@ -1,0 +1,93 @@
+/* cli_common.c -- option handling and config assembly shared by subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+
+static int takes_value(const char *opt, int argc, char **argv, int *i, const char **val)
+{
+    size_t n = strlen(opt);
+    const char *a = argv[*i];
+    if (strncmp(a, opt, n) != 0) return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+int cli_common_option(cli_common *o, int argc, char **argv, int *i)
+{
+    const char *v = NULL;
+    int r;
+    if ((r = takes_value("--config", argc, argv, i, &v))) {
+        o->config_file = v;
+        return r;
+    }
+    if ((r = takes_value("--set", argc, argv, i, &v))) {
+        if (r < 0) return r;
+        if (o->nsets >= CLI_MAX_SETS) return -1;
+        o->sets[o->nsets++] = v;
+        return 1;
+    }
+    if ((r = takes_value("--log-level", argc, argv, i, &v))) {
+        o->log_level = v;
+        return r;
+    }
+    if (strcmp(argv[*i], "--log-all-ranks") == 0) {
+        o->log_all_ranks = 1;
+        return 1;
+    }
+    return 0;
+}
+
+dy_status cli_build_config(const cli_common *o, cfg **out)
+{
+    cfg *c = NULL;
+    DY_TRY(cfg_new(&c));
+    dy_status s = DY_OK;
+    if (o->config_file) s = cfg_load_file(c, o->config_file);
+    for (int i = 0; s == DY_OK && i < o->nsets; i++) s = cfg_set(c, o->sets[i]);
+    if (s == DY_OK && o->log_level) {
+        char set[128];
+        snprintf(set, sizeof set, "log.level=%s", o->log_level);
+        s = cfg_set(c, set);
+    }
+    if (s == DY_OK && o->log_all_ranks > 0) s = cfg_set(c, "log.all_ranks=true");
+    if (s != DY_OK) {
+        cfg_free(c);
+        return s;
+    }
+    *out = c;
+    return DY_OK;
+}
+
+void cli_configure_logging(const cfg *c, const cli_common *o, int rank)
+{
+    (void)o;
+    log_level lvl = LOG_INFO;
+    log_parse_level(cfg_str(c, "log.level"), &lvl);
+    log_setup(rank, cfg_bool(c, "log.all_ranks"), lvl);
+}
+
+int cli_fail(const char *cmd)
+{
+    fprintf(stderr, "dyolo %s: error: %s\n", cmd, err_msg());
+    return CLI_EXIT_ERROR;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "dyolo %s: %s (see `dyolo %s --help`)\n", cmd, buf, cmd);
+    return CLI_EXIT_USAGE;
+}

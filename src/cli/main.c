@@ -1,0 +1,47 @@
+/* main.c -- the `dyolo` entry point: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "dyolo_config.h"
+#include "core/check.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+static const cli_command commands[] = {
+    {"version", cli_version_main, "versions of dyolo, its libraries and the visible GPUs"},
+    {"config", cli_config_main, "validate and print the effective configuration, or its schema"},
+};
+#define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: dyolo COMMAND [OPTIONS]   (dyolo COMMAND --help for details)\n\n"
+               "dyolo %s -- distributed YOLO training in C with MPI, NCCL and parallel HDF5.\n\n"
+               "commands:\n",
+            PACKAGE_VERSION);
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) return cli_version_main(argc - 1, argv + 1);
+    check_h5_quiet();
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dyolo: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,14 @@
+# tests/local.mk -- unit, CLI and MPI tests of the core and CLI.
+check_PROGRAMS += tests/unit/test_core tests/unit/test_config tests/mpi/test_mpi_checks
+tests_unit_test_core_SOURCES = tests/unit/test_core.c tests/tap.h
+tests_unit_test_core_LDADD = $(TEST_LIBS)
+tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/tap.h
+tests_unit_test_config_LDADD = $(TEST_LIBS)
+tests_mpi_test_mpi_checks_SOURCES = tests/mpi/test_mpi_checks.c tests/tap.h
+tests_mpi_test_mpi_checks_LDADD = $(TEST_LIBS)
+
+UNIT_TESTS = tests/unit/test_core tests/unit/test_config
+TESTS += $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh tests/mpi/mpi_checks.sh
+EXTRA_DIST += tests/cli/version.sh tests/cli/config_errors.sh tests/mpi/mpi_checks.sh \
+	tests/run-mpi.in
+SANITIZER_TESTS = $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh
