@@ -1,0 +1,7 @@
+# src/eval/local.mk -- evaluation: NMS, COCO-exact and YOLO-style mAP.
+libdyolo_a_SOURCES += \
+	src/eval/eval_set.c src/eval/eval_set.h \
+	src/eval/coco_eval.c src/eval/coco_eval.h \
+	src/eval/coco_json.c src/eval/coco_json.h
+libdyolo_a_SOURCES += src/eval/yolo_ap.c src/eval/yolo_ap.h
+libdyolo_a_SOURCES += src/eval/nms.c src/eval/nms.h
