@@ -5,3 +5,4 @@ libdyolo_a_SOURCES += \
 	src/eval/coco_json.c src/eval/coco_json.h
 libdyolo_a_SOURCES += src/eval/yolo_ap.c src/eval/yolo_ap.h
 libdyolo_a_SOURCES += src/eval/nms.c src/eval/nms.h
+libdyolo_a_SOURCES += src/eval/eval_dist.c src/eval/eval_dist.h
