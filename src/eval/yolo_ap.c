@@ -36,8 +36,9 @@ static double interp(double x, const double *xp, const double *fp, int n, double
     return slope * (x - xp[lo]) + fp[lo];
 }
 
-/* compute_ap: envelope of [1, prec, 0] over [0, rec, 1], 101-point trapezoid. */
-static double compute_ap(const double *rec, const double *prec, int n, double *mrec, double *mpre)
+/* compute_ap: envelope of [1, prec, 0] over [0, rec, 1], 101-point trapezoid; the
+ * interpolated curve goes to curve[101] when given. */
+static double compute_ap(const double *rec, const double *prec, int n, double *mrec, double *mpre, double *curve)
 {
     mrec[0] = 0, mpre[0] = 1;
     for (int i = 0; i < n; i++) mrec[i + 1] = rec[i], mpre[i + 1] = prec[i];
@@ -45,10 +46,12 @@ static double compute_ap(const double *rec, const double *prec, int n, double *m
     for (int i = n; i >= 0; i--)
         if (mpre[i + 1] > mpre[i]) mpre[i] = mpre[i + 1];
     double ap = 0, px = 0, py = interp(0, mrec, mpre, n + 2, mpre[0]);
+    if (curve) curve[0] = py;
     for (int i = 1; i <= 100; i++) {
         double x = lin(0, 1, 101, i), y = interp(x, mrec, mpre, n + 2, mpre[0]);
         ap += (x - px) * (y + py) / 2;
         px = x, py = y;
+        if (curve) curve[i] = y;
     }
     return ap;
 }
@@ -180,7 +183,7 @@ static dy_status per_class(const pred *P, size_t np, int c, int nl, yolo_ap_resu
                 rc[x] = interp(px, negconf, rec, (int)n, 0);
                 pc[x] = interp(px, negconf, prec, (int)n, 1);
             }
-        double ap = compute_ap(rec, prec, (int)n, mrec, mpre);
+        double ap = compute_ap(rec, prec, (int)n, mrec, mpre, t == 0 ? r->pr_curve + (size_t)c * YOLO_AP_NPR : NULL);
         if (t == 0) r->ap50[c] = ap;
         ap_sum += ap;
     }
@@ -219,11 +222,13 @@ dy_status yolo_ap_run(const eval_set *s, yolo_ap_result *r)
     r->ap50 = calloc(K + 1, sizeof(double)), r->ap = calloc(K + 1, sizeof(double));
     r->p = calloc(K + 1, sizeof(double)), r->r = calloc(K + 1, sizeof(double));
     r->f1 = calloc(K + 1, sizeof(double)), r->nlabels = calloc(K + 1, sizeof(int));
+    r->pr_curve = calloc((size_t)K * YOLO_AP_NPR + 1, sizeof(double));
     pred *P = malloc((nd + 1) * sizeof *P);
     double *PC = calloc((size_t)K * NPX + 1, sizeof *PC), *RC = calloc((size_t)K * NPX + 1, sizeof *RC);
     double *work = malloc((5 * nd + 8) * sizeof *work);
     int *has = calloc(K + 1, sizeof *has);
-    dy_status st = (r->ap50 && r->ap && r->p && r->r && r->f1 && r->nlabels && P && PC && RC && work && has)
+    dy_status st = (r->ap50 && r->ap && r->p && r->r && r->f1 && r->nlabels && r->pr_curve && P && PC && RC &&
+                    work && has)
                        ? DY_OK : DY_ERR(DY_ENOMEM, "yolo ap: out of memory");
     if (st == DY_OK) st = collect(s, P);
     if (st == DY_OK) {
@@ -244,6 +249,6 @@ dy_status yolo_ap_run(const eval_set *s, yolo_ap_result *r)
 
 void yolo_ap_free(yolo_ap_result *r)
 {
-    free(r->ap50), free(r->ap), free(r->p), free(r->r), free(r->f1), free(r->nlabels);
+    free(r->ap50), free(r->ap), free(r->p), free(r->r), free(r->f1), free(r->nlabels), free(r->pr_curve);
     memset(r, 0, sizeof *r);
 }

@@ -17,7 +17,11 @@ typedef struct {
     double *ap50, *ap;         /* [ncat]; 0 for classes without labels */
     double *p, *r, *f1;        /* [ncat] at best_conf */
     int *nlabels;              /* [ncat] */
+    double *pr_curve;          /* [ncat][YOLO_AP_NPR] precision envelope at recall
+                                  0, 0.01, ..., 1 for IoU 0.5 (for plots) */
 } yolo_ap_result;
+
+#define YOLO_AP_NPR 101
 
 dy_status yolo_ap_run(const eval_set *s, yolo_ap_result *r);
 void yolo_ap_free(yolo_ap_result *r);
