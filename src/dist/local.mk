@@ -1,0 +1,7 @@
+# src/dist/local.mk -- distributed runtime: MPI start-up and communicators, device
+# mapping, the communication interface (MPI transport; NCCL in cuda/), DDP buckets,
+# and the all-reduce benchmark.
+libdyolo_a_SOURCES += \
+	src/dist/dist.c src/dist/dist.h \
+	src/dist/comm.c src/dist/comm.h src/dist/comm_impl.h src/dist/comm_types.h \
+	src/dist/comm_mpi.c src/dist/comm_nccl.c
