@@ -1,0 +1,1 @@
+# tests/train/local.mk -- tests of the optimizer, schedule, EMA and loss scaler.
