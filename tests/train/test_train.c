@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "dist/dist_config.h"
 #include "train/ema.h"
+#include "train/train_config.h"
 #include "train/optim.h"
 #include "train/scaler.h"
 #include "train/sched.h"
@@ -162,8 +165,28 @@ static void test_scaler(void)
     TAP_STR_HAS(err_msg(), "3 consecutive steps overflowed", "message names K");
 }
 
+static void test_config(void)
+{
+    cfg *c = NULL;
+    train_hyp h;
+    comm_opts co;
+    ddp_opts dopt;
+    if (cfg_new(&c) != DY_OK) return;
+    TAP_EQ_INT(cfg_set(c, "train.batch_size=24"), DY_OK, "train.batch_size settable");
+    cfg_set(c, "train.optimizer=adamw");
+    cfg_set(c, "dist.bucket_mb=2");
+    TAP_EQ_INT(train_hyp_from_cfg(c, &h), DY_OK, "train section read");
+    TAP_OK(h.optimizer == OPTIM_ADAMW && h.sched.global_batch == 24 && h.sched.nbs == 64 &&
+           fabs(h.sched.lr0 - 0.01) < 1e-12 && h.loss_scale_init == 65536 && h.ema, "YOLOv5 defaults + overrides");
+    TAP_EQ_INT(dist_opts_from_cfg(c, -1, &co, &dopt), DY_OK, "dist section read");
+    TAP_OK(dopt.bucket_bytes == 2u << 20 && dopt.first_bucket_bytes == 1u << 20 &&
+           co.transport == COMM_TRANSPORT_AUTO && co.timeout_s == 600, "bucket sizes and watchdog from config");
+    cfg_free(c);
+}
+
 int main(void)
 {
+    test_config();
     test_optim();
     test_sched();
     test_ema();

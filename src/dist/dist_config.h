@@ -1,0 +1,17 @@
+/* dist_config.h -- the `dist` configuration section and its translation into the
+ * options of the communication interface and DDP.
+ * defines: cfg_section_dist, dist_opts_from_cfg */
+#ifndef DY_DIST_DIST_CONFIG_H
+#define DY_DIST_DIST_CONFIG_H
+
+#include "core/config.h"
+#include "dist/comm.h"
+#include "dist/ddp.h"
+
+extern const cfg_section cfg_section_dist;
+
+/* device: from dist_map_device (-1 on CPU).  ddp dtype is F32 (the trainer sets F16
+ * under amp when gradients are kept in half precision). */
+dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *dopt);
+
+#endif
