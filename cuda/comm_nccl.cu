@@ -161,3 +161,16 @@ extern "C" void dnccl_destroy(dnccl *d)
     free(d->ev);
     free(d);
 }
+
+extern "C" dy_status dnccl_device_alloc(int device, size_t bytes, void **out)
+{
+    CUDA_CHECK(cudaSetDevice(device));
+    CUDA_CHECK(cudaMalloc(out, bytes));
+    CUDA_CHECK(cudaMemset(*out, 0, bytes));
+    return DY_OK;
+}
+
+extern "C" void dnccl_device_free(void *p)
+{
+    if (p) cudaFree(p);
+}

@@ -8,7 +8,8 @@
  *
  * defines: dnccl, DNCCL_ID_BYTES, dnccl_unique_id, dnccl_create, dnccl_allreduce,
  *          dnccl_broadcast, dnccl_allgatherv, dnccl_barrier, dnccl_test,
- *          dnccl_async_error, dnccl_abort, dnccl_destroy
+ *          dnccl_async_error, dnccl_abort, dnccl_destroy, dnccl_device_alloc,
+ *          dnccl_device_free
  */
 #ifndef DY_CUDA_COMM_NCCL_H
 #define DY_CUDA_COMM_NCCL_H
@@ -39,6 +40,9 @@ dy_status dnccl_test(dnccl *d, int slot, int *done);
 dy_status dnccl_async_error(dnccl *d);
 void dnccl_abort(dnccl *d);
 void dnccl_destroy(dnccl *d);
+/* Device memory for benchmarks and tests of the transport (cudaMalloc/cudaMemset). */
+dy_status dnccl_device_alloc(int device, size_t bytes, void **out);
+void dnccl_device_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -143,6 +143,7 @@ void comm_destroy(comm *c)
 }
 
 int comm_rank(const comm *c) { return c->rank; }
+comm_progress comm_get_progress(const comm *c) { return c->o.progress; }
 int comm_size(const comm *c) { return c->size; }
 const char *comm_name(const comm *c) { return c->ops->name; }
 MPI_Comm comm_mpi(const comm *c) { return c->mpi; }

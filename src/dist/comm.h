@@ -25,7 +25,7 @@
  * defines: comm, comm_req, comm_dtype, comm_redop, comm_progress, comm_opts,
  *          comm_ops, comm_stats, comm_create, comm_destroy, comm_allreduce,
  *          comm_broadcast, comm_allgather, comm_allgatherv, comm_barrier, comm_test,
- *          comm_wait, comm_wait_all, comm_poll, comm_rank, comm_size, comm_name,
+ *          comm_wait, comm_wait_all, comm_poll, comm_get_progress, comm_rank, comm_size, comm_name,
  *          comm_stats_get, comm_dtype_size, comm_transport_parse, COMM_MAX_REQS
  */
 #ifndef DY_DIST_COMM_H
@@ -98,6 +98,7 @@ dy_status comm_wait_all(comm *c);
 dy_status comm_poll(comm *c); /* push progress on every outstanding request */
 
 int comm_rank(const comm *c);
+comm_progress comm_get_progress(const comm *c);
 int comm_size(const comm *c);
 const char *comm_name(const comm *c);
 MPI_Comm comm_mpi(const comm *c); /* the duplicated MPI communicator (bootstrap, tests) */

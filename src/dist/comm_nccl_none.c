@@ -27,3 +27,6 @@ dy_status dnccl_test(dnccl *d, int s, int *done) { (void)d, (void)s, (void)done;
 dy_status dnccl_async_error(dnccl *d) { (void)d; return no_nccl(); }
 void dnccl_abort(dnccl *d) { (void)d; }
 void dnccl_destroy(dnccl *d) { (void)d; }
+dy_status dnccl_device_alloc(int device, size_t bytes, void **out)
+{ (void)device, (void)bytes, (void)out; return no_nccl(); }
+void dnccl_device_free(void *p) { (void)p; }

@@ -143,8 +143,10 @@ static int find_range(const ddp *d, size_t offset)
     return -1;
 }
 
-/* Launch every complete bucket in bucket order, then test the ones in flight (this
- * test is also what progresses non-blocking MPI between layers of backward). */
+/* Launch every complete bucket in bucket order, then (progress mode poll) test the
+ * ones in flight: that test is what progresses non-blocking MPI between layers of
+ * backward.  In thread mode the thread does it; in mode none nothing does (the
+ * benchmark's baseline). */
 static dy_status launch_and_poll(ddp *d)
 {
     while (d->next_launch < d->nb && d->b[d->next_launch].pending == 0) {
@@ -154,6 +156,7 @@ static dy_status launch_and_poll(ddp *d)
         b->launched = 1;
         d->st.collectives++;
     }
+    if (comm_get_progress(d->c) != COMM_PROGRESS_POLL) return DY_OK;
     for (int i = 0; i < d->next_launch; i++) {
         bucket *b = &d->b[i];
         if (b->done) continue;
