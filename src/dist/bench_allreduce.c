@@ -130,7 +130,7 @@ static dy_status time_allreduce(MPI_Comm w, comm *c, float *buf, size_t n, const
 static void row(int rank, int n, const char *what, size_t bytes, double t)
 {
     double alg = (double)bytes / t / 1e9, bus = alg * 2.0 * (n - 1) / n;
-    if (rank == 0) printf("| %10zu | %-14s | %10.1f | %8.3f | %8.3f |\n", bytes, what, t * 1e6, alg, bus);
+    if (rank == 0) printf("| %10zu | %-14s | %10.2f | %10.3f | %10.3f |\n", bytes, what, t * 1e6, alg, bus);
 }
 
 static dy_status bench_bandwidth(const dist_ctx *d, const bench_opts *o)
@@ -156,7 +156,7 @@ static dy_status bench_bandwidth(const dist_ctx *d, const bench_opts *o)
     float *buf = calloc(maxb / sizeof(float) + 1, sizeof(float));
     if (!buf) return DY_ERR(DY_ENOMEM, "bench: out of memory for %zu bytes", maxb);
     if (d->rank == 0)
-        printf("| %10s | %-14s | %10s | %8s | %8s |\n|-----------:|:---------------|-----------:|---------:|---------:|\n",
+        printf("| %10s | %-14s | %10s | %10s | %10s |\n|-----------:|:---------------|-----------:|-----------:|-----------:|\n",
                "bytes", "transport", "time (us)", "algbw GB/s", "busbw GB/s");
     dy_status s = DY_OK;
     for (int i = 0; i < o->nsizes && s == DY_OK; i++) {
