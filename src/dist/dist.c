@@ -26,7 +26,7 @@ dy_status dist_init_comms(dist_ctx *d)
     int len = 0;
     char name[MPI_MAX_PROCESSOR_NAME + 1] = {0};
     MPI_CHECK(MPI_Get_processor_name(name, &len));
-    snprintf(d->node_name, sizeof d->node_name, "%s", name);
+    memcpy(d->node_name, name, sizeof d->node_name);
     log_set_node(d->node_name);
     /* Uneven nodes make the cross communicators differ in size; the hierarchical
      * path must then not be used, which callers learn from nnodes per comm. */

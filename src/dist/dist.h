@@ -27,7 +27,7 @@
 
 #include "core/err.h"
 
-#define DIST_NODE_NAME_MAX 256
+#define DIST_NODE_NAME_MAX (MPI_MAX_PROCESSOR_NAME + 1)
 
 typedef struct {
     MPI_Comm world, node, cross;
