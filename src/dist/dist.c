@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/check.h"
+#include "core/gpu.h"
 #include "core/log.h"
 
 dy_status dist_init_comms(dist_ctx *d)
@@ -162,5 +163,40 @@ dy_status dist_map_device(const dist_devmap_in *in, int want_gpu, dist_devmap_ou
         visible_entry(in->cuda_visible, in->local_rank, out->physical, sizeof out->physical);
     else
         snprintf(out->physical, sizeof out->physical, "%d", in->local_rank);
+    return DY_OK;
+}
+
+dy_status dist_select_device(const dist_ctx *d, int want_gpu, dist_devmap_out *out)
+{
+    gpu_info gi;
+    gpu_query(&gi);
+    dist_devmap_in in = {.local_rank = d->local_rank, .local_size = d->local_size,
+                         .device_count = gi.device_count, .node_name = d->node_name};
+    dist_devmap_from_env(&in);
+    dy_status s = dist_map_device(&in, want_gpu, out);
+    /* Every rank of the node learns whether all succeeded, so none waits below. */
+    int ok = s == DY_OK, all_ok = 0;
+    MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, d->node));
+    if (s != DY_OK) return s;
+    if (!all_ok) return DY_ERR(DY_ENOGPU, "another rank on node %s could not pick a GPU", d->node_name);
+    if (out->warning[0]) log_warn("device mapping: %s", out->warning);
+    if (!want_gpu) return DY_OK;
+    char *all = malloc((size_t)d->local_size * sizeof out->physical);
+    if (!all) return DY_ERR(DY_ENOMEM, "out of memory");
+    int rc = MPI_Allgather(out->physical, (int)sizeof out->physical, MPI_CHAR, all, (int)sizeof out->physical,
+                           MPI_CHAR, d->node);
+    /* Every rank checks every pair, so all of the node fail together. */
+    int da = -1, db = -1;
+    size_t w = sizeof out->physical;
+    for (int j = 1; rc == MPI_SUCCESS && j < d->local_size && da < 0; j++)
+        for (int i = 0; i < j && da < 0; i++)
+            if (!strcmp(all + (size_t)i * w, all + (size_t)j * w)) da = i, db = j;
+    char gpu[sizeof out->physical] = "";
+    if (da >= 0) memcpy(gpu, all + (size_t)da * w, w);
+    free(all);
+    MPI_CHECK(rc);
+    if (da >= 0)
+        return DY_ERR(DY_ENOGPU, "node %s: local ranks %d and %d would share GPU %s: give each rank its own "
+                      "GPU (CUDA_VISIBLE_DEVICES / srun --gpus-per-task)", d->node_name, da, db, gpu);
     return DY_OK;
 }

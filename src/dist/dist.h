@@ -18,7 +18,8 @@
  * dist_abort is the only place in dyolo that calls MPI_Abort.
  *
  * defines: dist_ctx, dist_init, dist_init_comms, dist_finalize, dist_abort,
- *          dist_devmap_in, dist_devmap_out, dist_map_device, dist_devmap_from_env
+ *          dist_devmap_in, dist_devmap_out, dist_map_device, dist_devmap_from_env,
+ *          dist_select_device
  */
 #ifndef DY_DIST_DIST_H
 #define DY_DIST_DIST_H
@@ -70,5 +71,9 @@ typedef struct {
 dy_status dist_map_device(const dist_devmap_in *in, int want_gpu, dist_devmap_out *out);
 /* Fill the environment fields from getenv (local rank/size and count by caller). */
 void dist_devmap_from_env(dist_devmap_in *in);
+/* The whole decision for this rank: environment + gpu_query + dist_map_device, then
+ * (collective on the node communicator) a check that no two ranks of the node
+ * picked the same physical GPU.  Warnings are logged once per rank. */
+dy_status dist_select_device(const dist_ctx *d, int want_gpu, dist_devmap_out *out);
 
 #endif

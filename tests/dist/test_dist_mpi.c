@@ -298,6 +298,9 @@ int main(int argc, char **argv)
     tap_diag("world %d, node-local %d, nodes %d, node %s", D.size, D.local_size, D.nnodes, D.node_name);
     CHECK(D.local_size == D.size && D.nnodes == 1 && D.local_rank == D.rank,
           "one host: the node communicator holds every rank");
+    dist_devmap_out dm;
+    CHECK_S(dist_select_device(&D, 0, &dm), "CPU device selection on every rank");
+    CHECK(dm.device == -1, "CPU: no device");
     const char *modes[] = {"poll", "thread"};
     for (int m = 0; m < 2; m++) {
         comm_opts o = {.transport = COMM_TRANSPORT_MPI, .progress = m ? COMM_PROGRESS_THREAD : COMM_PROGRESS_POLL,
