@@ -18,6 +18,15 @@ ov="--overlap-only --params-mb 64 --layers 60 --work 12 --steps 5"
   echo "$(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(mpirun --version | head -1)."
   echo "Shared-memory transport (vader) on one host; busbw = algbw * 2(n-1)/n (nccl-tests)."
   echo "Ranks beyond the core count are oversubscribed: their numbers measure contention."
+  [ -n "${DYOLO_BENCH_NOTE:-}" ] && { echo; echo "$DYOLO_BENCH_NOTE"; }
+  echo
+  echo "Reading the tables: \"MPI_Allreduce\" is the plain blocking call; \"mpi (comm)\" is"
+  echo "dyolo's interface (MPI_Iallreduce + test/wait), which Open MPI serves with its"
+  echo "non-blocking (libnbc) algorithms.  In the overlap tables \"all-reduce alone\" is the"
+  echo "blocking time of the same buckets, \"exposed\" the wait left after backward, and"
+  echo "hidden = 1 - exposed / alone.  Progress \"none\" shows that non-blocking MPI does not"
+  echo "move by itself; \"poll\" tests in-flight buckets from ddp_grad_ready between layers;"
+  echo "\"thread\" uses a progress thread (which competes for the cores on a small machine)."
   echo
   for np in 1 2 4; do
     echo "## Bandwidth, $np rank(s)"
