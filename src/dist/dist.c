@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/check.h"
+#include "core/crc32c.h"
 #include "core/gpu.h"
 #include "core/log.h"
 
@@ -198,5 +199,36 @@ dy_status dist_select_device(const dist_ctx *d, int want_gpu, dist_devmap_out *o
     if (da >= 0)
         return DY_ERR(DY_ENOGPU, "node %s: local ranks %d and %d would share GPU %s: give each rank its own "
                       "GPU (CUDA_VISIBLE_DEVICES / srun --gpus-per-task)", d->node_name, da, db, gpu);
+    return DY_OK;
+}
+
+dy_status dist_check_same(const dist_ctx *d, const char *text, const char *what)
+{
+    uint64_t mine[2] = {strlen(text), crc32c(text, strlen(text))};
+    uint64_t *all = malloc(sizeof mine * (size_t)d->size);
+    if (!all) return DY_ERR(DY_ENOMEM, "out of memory");
+    int rc = MPI_Allgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, d->world);
+    char bad[512] = "";
+    int nbad = 0;
+    for (int i = 1; rc == MPI_SUCCESS && i < d->size; i++) {
+        if (all[2 * i] == all[0] && all[2 * i + 1] == all[1]) continue;
+        size_t u = strlen(bad);
+        if (u < sizeof bad - 16) snprintf(bad + u, sizeof bad - u, "%s%d", nbad ? "," : "", i);
+        nbad++;
+    }
+    free(all);
+    MPI_CHECK(rc);
+    if (nbad)
+        return DY_ERR(DY_EINVAL, "%s differs between ranks: rank(s) %s disagree with rank 0 (different "
+                      "files or --set options per rank?)", what, bad);
+    return DY_OK;
+}
+
+dy_status dist_split_batch(const dist_ctx *d, long global_batch, long *per_rank)
+{
+    if (global_batch <= 0 || global_batch % d->size != 0)
+        return DY_ERR(DY_EINVAL, "train.batch_size=%ld is not divisible by the %d ranks: use a multiple of %d",
+                      global_batch, d->size, d->size);
+    *per_rank = global_batch / d->size;
     return DY_OK;
 }

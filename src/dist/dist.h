@@ -19,7 +19,7 @@
  *
  * defines: dist_ctx, dist_init, dist_init_comms, dist_finalize, dist_abort,
  *          dist_devmap_in, dist_devmap_out, dist_map_device, dist_devmap_from_env,
- *          dist_select_device
+ *          dist_select_device, dist_check_same, dist_split_batch
  */
 #ifndef DY_DIST_DIST_H
 #define DY_DIST_DIST_H
@@ -49,6 +49,13 @@ void dist_finalize(dist_ctx *d);
  * MPI_COMM_WORLD (which kills every rank of the job).  Falls back to exit() when MPI
  * is not running. */
 _Noreturn void dist_abort(int code, const char *why);
+
+/* Collective on d->world: every rank passes its own text (e.g. the effective config
+ * as JSON); a difference from rank 0 is DY_EINVAL naming the ranks and `what`.
+ * Compared by length + CRC-32C, so only hashes travel. */
+dy_status dist_check_same(const dist_ctx *d, const char *text, const char *what);
+/* global_batch split over the world: DY_EINVAL when it does not divide evenly. */
+dy_status dist_split_batch(const dist_ctx *d, long global_batch, long *per_rank);
 
 /* ---- rank -> GPU mapping (pure) */
 typedef struct {

@@ -187,6 +187,17 @@ static void test_buckets(comm *c)
           "finish names a range backward never reported");
     ddp_destroy(tiny);
     ddp_destroy(big);
+    /* f16 gradients (amp) through f16 buckets: small integers stay exact. */
+    _Float16 *hb = (_Float16 *)g1;
+    ddp *hd = NULL;
+    ddp_opts oh = {.bucket_bytes = 512, .first_bucket_bytes = 64, .dtype = COMM_F16};
+    for (size_t i = 0; i < n; i++) hb[i] = (_Float16)((int)(i % 5) + 2 * D.rank);
+    st = ddp_create(c, hb, r, NR, &oh, &hd);
+    if (st == DY_OK) st = ddp_step(hd, r, order, NR);
+    int hok = st == DY_OK;
+    for (size_t i = 0; i < n; i++) hok &= (float)hb[i] == (float)((int)(i % 5) + (D.size - 1));
+    CHECK(hok, "f16 gradients in %d f16 buckets average exactly", hd ? ddp_nbuckets(hd) : 0);
+    ddp_destroy(hd);
     free(g1);
     free(g2);
 }
@@ -298,6 +309,24 @@ int main(int argc, char **argv)
     tap_diag("world %d, node-local %d, nodes %d, node %s", D.size, D.local_size, D.nnodes, D.node_name);
     CHECK(D.local_size == D.size && D.nnodes == 1 && D.local_rank == D.rank,
           "one host: the node communicator holds every rank");
+    char text[64];
+    snprintf(text, sizeof text, "{\"lr0\": 0.01}");
+    CHECK_S(dist_check_same(&D, text, "the effective config"), "identical config text on every rank passes");
+    if (D.rank == D.size - 1 && D.size > 1) text[10] = '2';
+    s = dist_check_same(&D, text, "the effective config");
+    if (D.size > 1) {
+        char want[64];
+        snprintf(want, sizeof want, "rank(s) %d disagree", D.size - 1);
+        CHECK(s == DY_EINVAL && strstr(err_msg(), want) && strstr(err_msg(), "effective config"),
+              "a different config on the last rank is named");
+    } else {
+        CHECK(s == DY_OK, "one rank always agrees with itself");
+    }
+    long per = 0;
+    CHECK(dist_split_batch(&D, 16, &per) == DY_OK && per == 16 / D.size, "global batch 16 splits evenly");
+    s = dist_split_batch(&D, 6, &per);
+    CHECK(D.size == 4 ? s == DY_EINVAL && strstr(err_msg(), "not divisible by the 4 ranks") : s == DY_OK,
+          "batch 6 on %d ranks", D.size);
     dist_devmap_out dm;
     CHECK_S(dist_select_device(&D, 0, &dm), "CPU device selection on every rank");
     CHECK(dm.device == -1, "CPU: no device");
