@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/gpu.h"
+
 static const cfg_key dist_keys[] = {
     {"dist.transport", CFG_ENUM, "\"auto\"", 1, 0, "auto|mpi|nccl",
      "collective transport: nccl on GPUs, mpi on CPUs; auto picks nccl when a GPU is usable"},
@@ -38,4 +40,20 @@ dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *
     dopt->first_bucket_bytes = (size_t)(cfg_float(c, "dist.first_bucket_mb") * 1048576.0);
     dopt->dtype = COMM_F32;
     return DY_OK;
+}
+
+dy_status dist_comm_from_cfg(const cfg *c, const dist_ctx *d, comm **out, ddp_opts *dopt, dist_devmap_out *dev)
+{
+    const char *want = cfg_str(c, "runtime.device");
+    int gpu = !strcmp(want, "cuda");
+    if (!strcmp(want, "auto")) {
+        gpu_info gi;
+        gpu_query(&gi);
+        gpu = gi.device_count > 0;
+    }
+    DY_TRY(dist_select_device(d, gpu, dev));
+    comm_opts co;
+    DY_TRY(dist_opts_from_cfg(c, dev->device, &co, dopt));
+    if (!gpu && co.transport == COMM_TRANSPORT_AUTO) co.transport = COMM_TRANSPORT_MPI;
+    return comm_create(d->world, &co, out);
 }

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/gpu.h"
+#include "dist/dist_config.h"
 #include "core/rng.h"
 #include "dist/comm.h"
 #include "dist/ddp.h"
@@ -330,6 +332,17 @@ int main(int argc, char **argv)
     dist_devmap_out dm;
     CHECK_S(dist_select_device(&D, 0, &dm), "CPU device selection on every rank");
     CHECK(dm.device == -1, "CPU: no device");
+    cfg *cf = NULL;
+    comm *cc = NULL;
+    ddp_opts dopt;
+    s = cfg_new(&cf);
+    if (s == DY_OK) s = cfg_set(cf, "runtime.device=cpu");
+    if (s == DY_OK) s = cfg_set(cf, "dist.bucket_mb=3");
+    if (s == DY_OK) s = dist_comm_from_cfg(cf, &D, &cc, &dopt, &dm);
+    CHECK(s == DY_OK && !strcmp(comm_name(cc), "mpi") && dopt.bucket_bytes == 3u << 20,
+          "dist_comm_from_cfg: cpu -> mpi transport, bucket size from config");
+    comm_destroy(cc);
+    cfg_free(cf);
     const char *modes[] = {"poll", "thread"};
     for (int m = 0; m < 2; m++) {
         comm_opts o = {.transport = COMM_TRANSPORT_MPI, .progress = m ? COMM_PROGRESS_THREAD : COMM_PROGRESS_POLL,
