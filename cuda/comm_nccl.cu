@@ -1,0 +1,176 @@
+/* comm_nccl.cu -- the NCCL transport: collectives on device buffers, enqueued on a
+ * dedicated communication stream so they overlap the compute stream; completion is a
+ * CUDA event per request slot.  The watchdog polls ncclCommGetAsyncError and, on
+ * timeout, ncclCommAbort makes stuck kernels return.  See comm_nccl.h. */
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "core/err.h"
+#include "comm_nccl.h"
+}
+#include "cuda_check.h"
+
+struct dnccl {
+    ncclComm_t comm;
+    cudaStream_t stream;
+    cudaEvent_t *ev;
+    int nslots, rank, size, device;
+    void *scratch; /* 4 device bytes for barrier */
+};
+
+static_assert(sizeof(ncclUniqueId) == DNCCL_ID_BYTES, "ncclUniqueId size changed");
+
+static ncclDataType_t nccl_type(comm_dtype t)
+{
+    switch (t) {
+    case COMM_F32: return ncclFloat32;
+    case COMM_F16: return ncclFloat16;
+    case COMM_U32: return ncclUint32;
+    case COMM_I32: return ncclInt32;
+    case COMM_U8: return ncclUint8;
+    }
+    return ncclFloat32;
+}
+
+static size_t type_size(comm_dtype t) { return t == COMM_F16 ? 2 : t == COMM_U8 ? 1 : 4; }
+
+static ncclRedOp_t nccl_op(comm_redop op)
+{
+    return op == COMM_MAX ? ncclMax : op == COMM_AVG ? ncclAvg : ncclSum;
+}
+
+extern "C" dy_status dnccl_unique_id(unsigned char id[DNCCL_ID_BYTES])
+{
+    ncclUniqueId u;
+    NCCL_CHECK(ncclGetUniqueId(&u));
+    memcpy(id, &u, DNCCL_ID_BYTES);
+    return DY_OK;
+}
+
+extern "C" dy_status dnccl_create(const unsigned char id[DNCCL_ID_BYTES], int rank, int size,
+                                  int device, int nslots, dnccl **out)
+{
+    dnccl *d = (dnccl *)calloc(1, sizeof *d);
+    if (!d) return err_set(DY_ENOMEM, "out of memory");
+    d->ev = (cudaEvent_t *)calloc((size_t)nslots, sizeof(cudaEvent_t));
+    if (!d->ev) {
+        free(d);
+        return err_set(DY_ENOMEM, "out of memory");
+    }
+    *out = d;
+    d->nslots = nslots;
+    d->rank = rank;
+    d->size = size;
+    d->device = device;
+    ncclUniqueId u;
+    memcpy(&u, id, DNCCL_ID_BYTES);
+    CUDA_CHECK(cudaSetDevice(device));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking));
+    for (int i = 0; i < nslots; i++) CUDA_CHECK(cudaEventCreateWithFlags(&d->ev[i], cudaEventDisableTiming));
+    CUDA_CHECK(cudaMalloc(&d->scratch, 4));
+    NCCL_CHECK(ncclCommInitRank(&d->comm, size, u, rank));
+    return DY_OK;
+}
+
+static dy_status record(dnccl *d, int slot)
+{
+    CUDA_CHECK(cudaEventRecord(d->ev[slot], d->stream));
+    return DY_OK;
+}
+
+extern "C" dy_status dnccl_allreduce(dnccl *d, void *buf, size_t n, comm_dtype t, comm_redop op, int slot)
+{
+    NCCL_CHECK(ncclAllReduce(buf, buf, n, nccl_type(t), nccl_op(op), d->comm, d->stream));
+    return record(d, slot);
+}
+
+extern "C" dy_status dnccl_broadcast(dnccl *d, void *buf, size_t n, comm_dtype t, int root, int slot)
+{
+    NCCL_CHECK(ncclBroadcast(buf, buf, n, nccl_type(t), root, d->comm, d->stream));
+    return record(d, slot);
+}
+
+/* NCCL has no all-gather-v: one broadcast per rank inside a group. */
+extern "C" dy_status dnccl_allgatherv(dnccl *d, const void *send, size_t n, void *recv,
+                                      const int *counts, const int *displs, comm_dtype t, int slot)
+{
+    if (!counts) {
+        NCCL_CHECK(ncclAllGather(send, recv, n, nccl_type(t), d->comm, d->stream));
+        return record(d, slot);
+    }
+    char *r = (char *)recv;
+    size_t es = type_size(t);
+    NCCL_CHECK(ncclGroupStart());
+    for (int i = 0; i < d->size; i++) {
+        const void *src = i == d->rank ? send : r + (size_t)displs[i] * es;
+        NCCL_CHECK(ncclBroadcast(src, r + (size_t)displs[i] * es, (size_t)counts[i], nccl_type(t), i,
+                                 d->comm, d->stream));
+    }
+    NCCL_CHECK(ncclGroupEnd());
+    return record(d, slot);
+}
+
+extern "C" dy_status dnccl_barrier(dnccl *d, int slot)
+{
+    NCCL_CHECK(ncclAllReduce(d->scratch, d->scratch, 1, ncclInt32, ncclSum, d->comm, d->stream));
+    return record(d, slot);
+}
+
+extern "C" dy_status dnccl_test(dnccl *d, int slot, int *done)
+{
+    cudaError_t e = cudaEventQuery(d->ev[slot]);
+    if (e == cudaErrorNotReady) {
+        *done = 0;
+        return DY_OK;
+    }
+    CUDA_CHECK(e);
+    *done = 1;
+    return DY_OK;
+}
+
+extern "C" dy_status dnccl_async_error(dnccl *d)
+{
+    ncclResult_t r = ncclSuccess;
+    NCCL_CHECK(ncclCommGetAsyncError(d->comm, &r));
+    if (r != ncclSuccess && r != ncclInProgress)
+        return err_set(DY_ECUDA, "NCCL reported an asynchronous error on rank %d: %s", d->rank,
+                       ncclGetErrorString(r));
+    return DY_OK;
+}
+
+extern "C" void dnccl_abort(dnccl *d)
+{
+    if (d && d->comm) {
+        ncclCommAbort(d->comm);
+        d->comm = NULL;
+    }
+}
+
+extern "C" void dnccl_destroy(dnccl *d)
+{
+    if (!d) return;
+    if (d->comm) ncclCommDestroy(d->comm);
+    for (int i = 0; i < d->nslots; i++)
+        if (d->ev[i]) cudaEventDestroy(d->ev[i]);
+    if (d->stream) cudaStreamDestroy(d->stream);
+    if (d->scratch) cudaFree(d->scratch);
+    free(d->ev);
+    free(d);
+}
+
+extern "C" dy_status dnccl_device_alloc(int device, size_t bytes, void **out)
+{
+    CUDA_CHECK(cudaSetDevice(device));
+    CUDA_CHECK(cudaMalloc(out, bytes));
+    CUDA_CHECK(cudaMemset(*out, 0, bytes));
+    return DY_OK;
+}
+
+extern "C" void dnccl_device_free(void *p)
+{
+    if (p) cudaFree(p);
+}

@@ -1,0 +1,361 @@
+/* comm.c -- the transport-independent half of the communication interface: request
+ * slots, waiting with the watchdog, progress polling and the progress thread,
+ * statistics (see comm.h). */
+#include "dist/comm_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/check.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "core/gpu.h"
+
+#define WD_TAG 7301
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+size_t comm_dtype_size(comm_dtype t)
+{
+    switch (t) {
+    case COMM_F32: case COMM_U32: case COMM_I32: return 4;
+    case COMM_F16: return 2;
+    case COMM_U8: return 1;
+    }
+    return 0;
+}
+
+dy_status comm_transport_parse(const char *s, comm_transport *out)
+{
+    if (!strcmp(s, "auto")) *out = COMM_TRANSPORT_AUTO;
+    else if (!strcmp(s, "mpi")) *out = COMM_TRANSPORT_MPI;
+    else if (!strcmp(s, "nccl")) *out = COMM_TRANSPORT_NCCL;
+    else return DY_ERR(DY_EINVAL, "unknown transport \"%s\" (auto, mpi or nccl)", s);
+    return DY_OK;
+}
+
+dy_status comm_progress_parse(const char *s, comm_progress *out)
+{
+    if (!strcmp(s, "poll")) *out = COMM_PROGRESS_POLL;
+    else if (!strcmp(s, "thread")) *out = COMM_PROGRESS_THREAD;
+    else if (!strcmp(s, "none")) *out = COMM_PROGRESS_NONE;
+    else return DY_ERR(DY_EINVAL, "unknown progress mode \"%s\" (poll, thread or none)", s);
+    return DY_OK;
+}
+
+/* Test every ACTIVE slot once; caller holds mu. */
+static dy_status poll_locked(comm *c)
+{
+    for (int i = 0; i < COMM_MAX_REQS; i++) {
+        if (c->slots[i].state != COMM_SLOT_ACTIVE) continue;
+        int done = 0;
+        DY_TRY(c->ops->test(c, i, &done));
+        if (done) c->slots[i].state = COMM_SLOT_DONE;
+    }
+    return DY_OK;
+}
+
+static void *progress_main(void *arg)
+{
+    comm *c = arg;
+    while (!c->thr_stop) {
+        pthread_mutex_lock(&c->mu);
+        dy_status s = poll_locked(c);
+        pthread_mutex_unlock(&c->mu);
+        /* An error here resurfaces in the owner's comm_test/wait of the same slot. */
+        (void)s;
+        sleep_us(c->o.progress_us);
+    }
+    return NULL;
+}
+
+static dy_status pick_transport(comm *c)
+{
+    comm_transport t = c->o.transport;
+    if (t == COMM_TRANSPORT_AUTO) {
+        gpu_info gi;
+        gpu_query(&gi);
+        t = gi.device_count > 0 && gi.cuda_built ? COMM_TRANSPORT_NCCL : COMM_TRANSPORT_MPI;
+    }
+    if (t == COMM_TRANSPORT_NCCL) {
+        gpu_info gi;
+        gpu_query(&gi);
+        if (!gi.cuda_built || gi.device_count <= 0)
+            return DY_ERR(DY_ENOGPU, "transport nccl needs a GPU, but rank %d has none (%s): "
+                          "use dist.transport=mpi", c->rank, gi.reason);
+        return comm_nccl_init(c);
+    }
+    return comm_mpi_init(c);
+}
+
+dy_status comm_create(MPI_Comm mpi, const comm_opts *o, comm **out)
+{
+    comm *c = calloc(1, sizeof *c);
+    if (!c) return DY_ERR(DY_ENOMEM, "out of memory creating a communicator");
+    c->o = *o;
+    if (c->o.progress_us <= 0) c->o.progress_us = 2000;
+    if (c->o.grace_s <= 0) c->o.grace_s = 1.0;
+    c->mpi = c->wd = MPI_COMM_NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    dy_status s = DY_OK;
+    if (MPI_Comm_dup(mpi, &c->mpi) != MPI_SUCCESS || MPI_Comm_dup(mpi, &c->wd) != MPI_SUCCESS ||
+        MPI_Comm_set_errhandler(c->mpi, MPI_ERRORS_RETURN) != MPI_SUCCESS ||
+        MPI_Comm_set_errhandler(c->wd, MPI_ERRORS_RETURN) != MPI_SUCCESS) {
+        s = DY_ERR(DY_EMPI, "duplicating the communicator failed");
+    }
+    if (s == DY_OK) {
+        MPI_Comm_rank(c->mpi, &c->rank);
+        MPI_Comm_size(c->mpi, &c->size);
+        s = pick_transport(c);
+    }
+    if (s == DY_OK && c->o.progress == COMM_PROGRESS_THREAD && c->ops->test) {
+        if (pthread_create(&c->thr, NULL, progress_main, c) != 0)
+            s = DY_ERR(DY_ENOMEM, "cannot start the communication progress thread");
+        else
+            c->thr_running = 1;
+    }
+    if (s != DY_OK) {
+        comm_destroy(c);
+        return s;
+    }
+    *out = c;
+    return DY_OK;
+}
+
+void comm_destroy(comm *c)
+{
+    if (!c) return;
+    if (c->thr_running) {
+        c->thr_stop = 1;
+        pthread_join(c->thr, NULL);
+    }
+    if (c->ops && c->ops->destroy) c->ops->destroy(c);
+    if (c->mpi != MPI_COMM_NULL) MPI_Comm_free(&c->mpi);
+    if (c->wd != MPI_COMM_NULL) MPI_Comm_free(&c->wd);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+int comm_rank(const comm *c) { return c->rank; }
+comm_progress comm_get_progress(const comm *c) { return c->o.progress; }
+int comm_size(const comm *c) { return c->size; }
+const char *comm_name(const comm *c) { return c->ops->name; }
+MPI_Comm comm_mpi(const comm *c) { return c->mpi; }
+void comm_stats_get(const comm *c, comm_stats *s) { *s = c->st; }
+void comm_stats_reset(comm *c) { memset(&c->st, 0, sizeof c->st); }
+
+/* Reserve a slot (caller holds mu). */
+static dy_status slot_take(comm *c, const char *opname, void *buf, size_t n, comm_dtype t, int *slot)
+{
+    for (int i = 0; i < COMM_MAX_REQS; i++) {
+        if (c->slots[i].state != COMM_SLOT_FREE) continue;
+        comm_slot *s = &c->slots[i];
+        memset(s, 0, sizeof *s);
+        s->opname = opname;
+        s->buf = buf;
+        s->n = n;
+        s->t = t;
+        s->seq = c->seq++;
+        s->req = MPI_REQUEST_NULL;
+        *slot = i;
+        c->st.collectives++;
+        c->st.bytes += (double)n * (double)comm_dtype_size(t);
+        return DY_OK;
+    }
+    return DY_ERR(DY_ERANGE, "more than %d collectives outstanding on rank %d: wait for some",
+                  COMM_MAX_REQS, c->rank);
+}
+
+/* Start helper: reserve, launch, mark ACTIVE or release on failure. */
+#define START(c, r, opname, buf, n, t, avgflag, launch)                                  \
+    do {                                                                                 \
+        int slot_;                                                                       \
+        pthread_mutex_lock(&(c)->mu);                                                    \
+        dy_status st_ = slot_take((c), (opname), (buf), (n), (t), &slot_);               \
+        if (st_ == DY_OK) {                                                              \
+            (c)->slots[slot_].avg = (avgflag);                                           \
+            int slot = slot_;                                                            \
+            st_ = (launch);                                                              \
+            (c)->slots[slot_].state = st_ == DY_OK ? COMM_SLOT_ACTIVE : COMM_SLOT_FREE;  \
+        }                                                                                \
+        pthread_mutex_unlock(&(c)->mu);                                                  \
+        if (st_ != DY_OK) return st_;                                                    \
+        *(r) = slot_;                                                                    \
+        return DY_OK;                                                                    \
+    } while (0)
+
+dy_status comm_allreduce(comm *c, void *buf, size_t n, comm_dtype t, comm_redop op, comm_req *r)
+{
+    *r = COMM_REQ_NONE;
+    START(c, r, "allreduce", buf, n, t, op == COMM_AVG, c->ops->allreduce(c, buf, n, t, op, slot));
+}
+
+dy_status comm_broadcast(comm *c, void *buf, size_t n, comm_dtype t, int root, comm_req *r)
+{
+    *r = COMM_REQ_NONE;
+    if (root < 0 || root >= c->size)
+        return DY_ERR(DY_EINVAL, "broadcast root %d outside 0..%d", root, c->size - 1);
+    START(c, r, "broadcast", buf, n, t, 0, c->ops->broadcast(c, buf, n, t, root, slot));
+}
+
+dy_status comm_allgatherv(comm *c, const void *send, size_t n, void *recv, const int *counts,
+                          const int *displs, comm_dtype t, comm_req *r)
+{
+    *r = COMM_REQ_NONE;
+    START(c, r, "allgatherv", recv, n, t, 0, c->ops->allgatherv(c, send, n, recv, counts, displs, t, slot));
+}
+
+dy_status comm_allgather(comm *c, const void *send, size_t n, void *recv, comm_dtype t, comm_req *r)
+{
+    *r = COMM_REQ_NONE;
+    START(c, r, "allgather", recv, n, t, 0, c->ops->allgatherv(c, send, n, recv, NULL, NULL, t, slot));
+}
+
+dy_status comm_barrier(comm *c, comm_req *r)
+{
+    *r = COMM_REQ_NONE;
+    START(c, r, "barrier", NULL, 0, COMM_U8, 0, c->ops->barrier(c, slot));
+}
+
+static dy_status check_req(const comm *c, comm_req r)
+{
+    if (r < 0 || r >= COMM_MAX_REQS || c->slots[r].state == COMM_SLOT_FREE)
+        return DY_ERR(DY_EINVAL, "rank %d: waiting on request %d that is not outstanding", c->rank, r);
+    return DY_OK;
+}
+
+dy_status comm_test(comm *c, comm_req r, int *done)
+{
+    *done = 0;
+    pthread_mutex_lock(&c->mu);
+    dy_status s = check_req(c, r);
+    if (s == DY_OK && c->slots[r].state == COMM_SLOT_ACTIVE) {
+        s = c->ops->test(c, r, done);
+        if (s == DY_OK && *done) c->slots[r].state = COMM_SLOT_DONE;
+    }
+    if (s == DY_OK && c->slots[r].state == COMM_SLOT_DONE) {
+        c->slots[r].state = COMM_SLOT_FREE;
+        *done = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+dy_status comm_poll(comm *c)
+{
+    if (c->o.progress != COMM_PROGRESS_POLL) return DY_OK;
+    pthread_mutex_lock(&c->mu);
+    dy_status s = poll_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    return s;
+}
+
+/* On timeout: tell everyone which collective we are stuck in, listen for the same
+ * from the others during the grace period, and name the silent ones. */
+static dy_status watchdog_fire(comm *c, comm_req r, double waited)
+{
+    const comm_slot *sl = &c->slots[r];
+    long mine = sl->seq;
+    long *theirs = malloc(sizeof(long) * (size_t)c->size);
+    MPI_Request *sends = malloc(sizeof(MPI_Request) * (size_t)c->size);
+    char names[768] = "", other[768] = "";
+    if (!theirs || !sends) {
+        free(theirs);
+        free(sends);
+        return DY_ERR(DY_ETIMEOUT, "rank %d: %s #%ld did not complete within %.1f s", c->rank,
+                      sl->opname, mine, waited);
+    }
+    for (int i = 0; i < c->size; i++) {
+        theirs[i] = -1;
+        sends[i] = MPI_REQUEST_NULL;
+        if (i != c->rank) MPI_Isend(&mine, 1, MPI_LONG, i, WD_TAG, c->wd, &sends[i]);
+    }
+    theirs[c->rank] = mine;
+    double t0 = timer_now();
+    while (timer_now() - t0 < c->o.grace_s) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, WD_TAG, c->wd, &flag, &st);
+        if (!flag) {
+            sleep_us(1000);
+            continue;
+        }
+        long v;
+        MPI_Recv(&v, 1, MPI_LONG, st.MPI_SOURCE, WD_TAG, c->wd, MPI_STATUS_IGNORE);
+        theirs[st.MPI_SOURCE] = v;
+    }
+    int nmissing = 0;
+    for (int i = 0; i < c->size; i++) {
+        size_t u;
+        if (theirs[i] == mine) continue;
+        if (theirs[i] < 0) {
+            u = strlen(names);
+            snprintf(names + u, sizeof names - u, "%s%d", nmissing++ ? "," : "", i);
+        } else {
+            u = strlen(other);
+            snprintf(other + u, sizeof other - u, "; rank %d is stuck at collective #%ld", i, theirs[i]);
+        }
+    }
+    /* The sends may never be matched by a dead peer; we are about to abort anyway. */
+    free(theirs);
+    free(sends);
+    if (c->ops->abort) c->ops->abort(c);
+    return DY_ERR(DY_ETIMEOUT,
+                  "watchdog: %s #%ld (%zu x %zu-byte elements, transport %s) did not complete within "
+                  "%.1f s on rank %d; ranks that did not arrive: %s%s (dist.timeout_s sets the limit)",
+                  sl->opname, mine, sl->n, comm_dtype_size(sl->t), c->ops->name, waited, c->rank,
+                  nmissing ? names : "unknown (all answered)", other);
+}
+
+dy_status comm_wait(comm *c, comm_req r)
+{
+    double t0 = timer_now();
+    long spins = 0;
+    for (;;) {
+        int done = 0;
+        dy_status s = comm_test(c, r, &done);
+        if (s != DY_OK || done) {
+            c->st.wait_s += timer_now() - t0;
+            return s;
+        }
+        if (c->ops->check_async) DY_TRY(c->ops->check_async(c));
+        double waited = timer_now() - t0;
+        if (c->o.timeout_s > 0 && waited > c->o.timeout_s) {
+            c->st.wait_s += waited;
+            pthread_mutex_lock(&c->mu);
+            s = watchdog_fire(c, r, waited);
+            pthread_mutex_unlock(&c->mu);
+            return s;
+        }
+        /* Spin for latency first, then back off so a waiting rank leaves the core to
+         * others (oversubscribed CI, the progress thread). */
+        if (++spins > 2000) sleep_us(50);
+    }
+}
+
+dy_status comm_wait_all(comm *c)
+{
+    for (int i = 0; i < COMM_MAX_REQS; i++)
+        if (c->slots[i].state != COMM_SLOT_FREE) DY_TRY(comm_wait(c, i));
+    return DY_OK;
+}
+
+dy_status comm_allreduce_sync(comm *c, void *buf, size_t n, comm_dtype t, comm_redop op)
+{
+    comm_req r;
+    DY_TRY(comm_allreduce(c, buf, n, t, op, &r));
+    return comm_wait(c, r);
+}
+
+dy_status comm_broadcast_sync(comm *c, void *buf, size_t n, comm_dtype t, int root)
+{
+    comm_req r;
+    DY_TRY(comm_broadcast(c, buf, n, t, root, &r));
+    return comm_wait(c, r);
+}

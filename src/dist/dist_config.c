@@ -1,0 +1,59 @@
+/* dist_config.c -- the `dist` configuration section (transport, buckets, SyncBN,
+ * divergence guard, watchdog, progress) and its translation into comm/ddp options. */
+#include "dist/dist_config.h"
+
+#include <string.h>
+
+#include "core/gpu.h"
+
+static const cfg_key dist_keys[] = {
+    {"dist.transport", CFG_ENUM, "\"auto\"", 1, 0, "auto|mpi|nccl",
+     "collective transport: nccl on GPUs, mpi on CPUs; auto picks nccl when a GPU is usable"},
+    {"dist.bucket_mb", CFG_FLOAT, "25", 0.001, 4096, NULL,
+     "gradient all-reduce bucket size in MB (buckets after the first)"},
+    {"dist.first_bucket_mb", CFG_FLOAT, "1", 0.001, 4096, NULL,
+     "size of the first bucket in MB (small, so communication starts early in backward)"},
+    {"dist.sync_bn", CFG_BOOL, "false", 1, 0, NULL,
+     "synchronise BatchNorm statistics across ranks (default: per-rank statistics)"},
+    {"dist.divergence_interval", CFG_INT, "1000", 0, 1e9, NULL,
+     "every N optimizer steps compare a parameter hash across ranks (0: never)"},
+    {"dist.timeout_s", CFG_FLOAT, "600", 0, 1e6, NULL,
+     "watchdog: a collective waiting longer than this aborts the job naming the missing ranks (0: off)"},
+    {"dist.progress", CFG_ENUM, "\"poll\"", 1, 0, "poll|thread|none",
+     "how non-blocking MPI collectives progress: polled between layers, by a thread, or not at all"},
+    {"dist.progress_us", CFG_INT, "2000", 10, 1e6, NULL, "progress-thread polling period in microseconds"},
+};
+
+const cfg_section cfg_section_dist = {"dist", "distributed runtime: transport, DDP buckets, SyncBN, watchdog",
+                                      dist_keys, (int)(sizeof dist_keys / sizeof dist_keys[0])};
+
+dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *dopt)
+{
+    memset(co, 0, sizeof *co);
+    DY_TRY(comm_transport_parse(cfg_str(c, "dist.transport"), &co->transport));
+    DY_TRY(comm_progress_parse(cfg_str(c, "dist.progress"), &co->progress));
+    co->progress_us = (int)cfg_int(c, "dist.progress_us");
+    co->timeout_s = cfg_float(c, "dist.timeout_s");
+    co->device = device;
+    memset(dopt, 0, sizeof *dopt);
+    dopt->bucket_bytes = (size_t)(cfg_float(c, "dist.bucket_mb") * 1048576.0);
+    dopt->first_bucket_bytes = (size_t)(cfg_float(c, "dist.first_bucket_mb") * 1048576.0);
+    dopt->dtype = COMM_F32;
+    return DY_OK;
+}
+
+dy_status dist_comm_from_cfg(const cfg *c, const dist_ctx *d, comm **out, ddp_opts *dopt, dist_devmap_out *dev)
+{
+    const char *want = cfg_str(c, "runtime.device");
+    int gpu = !strcmp(want, "cuda");
+    if (!strcmp(want, "auto")) {
+        gpu_info gi;
+        gpu_query(&gi);
+        gpu = gi.device_count > 0;
+    }
+    DY_TRY(dist_select_device(d, gpu, dev));
+    comm_opts co;
+    DY_TRY(dist_opts_from_cfg(c, dev->device, &co, dopt));
+    if (!gpu && co.transport == COMM_TRANSPORT_AUTO) co.transport = COMM_TRANSPORT_MPI;
+    return comm_create(d->world, &co, out);
+}
