@@ -1,0 +1,38 @@
+/* cli_bench.c -- `dyolo bench KIND`: dispatches to one benchmark per kind; each kind
+ * lives with its module (e.g. src/data/bench_loader.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "data/loader.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} bench_kinds[] = {
+    {"loader", bench_loader_main, "loader stages: HDF5 read, decode, mosaic augmentation, whole pipeline"},
+};
+#define NKINDS (int)(sizeof bench_kinds / sizeof bench_kinds[0])
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: dyolo bench KIND [OPTIONS]   (dyolo bench KIND --help for details)\n\nkinds:\n");
+    for (int i = 0; i < NKINDS; i++) fprintf(f, "  %-10s %s\n", bench_kinds[i].name, bench_kinds[i].summary);
+}
+
+int cli_bench_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        bench_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        bench_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    for (int i = 0; i < NKINDS; i++)
+        if (!strcmp(argv[1], bench_kinds[i].name)) return bench_kinds[i].run(argc - 1, argv + 1);
+    bench_usage(stderr);
+    return cli_usage_error("bench", "unknown kind \"%s\"", argv[1]);
+}
