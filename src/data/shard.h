@@ -11,7 +11,7 @@
  * defines: SHARD_SCHEMA_VERSION, pack_opts, pack_summary, pack_run, shard_set,
  *          shard_sample, shard_open, shard_close, shard_count, shard_sample_get,
  *          shard_read_payload, shard_encoding_raw, shard_imgsz, shard_nclass,
- *          shard_class_name, shard_sample_crc
+ *          shard_class_name, shard_sample_crc, shard_sample_name, shard_file_path
  */
 #ifndef DY_DATA_SHARD_H
 #define DY_DATA_SHARD_H
@@ -76,6 +76,10 @@ void shard_sample_get(const shard_set *s, int64_t i, shard_sample *out);
 /* Read sample i's payload into *buf (grown as needed, capacity *cap) and verify its
  * CRC; errors name the shard file and the sample. */
 dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap, size_t *len);
+/* Source file name of sample i into buf (NUL-terminated, truncated); returns its length. */
+size_t shard_sample_name(const shard_set *s, int64_t i, char *buf, size_t n);
+/* Path of shard file k (NULL past the end) and its global sample range. */
+const char *shard_file_path(const shard_set *s, int k, int64_t *first, int64_t *n);
 int shard_encoding_raw(const shard_set *s);
 int shard_imgsz(const shard_set *s);
 int shard_nclass(const shard_set *s);

@@ -37,6 +37,9 @@ struct shard_set {
     uint8_t *flags;
     char **names;
     int nclass;
+    char *sname;         /* source file names, flat */
+    uint64_t *sname_off; /* n+1 into sname */
+    uint64_t nsname;
     int raw, imgsz;
 };
 
@@ -142,6 +145,20 @@ static dy_status load_meta(shard_set *s, shard_file *sf)
     DY_TRY(read_all(f, p, "labels/box", H5T_NATIVE_FLOAT, 4, 4, (void **)&box, &m));
     DY_TRY(read_all(f, p, "labels/class", H5T_NATIVE_INT32, 4, 1, (void **)&cls, &x));
     DY_TRY(read_all(f, p, "labels/flags", H5T_NATIVE_UINT8, 1, 1, (void **)&fl, &x));
+    uint8_t *nd;
+    uint64_t *no;
+    hsize_t nnd;
+    DY_TRY(read_all(f, p, "images/name_data", H5T_NATIVE_UINT8, 1, 1, (void **)&nd, &nnd));
+    DY_TRY(read_all(f, p, "images/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&no, &x));
+    if (x != n + 1 || no[n] != nnd) return DY_ERR(DY_ECORRUPT, "%s: images/name_offset does not match", p);
+    char *ns = realloc(s->sname, s->nsname + nnd + 1);
+    uint64_t *nso = realloc(s->sname_off, sizeof(uint64_t) * (size_t)(s->n + (int64_t)n + 1));
+    if (!ns || !nso) return DY_ERR(DY_ENOMEM, "out of memory for sample names");
+    s->sname = ns, s->sname_off = nso;
+    memcpy(s->sname + s->nsname, nd, nnd);
+    for (hsize_t i = 0; i <= n; i++) s->sname_off[s->n + (int64_t)i] = s->nsname + no[i];
+    s->nsname += nnd;
+    free(nd), free(no);
     if (bo[n] != m || po[n] != sf->data_len)
         return DY_ERR(DY_ECORRUPT, "%s: offsets do not match the data sizes", p);
     int64_t g = s->n, gb = g ? s->box_off[g] : 0;
@@ -273,6 +290,7 @@ dy_status shard_close(shard_set *s)
     free(s->files), free(s->file_of), free(s->pay_off), free(s->pay_end), free(s->crc), free(s->size);
     free(s->lb), free(s->source_id), free(s->box_off), free(s->box), free(s->cls), free(s->flags);
     if (s->names) ds_free_strings(s->names, s->nclass);
+    free(s->sname), free(s->sname_off);
     free(s);
     return DY_OK;
 }
@@ -293,6 +311,25 @@ void shard_sample_get(const shard_set *s, int64_t i, shard_sample *o)
     o->nbox = (int)(s->box_off[i + 1] - b);
     o->box = s->box + 4 * b, o->cls = s->cls + b, o->flags = s->flags + b;
     o->payload_len = (size_t)(s->pay_end[i] - s->pay_off[i]);
+}
+
+size_t shard_sample_name(const shard_set *s, int64_t i, char *buf, size_t n)
+{
+    size_t len = (size_t)(s->sname_off[i + 1] - s->sname_off[i]);
+    if (n) {
+        size_t c = len < n - 1 ? len : n - 1;
+        memcpy(buf, s->sname + s->sname_off[i], c);
+        buf[c] = 0;
+    }
+    return len;
+}
+
+const char *shard_file_path(const shard_set *s, int k, int64_t *first, int64_t *n)
+{
+    if (k < 0 || k >= s->nfiles) return NULL;
+    if (first) *first = s->files[k].first;
+    if (n) *n = s->files[k].n;
+    return s->files[k].path;
 }
 
 dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap, size_t *len)

@@ -1,0 +1,1 @@
+. "$TOP_SRCDIR/tests/tap.sh"; tap_done
