@@ -2,7 +2,8 @@
  * JPEGImages/, the split from ImageSets/Main/<split>.txt when --split is given.
  * The class table is the sorted set of object names over *all* annotation files, so
  * train and val packs of one dataset agree on class ids.  VOC pixel indices are
- * 1-based and inclusive: a box becomes [xmin-1, ymin-1, xmax, ymax) in pixels.
+ * 1-based: as Ultralytics VOC.yaml, a box becomes [xmin-1, ymin-1, xmax-1, ymax-1] in
+ * pixels, so a box with xmin == xmax has zero area (BCCD has two).
  * `difficult` becomes DS_FLAG_DIFFICULT. */
 #include <expat.h>
 #include <stdio.h>
@@ -171,7 +172,7 @@ static dy_status import_one(const char *root, const char *stem, voc_doc *d, ds_l
             DY_TRY(ds_issue(l, ISS_CLASS_UNKNOWN, xml, "object %d: class \"%s\"", o, d->name[o]));
             continue;
         }
-        float b[4] = {d->box[o][0] - 1, d->box[o][1] - 1, d->box[o][2], d->box[o][3]};
+        float b[4] = {d->box[o][0] - 1, d->box[o][1] - 1, d->box[o][2] - 1, d->box[o][3] - 1};
         DY_TRY(ds_add_box(it, b, c, d->difficult[o] ? DS_FLAG_DIFFICULT : 0));
     }
     return DY_OK;
