@@ -195,6 +195,7 @@ static dy_status import_yaml(const char *file, const char *split, ds_list *l)
     /* "path" is relative to Ultralytics' datasets dir; when that does not resolve
      * from the yaml's folder, the yaml's folder is the root (the usual layout). */
     const char *path = scalar(map_get(&doc, root, "path"));
+    if (path && (!strcmp(path, ".") || !strcmp(path, "./") || !path[0])) path = NULL;
     if (path && path[0] == '/' && ds_path_exists(path, 1)) snprintf(base, sizeof base, "%s", path);
     else if (path && snprintf(base, sizeof base, "%s/%s", dir, path) > 0 && ds_path_exists(base, 1)) {
     } else snprintf(base, sizeof base, "%s", dir);

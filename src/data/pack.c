@@ -154,7 +154,7 @@ static dy_status process_item(const pack_opts *o, ds_list *l, const ds_item *it,
     if (s == DY_OK) s = add_boxes(p, l, it, im.w, im.h);
     if (s == DY_OK) s = make_payload(o, &bytes, &len, &im, lb);
     if (s == DY_OK) s = append_sample(p, it, bytes, len, im.w, im.h, lb, box0);
-    if (s == DY_OK && it->nbox == 0) p->background++;
+    if (s == DY_OK && p->nbox == box0) p->background++; /* no usable box: a background image */
     free(bytes);
     img_free(&im);
     return s;
