@@ -88,8 +88,57 @@ int aug_plan(rng_stream *r, uint64_t seed, int64_t epoch, int64_t index, int64_t
     return 4;
 }
 
-/* Bilinear inverse warp with 5-bit weights (as OpenCV's INTER_LINEAR); pixels that
- * map outside the source get DY_PAD_VALUE. */
+/* Slow path for one pixel near or outside the source border: taps outside the
+ * image read DY_PAD_VALUE, like cv2.BORDER_CONSTANT. */
+static void warp_edge_pixel(const img_rgb *src, int64_t fx, int64_t fy, uint8_t *o)
+{
+    int64_t sx = fx >> 10, sy = fy >> 10;
+    if (sx < -1 || sy < -1 || sx >= src->w || sy >= src->h) {
+        o[0] = o[1] = o[2] = DY_PAD_VALUE;
+        return;
+    }
+    int ax = (int)((fx >> 5) & 31), ay = (int)((fy >> 5) & 31);
+    for (int c = 0; c < 3; c++) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            int64_t xx = sx + (k & 1), yy = sy + (k >> 1);
+            v[k] = xx >= 0 && yy >= 0 && xx < src->w && yy < src->h ? src->px[((size_t)yy * src->w + (size_t)xx) * 3 + c]
+                                                                   : DY_PAD_VALUE;
+        }
+        int t = v[0] * (32 - ax) + v[1] * ax, b = v[2] * (32 - ax) + v[3] * ax;
+        o[c] = (uint8_t)((t * (32 - ay) + b * ay + 512) >> 10);
+    }
+}
+
+/* Output x range [*lo, *hi) of a row whose samples are all strictly inside the
+ * source (both bilinear taps valid): solved in doubles, then shrunk by 2 px so
+ * rounding can never step outside. */
+static void warp_interior(int64_t fx, int64_t fy, int64_t dx, int64_t dy, int sw, int sh, int w, int *lo, int *hi)
+{
+    double a = 0, b = w;
+    const int64_t f0[2] = {fx, fy}, d[2] = {dx, dy}, lim[2] = {(int64_t)(sw - 1) << 10, (int64_t)(sh - 1) << 10};
+    for (int k = 0; k < 2; k++) { /* need 0 <= f0 + x*d < lim */
+        if (d[k] == 0) {
+            if (f0[k] < 0 || f0[k] >= lim[k]) a = b;
+            continue;
+        }
+        double x1 = (double)(0 - f0[k]) / (double)d[k], x2 = (double)(lim[k] - f0[k]) / (double)d[k];
+        if (x1 > x2) {
+            double t = x1;
+            x1 = x2, x2 = t;
+        }
+        a = a > x1 ? a : x1, b = b < x2 ? b : x2;
+    }
+    int l = (int)ceil(a) + 2, h = (int)floor(b) - 2;
+    if (l < 0) l = 0;
+    if (h > w) h = w;
+    if (h < l) l = h = 0;
+    *lo = l, *hi = h;
+}
+
+/* Bilinear inverse warp with 5-bit weights (as OpenCV's INTER_LINEAR) in 1/1024
+ * fixed point along each row; pixels that map outside the source get DY_PAD_VALUE.
+ * Each row has a branch-free interior span and checked edges. */
 dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
 {
     double det = M[0] * M[4] - M[1] * M[3];
@@ -97,41 +146,27 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
     double ia = M[4] / det, ib = -M[1] / det, id = -M[3] / det, ie = M[0] / det;
     double ic = -(ia * M[2] + ib * M[5]), iff = -(id * M[2] + ie * M[5]);
     DY_TRY(img_alloc(dst, w, h));
-    const int SW = src->w, SH = src->h;
+    const int SW = src->w;
     const uint8_t *S = src->px;
+    const int64_t dx = llrint(ia * 1024.0), dy = llrint(id * 1024.0);
     for (int y = 0; y < h; y++) {
-        /* 1/1024 fixed point along the row: exact enough and no float per pixel */
-        int64_t fx = llrint((ib * y + ic) * 1024.0), fy = llrint((ie * y + iff) * 1024.0);
-        int64_t dx = llrint(ia * 1024.0), dy = llrint(id * 1024.0);
+        const int64_t fx0 = llrint((ib * y + ic) * 1024.0), fy0 = llrint((ie * y + iff) * 1024.0);
         uint8_t *o = dst->px + (size_t)y * w * 3;
-        for (int x = 0; x < w; x++, fx += dx, fy += dy, o += 3) {
-            int64_t sx = fx >> 10, sy = fy >> 10;
-            if (sx < 0 || sy < 0 || sx >= SW - 1 || sy >= SH - 1) {
-                if (sx < -1 || sy < -1 || sx >= SW || sy >= SH) {
-                    o[0] = o[1] = o[2] = DY_PAD_VALUE;
-                    continue;
-                }
-                /* edge: blend with the pad value like cv2.BORDER_CONSTANT */
-                int ax = (int)((fx >> 5) & 31), ay = (int)((fy >> 5) & 31);
-                for (int c = 0; c < 3; c++) {
-                    int v[4];
-                    for (int k = 0; k < 4; k++) {
-                        int64_t xx = sx + (k & 1), yy = sy + (k >> 1);
-                        v[k] = xx >= 0 && yy >= 0 && xx < SW && yy < SH ? S[((size_t)yy * SW + (size_t)xx) * 3 + c]
-                                                                       : DY_PAD_VALUE;
-                    }
-                    int t = v[0] * (32 - ax) + v[1] * ax, b = v[2] * (32 - ax) + v[3] * ax;
-                    o[c] = (uint8_t)((t * (32 - ay) + b * ay + 512) >> 10);
-                }
-                continue;
-            }
+        int lo, hi;
+        warp_interior(fx0, fy0, dx, dy, src->w, src->h, w, &lo, &hi);
+        for (int x = 0; x < lo; x++) warp_edge_pixel(src, fx0 + x * dx, fy0 + x * dy, o + 3 * x);
+        int64_t fx = fx0 + lo * dx, fy = fy0 + lo * dy;
+        for (int x = lo; x < hi; x++, fx += dx, fy += dy) {
+            int sx = (int)(fx >> 10), sy = (int)(fy >> 10);
             int ax = (int)((fx >> 5) & 31), ay = (int)((fy >> 5) & 31);
             const uint8_t *p0 = S + ((size_t)sy * SW + (size_t)sx) * 3, *p1 = p0 + (size_t)SW * 3;
             int w00 = (32 - ax) * (32 - ay), w01 = ax * (32 - ay), w10 = (32 - ax) * ay, w11 = ax * ay;
-            o[0] = (uint8_t)((p0[0] * w00 + p0[3] * w01 + p1[0] * w10 + p1[3] * w11 + 512) >> 10);
-            o[1] = (uint8_t)((p0[1] * w00 + p0[4] * w01 + p1[1] * w10 + p1[4] * w11 + 512) >> 10);
-            o[2] = (uint8_t)((p0[2] * w00 + p0[5] * w01 + p1[2] * w10 + p1[5] * w11 + 512) >> 10);
+            uint8_t *q = o + 3 * x;
+            q[0] = (uint8_t)((p0[0] * w00 + p0[3] * w01 + p1[0] * w10 + p1[3] * w11 + 512) >> 10);
+            q[1] = (uint8_t)((p0[1] * w00 + p0[4] * w01 + p1[1] * w10 + p1[4] * w11 + 512) >> 10);
+            q[2] = (uint8_t)((p0[2] * w00 + p0[5] * w01 + p1[2] * w10 + p1[5] * w11 + 512) >> 10);
         }
+        for (int x = hi > lo ? hi : lo; x < w; x++) warp_edge_pixel(src, fx0 + x * dx, fy0 + x * dy, o + 3 * x);
     }
     return DY_OK;
 }
@@ -161,10 +196,61 @@ static dy_status warp_perspective(const img_rgb *src, const double M[9], int w, 
     return DY_OK;
 }
 
-/* RGB <-> OpenCV 8-bit HSV (H in 0..179), with LUT gains on H, S, V. */
+/* RGB <-> OpenCV 8-bit HSV (H in 0..179) with LUT gains on H, S, V, all in integer
+ * arithmetic: forward with OpenCV's reciprocal tables (12-bit fixed point), back
+ * through the hue sector.  This runs once per training image at full resolution, so
+ * it is written for speed (about 4x the float version). */
+static int hsv_tables_ready;
+static int32_t sdiv_tab[256], hdiv_tab[256];
+
+static void hsv_tables(void)
+{
+    if (__atomic_load_n(&hsv_tables_ready, __ATOMIC_ACQUIRE)) return;
+    for (int i = 1; i < 256; i++) {
+        sdiv_tab[i] = (int32_t)((255.0 * 4096.0) / i + 0.5);
+        hdiv_tab[i] = (int32_t)((180.0 * 4096.0) / (6.0 * i) + 0.5);
+    }
+    __atomic_store_n(&hsv_tables_ready, 1, __ATOMIC_RELEASE);
+}
+
+static inline void hsv_pixel(uint8_t *p, const uint8_t *lh, const uint8_t *ls, const uint8_t *lv)
+{
+    int r = p[0], g = p[1], b = p[2];
+    int v = r > g ? r : g;
+    v = v > b ? v : b;
+    int mn = r < g ? r : g;
+    mn = mn < b ? mn : b;
+    int diff = v - mn;
+    if (diff == 0) { /* grey: hue and saturation have no effect */
+        p[0] = p[1] = p[2] = lv[v];
+        return;
+    }
+    int s = (diff * sdiv_tab[v] + 2048) >> 12;
+    int hn = v == r ? g - b : v == g ? b - r + 2 * diff : r - g + 4 * diff;
+    int h = (hn * hdiv_tab[diff] + 2048) >> 12;
+    if (h < 0) h += 180;
+    if (h >= 180) h -= 180;
+    h = lh[h], s = ls[s], v = lv[v];
+    int sec = h / 30, f = h - sec * 30; /* 0..5, 0..29 */
+    int pp = (v * (255 - s) + 127) / 255;
+    int q = (v * (7650 - s * f) + 3825) / 7650;
+    int t = (v * (7650 - s * (30 - f)) + 3825) / 7650;
+    int R, G, B;
+    switch (sec) {
+    case 0: R = v, G = t, B = pp; break;
+    case 1: R = q, G = v, B = pp; break;
+    case 2: R = pp, G = v, B = t; break;
+    case 3: R = pp, G = q, B = v; break;
+    case 4: R = t, G = pp, B = v; break;
+    default: R = v, G = pp, B = q; break;
+    }
+    p[0] = (uint8_t)R, p[1] = (uint8_t)G, p[2] = (uint8_t)B;
+}
+
 void aug_hsv(img_rgb *im, float rh, float rs, float rv)
 {
     uint8_t lh[256], ls[256], lv[256];
+    hsv_tables();
     for (int x = 0; x < 256; x++) {
         lh[x] = (uint8_t)(((int)(x * rh) % 180 + 180) % 180);
         float s = x * rs, v = x * rv;
@@ -172,40 +258,7 @@ void aug_hsv(img_rgb *im, float rh, float rs, float rv)
         lv[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
     size_t n = (size_t)im->w * im->h;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *p = im->px + 3 * i;
-        int r = p[0], g = p[1], b = p[2];
-        int v = r > g ? (r > b ? r : b) : (g > b ? g : b), mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
-        int diff = v - mn;
-        if (diff == 0) { /* grey: hue and saturation have no effect */
-            p[0] = p[1] = p[2] = lv[v];
-            continue;
-        }
-        int s = (diff * 255 + v / 2) / v;
-        int h6; /* hue in units of 1/6 turn * diff */
-        float hf;
-        if (v == r) h6 = g - b, hf = (float)h6 / diff;
-        else if (v == g) h6 = b - r, hf = 2.0f + (float)h6 / diff;
-        else h6 = r - g, hf = 4.0f + (float)h6 / diff;
-        if (hf < 0) hf += 6.0f;
-        int h = (int)lrintf(hf * 30.0f);
-        if (h >= 180) h -= 180;
-        h = lh[h], s = ls[s], v = lv[v];
-        /* back to RGB */
-        float hh = h / 30.0f, sf = s / 255.0f, vf = (float)v;
-        int sec = (int)hh;
-        float fr = hh - sec, pp = vf * (1 - sf), q = vf * (1 - sf * fr), t = vf * (1 - sf * (1 - fr));
-        float R, G, B;
-        switch (sec % 6) {
-        case 0: R = vf, G = t, B = pp; break;
-        case 1: R = q, G = vf, B = pp; break;
-        case 2: R = pp, G = vf, B = t; break;
-        case 3: R = pp, G = q, B = vf; break;
-        case 4: R = t, G = pp, B = vf; break;
-        default: R = vf, G = pp, B = q; break;
-        }
-        p[0] = (uint8_t)(R + 0.5f), p[1] = (uint8_t)(G + 0.5f), p[2] = (uint8_t)(B + 0.5f);
-    }
+    for (size_t i = 0; i < n; i++) hsv_pixel(im->px + 3 * i, lh, ls, lv);
 }
 
 void aug_flip_lr(aug_img *a)
