@@ -226,25 +226,21 @@ static inline void hsv_pixel(uint8_t *p, const uint8_t *lh, const uint8_t *ls, c
         return;
     }
     int s = (diff * sdiv_tab[v] + 2048) >> 12;
-    int hn = v == r ? g - b : v == g ? b - r + 2 * diff : r - g + 4 * diff;
+    int hr = g - b, hg = b - r + 2 * diff, hb = r - g + 4 * diff;
+    int hn = v == r ? hr : (v == g ? hg : hb);
     int h = (hn * hdiv_tab[diff] + 2048) >> 12;
     if (h < 0) h += 180;
     if (h >= 180) h -= 180;
     h = lh[h], s = ls[s], v = lv[v];
-    int sec = h / 30, f = h - sec * 30; /* 0..5, 0..29 */
-    int pp = (v * (255 - s) + 127) / 255;
-    int q = (v * (7650 - s * f) + 3825) / 7650;
-    int t = (v * (7650 - s * (30 - f)) + 3825) / 7650;
-    int R, G, B;
-    switch (sec) {
-    case 0: R = v, G = t, B = pp; break;
-    case 1: R = q, G = v, B = pp; break;
-    case 2: R = pp, G = v, B = t; break;
-    case 3: R = pp, G = q, B = v; break;
-    case 4: R = t, G = pp, B = v; break;
-    default: R = v, G = pp, B = q; break;
-    }
-    p[0] = (uint8_t)R, p[1] = (uint8_t)G, p[2] = (uint8_t)B;
+    /* back to RGB without a branch: each sector picks (v, q, t, p) per channel */
+    static const uint8_t pick[6][3] = {{0, 2, 3}, {1, 0, 3}, {3, 0, 2}, {3, 1, 0}, {2, 3, 0}, {0, 3, 1}};
+    int sec = (h * 2185) >> 16, f = h - sec * 30; /* h / 30 for h < 180 */
+    int val[4];
+    val[0] = v;
+    val[1] = (v * (7650 - s * f) + 3825) / 7650;
+    val[2] = (v * (7650 - s * (30 - f)) + 3825) / 7650;
+    val[3] = (v * (255 - s) + 127) / 255;
+    p[0] = (uint8_t)val[pick[sec][0]], p[1] = (uint8_t)val[pick[sec][1]], p[2] = (uint8_t)val[pick[sec][2]];
 }
 
 void aug_hsv(img_rgb *im, float rh, float rs, float rv)

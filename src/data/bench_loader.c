@@ -15,17 +15,19 @@
 
 static const char bench_loader_help[] =
     "usage: dyolo bench loader --data SHARDS [--threads T] [--imgsz PX] [--batch B]\n"
-    "                          [--samples N] [--json]\n"
+    "                          [--samples N] [--repeat R] [--json]\n"
     "\n"
     "Measure samples/s and MB/s of the loader's stages on the given shards (a manifest\n"
     "or .h5 files; JPEG or raw encoding): raw HDF5 read, decode, augmentation with\n"
-    "mosaic, and the whole pipeline (I/O thread + T workers), per thread and total.\n"
+    "mosaic, and the whole pipeline (I/O thread + T workers), with 1 and T threads.\n"
+    "Decode MB/s counts decoded pixels, read MB/s payload bytes, the rest output bytes.\n"
     "\n"
     "  --data PATH     manifest .json or shard .h5 (repeatable)\n"
     "  --threads T     worker threads (default 2)\n"
     "  --imgsz PX      network size (default 640)\n"
     "  --batch B       batch size of the pipeline run (default 16)\n"
     "  --samples N     samples per stage (default: min(dataset, 256))\n"
+    "  --repeat R      run each stage R times and report the best (default 3)\n"
     "  --json          one JSON object per line instead of a table\n"
     "  -h, --help      show this help\n";
 
@@ -66,7 +68,22 @@ static void *run_stage(void *arg)
     return NULL;
 }
 
+static int bench_repeat = 3; /* best of N: the numbers are meant for loaded machines too */
+
+static dy_status threaded_once(job *base, int stage, int T, double *secs);
+
 static dy_status threaded(job *base, int stage, int T, double *secs)
+{
+    double best = 1e30;
+    for (int r = 0; r < bench_repeat; r++) {
+        DY_TRY(threaded_once(base, stage, T, secs));
+        if (*secs < best) best = *secs;
+    }
+    *secs = best;
+    return DY_OK;
+}
+
+static dy_status threaded_once(job *base, int stage, int T, double *secs)
 {
     job *js = calloc((size_t)T, sizeof(job));
     pthread_t *th = calloc((size_t)T, sizeof(pthread_t));
@@ -142,13 +159,20 @@ static dy_status bench(const char *const *paths, int np, int T, int imgsz, int b
         printf("| stage                  | enc  | threads | samples/s |      MB/s | per thread/s |\n");
         printf("|------------------------|------|---------|-----------|-----------|--------------|\n");
     }
-    double t0 = timer_now(), bytes = 0, secs;
-    for (int i = 0; i < n; i++) {
-        size_t cap = 0;
-        DY_TRY(shard_read_payload(sh, i, &base.pay[i], &cap, &base.len[i]));
-        bytes += (double)base.len[i];
+    double bytes = 0, secs, best = 1e30;
+    size_t *cap = calloc((size_t)n, sizeof(size_t));
+    if (!cap) return DY_ERR(DY_ENOMEM, "out of memory");
+    for (int r = 0; r < bench_repeat; r++) {
+        double t0 = timer_now();
+        bytes = 0;
+        for (int i = 0; i < n; i++) {
+            DY_TRY(shard_read_payload(sh, i, &base.pay[i], &cap[i], &base.len[i]));
+            bytes += (double)base.len[i];
+        }
+        if (timer_now() - t0 < best) best = timer_now() - t0;
     }
-    report(json, "hdf5 read (+crc)", enc, 1, n, timer_now() - t0, bytes);
+    free(cap);
+    report(json, "hdf5 read (+crc)", enc, 1, n, best, bytes);
     double pix = (double)n * 3 * imgsz * imgsz * 0.75; /* decoded bytes, approx. (aspect) */
     for (int T1 = 1; T1 <= T; T1 = T1 == T ? T + 1 : T) {
         DY_TRY(threaded(&base, 0, T1, &secs));
@@ -169,9 +193,13 @@ static dy_status bench(const char *const *paths, int np, int T, int imgsz, int b
     free(base.pay), free(base.len), free(base.loaded);
     DY_TRY(shard_close(sh));
     for (int T1 = 1; T1 <= T; T1 = T1 == T ? T + 1 : T) {
-        int cnt;
-        DY_TRY(pipeline(paths, np, T1, imgsz, batch, n, &secs, &cnt, &bytes));
-        report(json, "whole pipeline", enc, T1, cnt, secs, bytes);
+        int cnt = 0;
+        best = 1e30;
+        for (int r = 0; r < bench_repeat; r++) {
+            DY_TRY(pipeline(paths, np, T1, imgsz, batch, n, &secs, &cnt, &bytes));
+            if (secs < best) best = secs;
+        }
+        report(json, "whole pipeline", enc, T1, cnt, best, bytes);
         if (T1 == T) break;
     }
     return DY_OK;
@@ -194,6 +222,7 @@ int bench_loader_main(int argc, char **argv)
         else if (!strcmp(a, "--imgsz")) imgsz = atoi(v);
         else if (!strcmp(a, "--batch")) batch = atoi(v);
         else if (!strcmp(a, "--samples")) nlim = atoi(v);
+        else if (!strcmp(a, "--repeat")) bench_repeat = atoi(v) > 0 ? atoi(v) : 1;
         else if (!strcmp(a, "--encoding")) { /* the shards' own encoding is used */ }
         else return cli_usage_error("bench loader", "unknown option \"%s\"", a);
         i++;
