@@ -46,6 +46,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cli_version_main(int argc, char **argv);
 int cli_config_main(int argc, char **argv);
+int cli_synth_main(int argc, char **argv);
+int cli_pack_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
 
 #endif

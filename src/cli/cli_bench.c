@@ -1,9 +1,10 @@
-/* cli_bench.c -- `dyolo bench KIND`: dispatches to one benchmark per kind.  Each
- * module contributes its kinds to bench_kinds[]. */
+/* cli_bench.c -- `dyolo bench KIND`: dispatches to one benchmark per kind; each kind
+ * lives with its module (e.g. src/data/bench_loader.c) and is listed here once. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "data/loader.h"
 #include "dist/bench_allreduce.h"
 
 static const struct {
@@ -11,12 +12,13 @@ static const struct {
     int (*run)(int, char **);
     const char *summary;
 } bench_kinds[] = {
+    {"loader", bench_loader_main, "loader stages: HDF5 read, decode, mosaic augmentation, whole pipeline"},
     {"allreduce", bench_allreduce_main,
      "all-reduce time and bus bandwidth per size and transport; DDP overlap (hidden share)"},
 };
 #define NKINDS (int)(sizeof bench_kinds / sizeof bench_kinds[0])
 
-static void usage(FILE *f)
+static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: [mpirun -np N] dyolo bench KIND [OPTIONS]   (dyolo bench KIND --help)\n\nkinds:\n");
     for (int i = 0; i < NKINDS; i++) fprintf(f, "  %-10s %s\n", bench_kinds[i].name, bench_kinds[i].summary);
@@ -25,14 +27,15 @@ static void usage(FILE *f)
 int cli_bench_main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        bench_usage(stderr);
         return CLI_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(stdout);
+        bench_usage(stdout);
         return CLI_EXIT_OK;
     }
     for (int i = 0; i < NKINDS; i++)
         if (!strcmp(argv[1], bench_kinds[i].name)) return bench_kinds[i].run(argc - 1, argv + 1);
-    return cli_usage_error("bench", "unknown benchmark kind \"%s\"", argv[1]);
+    bench_usage(stderr);
+    return cli_usage_error("bench", "unknown kind \"%s\"", argv[1]);
 }

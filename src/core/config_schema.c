@@ -2,6 +2,7 @@
  * core section (run directory, seed, logging, runtime).  Other modules declare their
  * own sections next to their code and are listed here. */
 #include "core/config.h"
+#include "data/loader.h"
 
 static const cfg_key core_run_keys[] = {
     {"run.name", CFG_STRING, "\"dyolo\"", 1, 0, NULL, "name of the run (used in logs and file names)"},
@@ -39,5 +40,6 @@ const cfg_section *const cfg_sections[] = {
     &cfg_section_runtime,
     &cfg_section_train,
     &cfg_section_dist,
+    &data_cfg_section,
     NULL,
 };

@@ -1,0 +1,220 @@
+/* image.c -- JPEG (libturbojpeg) and PNG (libpng) decoding, JPEG encoding, bilinear
+ * resize and letterbox.  Decoder handles are created per call so that any number of
+ * loader threads can decode at once without locks. */
+#include "data/image.h"
+
+#include <math.h>
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+#include <turbojpeg.h>
+
+dy_status img_alloc(img_rgb *im, int w, int h)
+{
+    if (w <= 0 || h <= 0 || (int64_t)w * h > (int64_t)1 << 28)
+        return DY_ERR(DY_ERANGE, "image size %dx%d out of range", w, h);
+    im->px = malloc((size_t)w * h * 3);
+    if (!im->px) return DY_ERR(DY_ENOMEM, "out of memory for a %dx%d image", w, h);
+    im->w = w;
+    im->h = h;
+    return DY_OK;
+}
+
+void img_free(img_rgb *im)
+{
+    free(im->px);
+    im->px = NULL;
+    im->w = im->h = 0;
+}
+
+static int is_png(const uint8_t *buf, size_t len)
+{
+    return len >= 8 && !png_sig_cmp(buf, 0, 8);
+}
+
+/* PNG from memory through the simplified libpng API (handles palette, grey, 16-bit). */
+static dy_status png_decode(const uint8_t *buf, size_t len, img_rgb *out, int header_only,
+                            const char *what)
+{
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&pi, buf, len))
+        return DY_ERR(DY_EFORMAT, "%s: corrupt PNG: %s", what, pi.message);
+    pi.format = PNG_FORMAT_RGB;
+    if (header_only) {
+        out->w = (int)pi.width;
+        out->h = (int)pi.height;
+        png_image_free(&pi);
+        return DY_OK;
+    }
+    dy_status s = img_alloc(out, (int)pi.width, (int)pi.height);
+    if (s != DY_OK) {
+        png_image_free(&pi);
+        return s;
+    }
+    if (!png_image_finish_read(&pi, NULL, out->px, 0, NULL)) {
+        img_free(out);
+        return DY_ERR(DY_EFORMAT, "%s: corrupt PNG: %s", what, pi.message);
+    }
+    return DY_OK;
+}
+
+dy_status img_decode_header(const uint8_t *buf, size_t len, int *w, int *h)
+{
+    if (is_png(buf, len)) {
+        img_rgb t = {0};
+        DY_TRY(png_decode(buf, len, &t, 1, "image"));
+        *w = t.w;
+        *h = t.h;
+        return DY_OK;
+    }
+    tjhandle tj = tjInitDecompress();
+    if (!tj) return DY_ERR(DY_ENOMEM, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
+    int sub, cs;
+    int rc = tjDecompressHeader3(tj, buf, (unsigned long)len, w, h, &sub, &cs);
+    if (rc) {
+        dy_status s = DY_ERR(DY_EFORMAT, "not a valid JPEG or PNG: %s", tjGetErrorStr2(tj));
+        tjDestroy(tj);
+        return s;
+    }
+    tjDestroy(tj);
+    return DY_OK;
+}
+
+dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *what)
+{
+    out->px = NULL;
+    if (is_png(buf, len)) return png_decode(buf, len, out, 0, what);
+    tjhandle tj = tjInitDecompress();
+    if (!tj) return DY_ERR(DY_ENOMEM, "tjInitDecompress: %s", tjGetErrorStr2(NULL));
+    int w, h, sub, cs;
+    dy_status s = DY_OK;
+    if (tjDecompressHeader3(tj, buf, (unsigned long)len, &w, &h, &sub, &cs)) {
+        s = DY_ERR(DY_EFORMAT, "%s: not a valid JPEG or PNG: %s", what, tjGetErrorStr2(tj));
+    } else if ((s = img_alloc(out, w, h)) == DY_OK) {
+        /* Warnings (e.g. premature end of data) count as corruption: a truncated
+         * JPEG decodes to grey and would silently poison training. */
+        if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_FASTDCT)) {
+            s = DY_ERR(DY_EFORMAT, "%s: corrupt JPEG: %s", what, tjGetErrorStr2(tj));
+            img_free(out);
+        }
+    }
+    tjDestroy(tj);
+    return s;
+}
+
+dy_status img_encode_jpeg(const img_rgb *im, int quality, uint8_t **out, size_t *len)
+{
+    tjhandle tj = tjInitCompress();
+    if (!tj) return DY_ERR(DY_ENOMEM, "tjInitCompress: %s", tjGetErrorStr2(NULL));
+    unsigned char *jb = NULL;
+    unsigned long jl = 0;
+    dy_status s = DY_OK;
+    if (tjCompress2(tj, im->px, im->w, 0, im->h, TJPF_RGB, &jb, &jl, TJSAMP_420, quality,
+                    TJFLAG_ACCURATEDCT)) {
+        s = DY_ERR(DY_EFORMAT, "JPEG encode failed: %s", tjGetErrorStr2(tj));
+    } else {
+        *out = malloc(jl);
+        if (!*out) s = DY_ERR(DY_ENOMEM, "out of memory for a JPEG");
+        else {
+            memcpy(*out, jb, jl);
+            *len = jl;
+        }
+    }
+    tjFree(jb);
+    tjDestroy(tj);
+    return s;
+}
+
+/* Source coordinate table for one axis: index and 8-bit fractional weight. */
+static void axis_table(int sn, int dn, int *i0, int *wt)
+{
+    double r = (double)sn / dn;
+    for (int d = 0; d < dn; d++) {
+        double x = (d + 0.5) * r - 0.5;
+        if (x < 0) x = 0;
+        int i = (int)x;
+        if (i >= sn - 1) {
+            i = sn - 1;
+            x = i;
+        }
+        i0[d] = i;
+        wt[d] = (int)lrint((x - i) * 256.0);
+    }
+}
+
+dy_status img_resize(const img_rgb *src, int w, int h, img_rgb *dst)
+{
+    DY_TRY(img_alloc(dst, w, h));
+    int *xi = malloc(sizeof(int) * (size_t)w * 2), *yi = malloc(sizeof(int) * (size_t)h * 2);
+    if (!xi || !yi) {
+        free(xi);
+        free(yi);
+        img_free(dst);
+        return DY_ERR(DY_ENOMEM, "out of memory resizing");
+    }
+    int *xw = xi + w, *yw = yi + h;
+    axis_table(src->w, w, xi, xw);
+    axis_table(src->h, h, yi, yw);
+    size_t ss = (size_t)src->w * 3;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r0 = src->px + (size_t)yi[y] * ss;
+        const uint8_t *r1 = yi[y] + 1 < src->h ? r0 + ss : r0;
+        int fy = yw[y];
+        uint8_t *o = dst->px + (size_t)y * w * 3;
+        for (int x = 0; x < w; x++) {
+            int x0 = xi[x] * 3, x1 = xi[x] + 1 < src->w ? x0 + 3 : x0, fx = xw[x];
+            for (int c = 0; c < 3; c++) {
+                int top = r0[x0 + c] * (256 - fx) + r0[x1 + c] * fx;
+                int bot = r1[x0 + c] * (256 - fx) + r1[x1 + c] * fx;
+                o[x * 3 + c] = (uint8_t)((top * (256 - fy) + bot * fy + 32768) >> 16);
+            }
+        }
+    }
+    free(xi);
+    free(yi);
+    return DY_OK;
+}
+
+void img_letterbox_params(int sw, int sh, int dw, int dh, int scaleup, float *scale, float *pad_x,
+                          float *pad_y, int *nw, int *nh)
+{
+    float r = fminf((float)dw / sw, (float)dh / sh);
+    if (!scaleup && r > 1.0f) r = 1.0f;
+    int w = (int)lrintf(sw * r), h = (int)lrintf(sh * r);
+    if (w < 1) w = 1;
+    if (h < 1) h = 1;
+    if (w > dw) w = dw;
+    if (h > dh) h = dh;
+    *scale = r;
+    /* Integer padding as YOLOv5 (round(dw/2 - 0.1)) so boxes map back exactly. */
+    *pad_x = (float)((dw - w) / 2);
+    *pad_y = (float)((dh - h) / 2);
+    *nw = w;
+    *nh = h;
+}
+
+dy_status img_letterbox(const img_rgb *src, int dw, int dh, int scaleup, img_rgb *dst, float *scale,
+                        float *pad_x, float *pad_y)
+{
+    int nw, nh;
+    img_letterbox_params(src->w, src->h, dw, dh, scaleup, scale, pad_x, pad_y, &nw, &nh);
+    img_rgb r = {0};
+    const img_rgb *use = src;
+    if (nw != src->w || nh != src->h) {
+        DY_TRY(img_resize(src, nw, nh, &r));
+        use = &r;
+    }
+    dy_status s = img_alloc(dst, dw, dh);
+    if (s != DY_OK) {
+        img_free(&r);
+        return s;
+    }
+    memset(dst->px, DY_PAD_VALUE, (size_t)dw * dh * 3);
+    int px = (int)*pad_x, py = (int)*pad_y;
+    for (int y = 0; y < nh; y++)
+        memcpy(dst->px + ((size_t)(y + py) * dw + px) * 3, use->px + (size_t)y * nw * 3, (size_t)nw * 3);
+    img_free(&r);
+    return DY_OK;
+}

@@ -1,0 +1,88 @@
+/* shard.h -- dyolo's HDF5 shard format (schema version 1, documented in
+ * datasets/README.md): writing shards in parallel from an imported dataset
+ * (`dyolo pack`), and reading them back with parallel HDF5 (the loader's I/O thread).
+ *
+ * Every array is a flat, fixed-type dataset (parallel HDF5 cannot write
+ * variable-length types collectively); ragged data (image bytes, boxes, names) is a
+ * flat array plus an offsets array of n+1 entries.  Each sample carries a CRC-32C over
+ * its payload bytes followed by its boxes, classes and flags (little-endian), checked
+ * on every read.
+ *
+ * defines: SHARD_SCHEMA_VERSION, pack_opts, pack_summary, pack_run, shard_set,
+ *          shard_sample, shard_open, shard_close, shard_count, shard_sample_get,
+ *          shard_read_payload, shard_encoding_raw, shard_imgsz, shard_nclass,
+ *          shard_class_name, shard_sample_crc, shard_sample_name, shard_file_path
+ */
+#ifndef DY_DATA_SHARD_H
+#define DY_DATA_SHARD_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "data/dataset.h"
+
+#define SHARD_SCHEMA_VERSION 1
+
+typedef struct {
+    ds_format format;
+    const char *input;
+    const char *split;    /* NULL: format default */
+    const char *out;      /* prefix: PREFIX-00000.h5 ... and PREFIX.manifest.json */
+    int raw;              /* store letterboxed RGB pixels instead of the source bytes */
+    int imgsz;            /* raw: letterbox size */
+    int shards;           /* number of shard files (>= 1) */
+    int strict;           /* any issue is fatal */
+} pack_opts;
+
+typedef struct {
+    long samples, boxes, background, dropped;
+    long issues[ISS_COUNT];
+    long total_issues;
+    int64_t payload_bytes;
+} pack_summary;
+
+/* Collective over comm.  Issues are logged (rank 0, each naming its file) and
+ * counted in *sum; with strict, any issue makes the call fail after the summary. */
+dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum);
+
+/* CRC of one sample as stored: payload, then boxes (4 floats each), classes, flags. */
+uint32_t shard_sample_crc(const uint8_t *payload, size_t len, const float *box, const int32_t *cls,
+                          const uint8_t *flags, int nbox);
+
+/* ---- reading */
+typedef struct shard_set shard_set;
+
+typedef struct {
+    int64_t index;        /* global sample index */
+    int orig_w, orig_h;   /* original image size */
+    float lb[3];          /* raw encoding: letterbox (scale, pad_x, pad_y); jpeg: 1, 0, 0 */
+    int64_t source_id;
+    int nbox;
+    const float *box;     /* nbox * 4: cx cy w h normalized to the original image */
+    const int32_t *cls;
+    const uint8_t *flags;
+    size_t payload_len;
+} shard_sample;
+
+/* paths: one manifest (.json) or one or more shard files (.h5), in global order.
+ * Collective over comm (MPI-IO driver).  Metadata is loaded in memory; payloads are
+ * read on demand with independent I/O. */
+dy_status shard_open(shard_set **out, const char *const *paths, int npaths, MPI_Comm comm);
+dy_status shard_close(shard_set *s); /* collective */
+int64_t shard_count(const shard_set *s);
+void shard_sample_get(const shard_set *s, int64_t i, shard_sample *out);
+/* Read sample i's payload into *buf (grown as needed, capacity *cap) and verify its
+ * CRC; errors name the shard file and the sample. */
+dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap, size_t *len);
+/* Source file name of sample i into buf (NUL-terminated, truncated); returns its length. */
+size_t shard_sample_name(const shard_set *s, int64_t i, char *buf, size_t n);
+/* Path of shard file k (NULL past the end) and its global sample range. */
+const char *shard_file_path(const shard_set *s, int k, int64_t *first, int64_t *n);
+int shard_encoding_raw(const shard_set *s);
+int shard_imgsz(const shard_set *s);
+int shard_nclass(const shard_set *s);
+const char *shard_class_name(const shard_set *s, int c);
+
+#endif

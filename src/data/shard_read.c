@@ -1,0 +1,361 @@
+/* shard_read.c -- opening shard files with parallel HDF5 (MPI-IO driver) and reading
+ * samples.  All metadata (offsets, sizes, labels, CRCs) is read into memory at open, so
+ * that reading a sample is one hyperslab read of its payload bytes, done with
+ * independent I/O because each rank reads different samples.  Called only from one
+ * thread per rank (parallel HDF5 is not thread-safe). */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/check.h"
+#include "data/shard.h"
+
+typedef struct {
+    char path[512];
+    hid_t file, data;   /* images/data kept open */
+    int64_t first, n;
+    uint64_t data_len;
+} shard_file;
+
+struct shard_set {
+    shard_file *files;
+    int nfiles;
+    int64_t n;
+    int32_t *file_of;    /* n */
+    uint64_t *pay_off;   /* n+1 per file, stored per sample: start and end */
+    uint64_t *pay_end;
+    uint32_t *crc;
+    int32_t *size;       /* 2n */
+    float *lb;           /* 3n */
+    int64_t *source_id;
+    int64_t *box_off;    /* n+1, into the global box arrays */
+    float *box;
+    int32_t *cls;
+    uint8_t *flags;
+    char **names;
+    int nclass;
+    char *sname;         /* source file names, flat */
+    uint64_t *sname_off; /* n+1 into sname */
+    uint64_t nsname;
+    int raw, imgsz;
+};
+
+/* Read a whole 1-D/2-D dataset; *rows gets its first dimension. */
+static dy_status read_all(hid_t f, const char *path, const char *name, hid_t mtype, size_t esize, int cols,
+                          void **out, hsize_t *rows)
+{
+    hid_t d, sp;
+    hsize_t dims[2] = {0, 1};
+    H5_CHECK_ID(d, H5Dopen2(f, name, H5P_DEFAULT), "%.480s: opening dataset %s", path, name);
+    H5_CHECK_ID(sp, H5Dget_space(d), "%.480s: %s", path, name);
+    int nd = H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5_CHECK(nd, "%.480s: %s dims", path, name);
+    if (nd != (cols > 1 ? 2 : 1) || (cols > 1 && dims[1] != (hsize_t)cols))
+        return DY_ERR(DY_EFORMAT, "%s: dataset %s has the wrong shape", path, name);
+    *out = malloc((size_t)(dims[0] ? dims[0] : 1) * (size_t)cols * esize);
+    if (!*out) return DY_ERR(DY_ENOMEM, "%s: out of memory for %s", path, name);
+    if (dims[0]) H5_CHECK(H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out), "%.480s: reading %s", path, name);
+    H5_CHECK(H5Sclose(sp), "closing space");
+    H5_CHECK(H5Dclose(d), "closing %s", name);
+    *rows = dims[0];
+    return DY_OK;
+}
+
+static dy_status read_attr_i64(hid_t f, const char *path, const char *name, int64_t *v)
+{
+    hid_t a;
+    H5_CHECK_ID(a, H5Aopen(f, name, H5P_DEFAULT), "%.480s: attribute %s", path, name);
+    H5_CHECK(H5Aread(a, H5T_NATIVE_INT64, v), "%.480s: reading attribute %s", path, name);
+    H5_CHECK(H5Aclose(a), "closing attribute");
+    return DY_OK;
+}
+
+static dy_status read_attr_str(hid_t f, const char *path, const char *name, char *buf, size_t n)
+{
+    hid_t a, t, mt;
+    H5_CHECK_ID(a, H5Aopen(f, name, H5P_DEFAULT), "%.480s: attribute %s", path, name);
+    H5_CHECK_ID(t, H5Aget_type(a), "%.480s: attribute %s", path, name);
+    size_t sz = H5Tget_size(t);
+    if (sz == 0 || sz >= n) return DY_ERR(DY_EFORMAT, "%s: attribute %s too long", path, name);
+    H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), "string type");
+    H5_CHECK(H5Tset_size(mt, sz), "string size");
+    memset(buf, 0, n);
+    H5_CHECK(H5Aread(a, mt, buf), "%.480s: reading attribute %s", path, name);
+    H5_CHECK(H5Tclose(mt), "closing type");
+    H5_CHECK(H5Tclose(t), "closing type");
+    H5_CHECK(H5Aclose(a), "closing attribute");
+    return DY_OK;
+}
+
+static dy_status grow_arrays(shard_set *s, int64_t n, int64_t nbox)
+{
+#define RE(p, k) (((p) = realloc((p), (size_t)(k) * sizeof *(p))) != NULL)
+    int ok = RE(s->file_of, n + 1) && RE(s->pay_off, n + 1) && RE(s->pay_end, n + 1) && RE(s->crc, n + 1) &&
+             RE(s->size, 2 * n + 2) && RE(s->lb, 3 * n + 3) && RE(s->source_id, n + 1) && RE(s->box_off, n + 1) &&
+             RE(s->box, 4 * nbox + 4) && RE(s->cls, nbox + 1) && RE(s->flags, nbox + 1);
+#undef RE
+    return ok ? DY_OK : DY_ERR(DY_ENOMEM, "out of memory for shard metadata");
+}
+
+static dy_status read_classes(shard_set *s, hid_t f, const char *path)
+{
+    uint8_t *data;
+    uint64_t *off;
+    hsize_t nd, no;
+    DY_TRY(read_all(f, path, "classes/name_data", H5T_NATIVE_UINT8, 1, 1, (void **)&data, &nd));
+    DY_TRY(read_all(f, path, "classes/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&off, &no));
+    s->nclass = no ? (int)no - 1 : 0;
+    s->names = calloc((size_t)s->nclass + 1, sizeof(char *));
+    if (!s->names) return DY_ERR(DY_ENOMEM, "out of memory");
+    for (int k = 0; k < s->nclass; k++) {
+        if (off[k] > off[k + 1] || off[k + 1] > nd) return DY_ERR(DY_ECORRUPT, "%s: bad class name offsets", path);
+        s->names[k] = malloc(off[k + 1] - off[k] + 1);
+        if (!s->names[k]) return DY_ERR(DY_ENOMEM, "out of memory");
+        memcpy(s->names[k], data + off[k], off[k + 1] - off[k]);
+        s->names[k][off[k + 1] - off[k]] = 0;
+    }
+    free(data);
+    free(off);
+    return DY_OK;
+}
+
+/* Per-sample and label arrays of one file, appended to the global arrays. */
+static dy_status load_meta(shard_set *s, shard_file *sf)
+{
+    hid_t f = sf->file;
+    const char *p = sf->path;
+    uint64_t *po, *bo;
+    uint32_t *crc;
+    int32_t *sz, *cls;
+    float *lb, *box;
+    int64_t *id;
+    uint8_t *fl;
+    hsize_t n1, n, m, x;
+    DY_TRY(read_all(f, p, "images/offset", H5T_NATIVE_UINT64, 8, 1, (void **)&po, &n1));
+    DY_TRY(read_all(f, p, "images/crc32c", H5T_NATIVE_UINT32, 4, 1, (void **)&crc, &n));
+    if (n1 != n + 1) return DY_ERR(DY_ECORRUPT, "%s: images/offset has %llu entries for %llu samples", p,
+                                   (unsigned long long)n1, (unsigned long long)n);
+    DY_TRY(read_all(f, p, "images/orig_size", H5T_NATIVE_INT32, 4, 2, (void **)&sz, &x));
+    DY_TRY(read_all(f, p, "images/letterbox", H5T_NATIVE_FLOAT, 4, 3, (void **)&lb, &x));
+    DY_TRY(read_all(f, p, "images/source_id", H5T_NATIVE_INT64, 8, 1, (void **)&id, &x));
+    DY_TRY(read_all(f, p, "labels/offset", H5T_NATIVE_UINT64, 8, 1, (void **)&bo, &x));
+    DY_TRY(read_all(f, p, "labels/box", H5T_NATIVE_FLOAT, 4, 4, (void **)&box, &m));
+    DY_TRY(read_all(f, p, "labels/class", H5T_NATIVE_INT32, 4, 1, (void **)&cls, &x));
+    DY_TRY(read_all(f, p, "labels/flags", H5T_NATIVE_UINT8, 1, 1, (void **)&fl, &x));
+    uint8_t *nd;
+    uint64_t *no;
+    hsize_t nnd;
+    DY_TRY(read_all(f, p, "images/name_data", H5T_NATIVE_UINT8, 1, 1, (void **)&nd, &nnd));
+    DY_TRY(read_all(f, p, "images/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&no, &x));
+    if (x != n + 1 || no[n] != nnd) return DY_ERR(DY_ECORRUPT, "%s: images/name_offset does not match", p);
+    char *ns = realloc(s->sname, s->nsname + nnd + 1);
+    uint64_t *nso = realloc(s->sname_off, sizeof(uint64_t) * (size_t)(s->n + (int64_t)n + 1));
+    if (!ns || !nso) return DY_ERR(DY_ENOMEM, "out of memory for sample names");
+    s->sname = ns, s->sname_off = nso;
+    memcpy(s->sname + s->nsname, nd, nnd);
+    for (hsize_t i = 0; i <= n; i++) s->sname_off[s->n + (int64_t)i] = s->nsname + no[i];
+    s->nsname += nnd;
+    free(nd), free(no);
+    if (bo[n] != m || po[n] != sf->data_len)
+        return DY_ERR(DY_ECORRUPT, "%s: offsets do not match the data sizes", p);
+    int64_t g = s->n, gb = g ? s->box_off[g] : 0;
+    DY_TRY(grow_arrays(s, g + (int64_t)n, gb + (int64_t)m));
+    for (hsize_t i = 0; i < n; i++) {
+        if (po[i] > po[i + 1] || bo[i] > bo[i + 1])
+            return DY_ERR(DY_ECORRUPT, "%s: offsets of sample %llu are not increasing", p, (unsigned long long)i);
+        s->file_of[g + i] = (int32_t)(sf - s->files);
+        s->pay_off[g + i] = po[i], s->pay_end[g + i] = po[i + 1], s->crc[g + i] = crc[i];
+        memcpy(&s->size[2 * (g + i)], &sz[2 * i], 8);
+        memcpy(&s->lb[3 * (g + i)], &lb[3 * i], 12);
+        s->source_id[g + i] = id[i];
+        s->box_off[g + i] = gb + (int64_t)bo[i];
+    }
+    s->box_off[g + n] = gb + (int64_t)m;
+    memcpy(s->box + 4 * gb, box, m * 16);
+    memcpy(s->cls + gb, cls, m * 4);
+    memcpy(s->flags + gb, fl, m);
+    sf->first = g, sf->n = (int64_t)n;
+    s->n += (int64_t)n;
+    free(po), free(bo), free(crc), free(sz), free(cls), free(lb), free(box), free(id), free(fl);
+    return DY_OK;
+}
+
+static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int first)
+{
+    hid_t fapl;
+    H5_CHECK_ID(fapl, H5Pcreate(H5P_FILE_ACCESS), "file access list");
+    H5_CHECK(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "MPI-IO driver");
+    H5_CHECK_ID(sf->file, H5Fopen(sf->path, H5F_ACC_RDONLY, fapl),
+                "cannot open shard %.480s (missing, truncated or not HDF5)", sf->path);
+    H5_CHECK(H5Pclose(fapl), "closing file access list");
+    int64_t ver, imgsz;
+    char enc[16];
+    DY_TRY(read_attr_i64(sf->file, sf->path, "schema_version", &ver));
+    if (ver != SHARD_SCHEMA_VERSION)
+        return DY_ERR(DY_EFORMAT, "%s: shard schema version %lld, this dyolo reads %d", sf->path, (long long)ver,
+                      SHARD_SCHEMA_VERSION);
+    DY_TRY(read_attr_str(sf->file, sf->path, "encoding", enc, sizeof enc));
+    DY_TRY(read_attr_i64(sf->file, sf->path, "imgsz", &imgsz));
+    int raw = !strcmp(enc, "raw");
+    if (!first && (raw != s->raw || imgsz != s->imgsz))
+        return DY_ERR(DY_EFORMAT, "%s: encoding %s/%lld differs from the first shard's", sf->path, enc, (long long)imgsz);
+    s->raw = raw, s->imgsz = (int)imgsz;
+    hid_t sp;
+    H5_CHECK_ID(sf->data, H5Dopen2(sf->file, "images/data", H5P_DEFAULT), "%.480s: images/data", sf->path);
+    H5_CHECK_ID(sp, H5Dget_space(sf->data), "%.480s: images/data", sf->path);
+    hsize_t dims[1];
+    H5_CHECK(H5Sget_simple_extent_dims(sp, dims, NULL), "%.480s: images/data", sf->path);
+    H5_CHECK(H5Sclose(sp), "closing space");
+    sf->data_len = dims[0];
+    if (first) DY_TRY(read_classes(s, sf->file, sf->path));
+    return load_meta(s, sf);
+}
+
+/* A manifest lists shard files relative to its own folder. */
+static dy_status manifest_paths(const char *man, char ***out, int *n)
+{
+    FILE *f = fopen(man, "rb");
+    SYS_CHECK(f, DY_ENOENT, "cannot open manifest %.480s", man);
+    char *text = malloc(1 << 22);
+    size_t len = text ? fread(text, 1, (1 << 22) - 1, f) : 0;
+    fclose(f);
+    if (!text) return DY_ERR(DY_ENOMEM, "out of memory");
+    text[len] = 0;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(j, "shards");
+    if (!cJSON_IsArray(sh)) {
+        cJSON_Delete(j);
+        return DY_ERR(DY_EFORMAT, "%s: not a dyolo manifest (no \"shards\" array)", man);
+    }
+    char dir[4096], tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", man);
+    snprintf(dir, sizeof dir, "%s", dirname(tmp));
+    *n = cJSON_GetArraySize(sh);
+    *out = calloc((size_t)*n + 1, sizeof(char *));
+    for (int i = 0; *out && i < *n; i++) {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(sh, i), "file");
+        char p[8192];
+        snprintf(p, sizeof p, "%s/%s", dir, cJSON_IsString(fn) ? fn->valuestring : "?");
+        (*out)[i] = ds_strdup(p);
+    }
+    cJSON_Delete(j);
+    return *out ? DY_OK : DY_ERR(DY_ENOMEM, "out of memory");
+}
+
+static int is_manifest(const char *p)
+{
+    size_t n = strlen(p);
+    return n > 5 && !strcmp(p + n - 5, ".json");
+}
+
+dy_status shard_open(shard_set **out, const char *const *paths, int npaths, MPI_Comm comm)
+{
+    char **list = NULL;
+    int n = npaths;
+    if (npaths == 1 && is_manifest(paths[0])) DY_TRY(manifest_paths(paths[0], &list, &n));
+    if (n < 1) return DY_ERR(DY_EINVAL, "no shard files given");
+    shard_set *s = calloc(1, sizeof *s);
+    if (!s) return DY_ERR(DY_ENOMEM, "out of memory");
+    s->files = calloc((size_t)n, sizeof(shard_file));
+    if (!s->files) return DY_ERR(DY_ENOMEM, "out of memory");
+    dy_status st = DY_OK;
+    for (int i = 0; i < n && st == DY_OK; i++) {
+        snprintf(s->files[i].path, sizeof s->files[i].path, "%s", list ? list[i] : paths[i]);
+        s->files[i].file = s->files[i].data = -1;
+        s->nfiles = i + 1;
+        st = open_file(s, &s->files[i], comm, i == 0);
+    }
+    ds_free_strings(list, list ? n : 0);
+    if (st != DY_OK) {
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", err_msg());
+        shard_close(s);
+        return err_set(st, "%s", msg);
+    }
+    *out = s;
+    return DY_OK;
+}
+
+dy_status shard_close(shard_set *s)
+{
+    if (!s) return DY_OK;
+    for (int i = 0; i < s->nfiles; i++) {
+        if (s->files[i].data >= 0) H5Dclose(s->files[i].data);
+        if (s->files[i].file >= 0) H5Fclose(s->files[i].file);
+    }
+    free(s->files), free(s->file_of), free(s->pay_off), free(s->pay_end), free(s->crc), free(s->size);
+    free(s->lb), free(s->source_id), free(s->box_off), free(s->box), free(s->cls), free(s->flags);
+    if (s->names) ds_free_strings(s->names, s->nclass);
+    free(s->sname), free(s->sname_off);
+    free(s);
+    return DY_OK;
+}
+
+int64_t shard_count(const shard_set *s) { return s->n; }
+int shard_encoding_raw(const shard_set *s) { return s->raw; }
+int shard_imgsz(const shard_set *s) { return s->imgsz; }
+int shard_nclass(const shard_set *s) { return s->nclass; }
+const char *shard_class_name(const shard_set *s, int c) { return c >= 0 && c < s->nclass ? s->names[c] : "?"; }
+
+void shard_sample_get(const shard_set *s, int64_t i, shard_sample *o)
+{
+    int64_t b = s->box_off[i];
+    o->index = i;
+    o->orig_w = s->size[2 * i], o->orig_h = s->size[2 * i + 1];
+    memcpy(o->lb, &s->lb[3 * i], sizeof o->lb);
+    o->source_id = s->source_id[i];
+    o->nbox = (int)(s->box_off[i + 1] - b);
+    o->box = s->box + 4 * b, o->cls = s->cls + b, o->flags = s->flags + b;
+    o->payload_len = (size_t)(s->pay_end[i] - s->pay_off[i]);
+}
+
+size_t shard_sample_name(const shard_set *s, int64_t i, char *buf, size_t n)
+{
+    size_t len = (size_t)(s->sname_off[i + 1] - s->sname_off[i]);
+    if (n) {
+        size_t c = len < n - 1 ? len : n - 1;
+        memcpy(buf, s->sname + s->sname_off[i], c);
+        buf[c] = 0;
+    }
+    return len;
+}
+
+const char *shard_file_path(const shard_set *s, int k, int64_t *first, int64_t *n)
+{
+    if (k < 0 || k >= s->nfiles) return NULL;
+    if (first) *first = s->files[k].first;
+    if (n) *n = s->files[k].n;
+    return s->files[k].path;
+}
+
+dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap, size_t *len)
+{
+    if (i < 0 || i >= s->n) return DY_ERR(DY_ERANGE, "sample %lld out of range (0..%lld)", (long long)i, (long long)s->n - 1);
+    shard_file *sf = &s->files[s->file_of[i]];
+    hsize_t off = s->pay_off[i], cnt = s->pay_end[i] - s->pay_off[i];
+    if (cnt > *cap) {
+        uint8_t *nb = realloc(*buf, cnt);
+        if (!nb) return DY_ERR(DY_ENOMEM, "out of memory reading sample %lld", (long long)i);
+        *buf = nb, *cap = cnt;
+    }
+    hid_t fs, ms;
+    H5_CHECK_ID(fs, H5Dget_space(sf->data), "%.480s: images/data", sf->path);
+    H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &cnt, NULL), "%.480s: selecting sample", sf->path);
+    H5_CHECK_ID(ms, H5Screate_simple(1, &cnt, NULL), "memory space");
+    H5_CHECK(H5Dread(sf->data, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, *buf), "%.480s: reading sample %lld", sf->path,
+             (long long)i);
+    H5_CHECK(H5Sclose(ms), "closing space");
+    H5_CHECK(H5Sclose(fs), "closing space");
+    shard_sample m;
+    shard_sample_get(s, i, &m);
+    uint32_t c = shard_sample_crc(*buf, cnt, m.box, m.cls, m.flags, m.nbox);
+    if (c != s->crc[i])
+        return DY_ERR(DY_ECORRUPT, "%s: sample %lld (local %lld) fails its CRC-32C check (stored %08x, computed %08x)",
+                      sf->path, (long long)i, (long long)(i - sf->first), s->crc[i], c);
+    *len = cnt;
+    return DY_OK;
+}

@@ -1,0 +1,73 @@
+# pack_bad_input.sh -- every class of bad input is reported with its file (and
+# --strict makes it fatal); a flipped byte in a shard is caught by its CRC naming the
+# sample; a truncated shard gives a clear error.
+. "$TOP_SRCDIR/tests/tap.sh"
+tap_tmpdir
+T=$TAP_TMP
+DUMP="$TOP_BUILDDIR/tests/data/test_shard_dump"
+"$DYOLO" synth --out "$T/s" --images 14 --classes 3 --size 80 --seed 2 2>/dev/null
+I="$T/s/images/train"; L="$T/s/labels/train"
+head -c 300 "$I/000000.jpg" > "$I/000000.jpg.t" && mv "$I/000000.jpg.t" "$I/000000.jpg"  # truncated JPEG
+printf 'this is not an image' > "$I/000001.jpg"                                          # corrupt
+rm "$I/000010.jpg" && ln -s "$T/nowhere.jpg" "$I/000010.jpg"                                                   # unreadable
+rm "$L/000002.txt"                                                                         # missing label
+printf '0 0.5 0.5 0.2\n1 0.5 0.5 0.2 0.2\n' > "$L/000003.txt"                              # malformed row
+printf '0 0.95 0.5 0.3 0.2\n' > "$L/000004.txt"                                            # out of range
+printf '0 0.5 0.5 0.0 0.2\n' > "$L/000005.txt"                                             # zero area
+printf '7 0.5 0.5 0.2 0.2\n' > "$L/000006.txt"                                             # unknown class
+printf '1 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.2 0.2\n' > "$L/000007.txt"                          # duplicate
+: > "$L/000008.txt"                                                                        # background
+
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/p" 2>"$T/log"
+ok $? "pack without --strict succeeds despite bad input"
+check_contains "$T/log" "corrupt image: .*000000.jpg" "truncated JPEG reported with its file"
+check_contains "$T/log" "corrupt image: .*000001.jpg" "corrupt image reported with its file"
+check_contains "$T/log" "unreadable image: .*000010.jpg" "unreadable image reported with its file"
+check_contains "$T/log" "missing label file: .*000002.txt" "missing label file reported with its file"
+check_contains "$T/log" "malformed label: .*000003.txt: line 1" "malformed label row reported with file and line"
+check_contains "$T/log" "box out of range: .*000004.jpg" "out-of-range box reported with its file"
+check_contains "$T/log" "zero-area box: .*000005.jpg" "zero-area box reported with its file"
+check_contains "$T/log" "unknown class: .*000006.txt" "unknown class reported with its file"
+check_contains "$T/log" "duplicate box: .*000007.jpg" "duplicate box reported with its file"
+check_contains "$T/log" "pack: 8 samples \(4 background\)" "bad images dropped; images without labels kept as background"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/q" --strict 2>"$T/log2"
+[ $? -eq 1 ] && [ ! -e "$T/q-00000.h5" ]
+ok $? "--strict makes bad input fatal and writes nothing"
+check_contains "$T/log2" "strict: 9 problem" "--strict names the problem count"
+
+# VOC: image size mismatch and malformed XML
+V="$T/voc"; mkdir -p "$V/Annotations" "$V/JPEGImages"
+cp "$T/s/images/val/000012.jpg" "$V/JPEGImages/a.jpg"
+cp "$V/JPEGImages/a.jpg" "$V/JPEGImages/b.jpg"
+printf '<annotation><filename>a.jpg</filename><size><width>999</width><height>77</height></size><object><name>x</name><difficult>1</difficult><bndbox><xmin>2</xmin><ymin>3</ymin><xmax>20</xmax><ymax>30</ymax></bndbox></object></annotation>' > "$V/Annotations/a.xml"
+printf '<annotation><filename>b.jpg</filename><object>' > "$V/Annotations/b.xml"
+"$DYOLO" pack --format voc --input "$V" --out "$T/v" 2>"$T/log3"
+ok $? "pack VOC with problems succeeds"
+check_contains "$T/log3" "image size mismatch: JPEGImages/a.jpg: annotation says 999x77" "VOC size mismatch reported with its file"
+check_contains "$T/log3" "malformed label: .*b.xml" "malformed VOC XML reported with its file"
+"$DUMP" "$T/v.manifest.json" --labels | grep -q "^JPEGImages/a.jpg 0 .* 2$"
+ok $? "VOC difficult flag kept (flags bit 1)"
+
+# CRC: flip one byte inside images/data
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --split val --out "$T/c" 2>/dev/null
+"$DUMP" "$T/c.manifest.json" --verify
+ok $? "intact shard verifies"
+off=$("$DUMP" "$T/c-00000.h5" --data-offset)
+python3 - "$T/c-00000.h5" "$off" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2]) + 100
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x40]))
+PY
+"$DUMP" "$T/c.manifest.json" --verify 2>"$T/log4"
+[ $? -ne 0 ]
+ok $? "flipped byte makes reading fail"
+check_contains "$T/log4" "c-00000.h5: sample 0 .*CRC-32C" "the CRC error names the shard and the sample"
+
+cp "$T/p-00000.h5" "$T/t-00000.h5"
+truncate -s $(( $(stat -c %s "$T/t-00000.h5") / 2 )) "$T/t-00000.h5"
+"$DUMP" "$T/t-00000.h5" --verify 2>"$T/log5"
+[ $? -ne 0 ]
+ok $? "truncated shard fails to open"
+check_contains "$T/log5" "cannot open shard .*t-00000.h5.*truncated" "truncated shard: clear error naming the file"
+tap_done

@@ -1,0 +1,217 @@
+/* test_data_unit.c -- sampler rules (cover, disjointness, padding, world-size
+ * independence, resume), augmentation geometry (boxes stay on their objects,
+ * determinism), and image primitives.  No MPI, no files. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "data/augment.h"
+#include "data/image.h"
+#include "data/sampler.h"
+
+/* Every (world, epoch): slices disjoint within a step, valid entries cover 0..n-1
+ * exactly once (val) or at least once with only wrap-around repeats (train). */
+static void check_cover(int64_t n, int world, int batch, int shuffle, int epoch)
+{
+    sampler s[4];
+    int *count = calloc((size_t)n, sizeof(int));
+    int64_t idx[64], pad = 0, total = 0, steps = 0;
+    for (int r = 0; r < world; r++) {
+        sampler_init(&s[r], n, world, r, batch, 42, shuffle);
+        sampler_start_epoch(&s[r], epoch, 0);
+    }
+    for (;;) {
+        int any = 0;
+        for (int r = 0; r < world; r++) {
+            if (!sampler_next(&s[r], idx)) continue;
+            any = 1;
+            for (int k = 0; k < batch; k++, total++) {
+                if (idx[k] < 0) pad++;
+                else count[idx[k]]++;
+            }
+        }
+        if (!any) break;
+        steps++;
+    }
+    int64_t g = (int64_t)world * batch, want_steps = (n + g - 1) / g, extra = want_steps * g - n;
+    int ok = steps == want_steps && total == want_steps * g;
+    int64_t once = 0, twice = 0;
+    for (int64_t i = 0; i < n; i++) once += count[i] == 1, twice += count[i] == 2, ok &= count[i] >= 1;
+    if (shuffle) ok &= pad == 0 && (extra <= n ? twice == extra && once == n - extra : 1);
+    else ok &= pad == extra && once == n;
+    TAP_OK(ok, "%s n=%lld world=%d batch=%d epoch=%d: %lld steps cover the dataset (pad %lld)",
+           shuffle ? "train" : "val", (long long)n, world, batch, epoch, (long long)steps, (long long)extra);
+    for (int r = 0; r < world; r++) sampler_free(&s[r]);
+    free(count);
+}
+
+/* The global sequence (ranks' slices concatenated step by step) is the same for
+ * any world size; the same (seed, epoch) gives the same order; epochs differ. */
+static void check_world_independence(void)
+{
+    int64_t n = 53, seq[4][64], idx[64];
+    for (int w = 1; w <= 4; w++) {
+        sampler s[4];
+        int m = 0;
+        for (int r = 0; r < w; r++) sampler_init(&s[r], n, w, r, 3, 9, 1), sampler_start_epoch(&s[r], 2, 0);
+        while (m < n) {
+            for (int r = 0; r < w; r++) {
+                if (!sampler_next(&s[r], idx)) break;
+                for (int k = 0; k < 3 && m < 64; k++) seq[w - 1][m++] = idx[k];
+            }
+        }
+        for (int r = 0; r < w; r++) sampler_free(&s[r]);
+    }
+    int same = 1;
+    for (int w = 1; w < 4; w++) same &= !memcmp(seq[0], seq[w], sizeof(int64_t) * (size_t)n);
+    TAP_OK(same, "global order of epoch 2 is the same for world sizes 1..4");
+    sampler a, b;
+    sampler_init(&a, n, 1, 0, 4, 9, 1);
+    sampler_init(&b, n, 1, 0, 4, 9, 1);
+    sampler_start_epoch(&a, 5, 0), sampler_start_epoch(&b, 5, 0);
+    TAP_OK(!memcmp(a.order, b.order, sizeof(int64_t) * (size_t)n), "same (seed, epoch) gives the same order");
+    sampler_start_epoch(&b, 6, 0);
+    TAP_OK(memcmp(a.order, b.order, sizeof(int64_t) * (size_t)n) != 0, "another epoch gives another order");
+    /* resume: start at position 8 == skipping two steps */
+    int64_t x[4], y[4];
+    sampler_start_epoch(&a, 5, 0), sampler_next(&a, x), sampler_next(&a, x), sampler_next(&a, x);
+    TAP_OK(sampler_start_epoch(&b, 5, 8) == DY_OK && sampler_next(&b, y) && !memcmp(x, y, sizeof x),
+           "starting epoch 5 at position 8 continues exactly");
+    TAP_OK(sampler_start_epoch(&b, 5, 6) != DY_OK, "a position that is not a multiple of the global batch is refused");
+    sampler_state st = sampler_get_state(&b);
+    TAP_OK(st.epoch == 5, "state carries the epoch");
+    sampler_free(&a), sampler_free(&b);
+}
+
+/* Known coloured rectangles on a dark background; after mosaic + affine + flips
+ * (no HSV, so colours are exact), each output box must be mostly its colour. */
+static const uint8_t rect_rgb[3][3] = {{250, 20, 20}, {20, 250, 20}, {20, 20, 250}};
+
+static void make_source(aug_img *a, int seed)
+{
+    memset(a, 0, sizeof *a);
+    img_alloc(&a->im, 200, 160);
+    memset(a->im.px, 30, (size_t)200 * 160 * 3);
+    a->box = calloc(3, sizeof(aug_box));
+    a->cap = 3;
+    for (int k = 0; k < 3; k++) {
+        int x0 = 10 + 60 * k + seed % 7, y0 = 20 + 30 * k, w = 40 + 5 * k, h = 50 - 5 * k;
+        for (int y = y0; y < y0 + h; y++)
+            for (int x = x0; x < x0 + w; x++) memcpy(a->im.px + ((size_t)y * 200 + x) * 3, rect_rgb[k], 3);
+        a->box[a->nbox++] = (aug_box){(float)x0, (float)y0, (float)(x0 + w), (float)(y0 + h), k, 0};
+    }
+    a->scale = 1;
+}
+
+static double box_purity(const aug_img *o, const aug_box *b)
+{
+    int hit = 0, tot = 0;
+    /* shrink by 2 px: the borders are blended by bilinear sampling */
+    for (int y = (int)b->y0 + 2; y < (int)b->y1 - 2; y++)
+        for (int x = (int)b->x0 + 2; x < (int)b->x1 - 2; x++) {
+            const uint8_t *p = o->im.px + ((size_t)y * o->im.w + x) * 3;
+            const uint8_t *c = rect_rgb[b->cls];
+            hit += abs(p[0] - c[0]) < 40 && abs(p[1] - c[1]) < 40 && abs(p[2] - c[2]) < 40;
+            tot++;
+        }
+    return tot ? (double)hit / tot : 1.0;
+}
+
+static void check_boxes_on_objects(float degrees, float shear, double min_pur, double min_mean)
+{
+    aug_params p;
+    aug_params_default(&p);
+    p.hsv_h = p.hsv_s = p.hsv_v = 0;
+    p.degrees = degrees, p.shear = shear, p.flipud = 0.5f;
+    int ok = 1, nbox = 0, trials = 0;
+    double worst = 1, mean = 0;
+    for (int t = 0; t < 24; t++) {
+        aug_img src[4], out;
+        for (int k = 0; k < 4; k++) make_source(&src[k], t + k);
+        rng_stream r;
+        int64_t part[3];
+        int ns = aug_plan(&r, 3, 1, (uint64_t)t, 100, &p, part);
+        if (aug_train(src, ns, &r, &p, 256, &out) != DY_OK) ok = 0;
+        for (int k = 0; k < out.nbox; k++) {
+            double pur = box_purity(&out, &out.box[k]);
+            /* rotation makes a box's corners background: looser bounds then */
+            if (pur < worst) worst = pur;
+            mean += pur;
+            ok &= pur > min_pur && out.box[k].x0 >= 0 && out.box[k].x1 <= 256 && out.box[k].y1 <= 256;
+            nbox++;
+        }
+        trials++;
+        ok &= out.im.w == 256 && out.im.h == 256;
+        aug_img_free(&out);
+        for (int k = 0; k < 4; k++) aug_img_free(&src[k]);
+    }
+    mean /= nbox ? nbox : 1;
+    TAP_OK(ok && nbox > trials && mean > min_mean,
+           "degrees %g shear %g: boxes lie on their objects (%d boxes, worst purity %.2f, mean %.2f)", degrees, shear,
+           nbox, worst, mean);
+}
+
+static void check_determinism(void)
+{
+    aug_params p;
+    aug_params_default(&p);
+    uint32_t sum[2] = {0, 0};
+    for (int rep = 0; rep < 2; rep++) {
+        aug_img src[4], out;
+        for (int k = 0; k < 4; k++) make_source(&src[k], k);
+        rng_stream r;
+        int64_t part[3];
+        int ns = aug_plan(&r, 11, 4, 77, 100, &p, part);
+        aug_train(src, ns, &r, &p, 128, &out);
+        for (size_t i = 0; i < (size_t)128 * 128 * 3; i++) sum[rep] = sum[rep] * 31 + out.im.px[i];
+        for (int k = 0; k < out.nbox; k++) sum[rep] += (uint32_t)(out.box[k].x0 * 1000);
+        aug_img_free(&out);
+        for (int k = 0; k < 4; k++) aug_img_free(&src[k]);
+    }
+    TAP_OK(sum[0] == sum[1], "the same (seed, epoch, index) gives the same augmented sample");
+}
+
+static void check_image_ops(void)
+{
+    img_rgb a, b, c;
+    img_alloc(&a, 100, 50);
+    for (size_t i = 0; i < (size_t)100 * 50 * 3; i++) a.px[i] = (uint8_t)(i * 7);
+    float sc, px, py;
+    img_letterbox(&a, 64, 64, 1, &b, &sc, &px, &py);
+    TAP_OK(b.w == 64 && b.h == 64 && px == 0 && py == 16 && sc > 0.63f && sc < 0.65f, "letterbox geometry (scale %.3f pad %g,%g)", sc, px, py);
+    TAP_OK(b.px[0] == DY_PAD_VALUE && b.px[64 * 63 * 3] == DY_PAD_VALUE && b.px[64 * 32 * 3] != DY_PAD_VALUE,
+           "letterbox pads with 114 and keeps the content");
+    TAP_EQ_INT(b.px[3 * 64 * 5], DY_PAD_VALUE, "top padding rows are 114");
+    double M[6] = {1, 0, 0, 0, 1, 0};
+    aug_warp_affine(&a, M, 100, 50, &c);
+    TAP_OK(!memcmp(a.px, c.px, (size_t)100 * 49 * 3), "identity warp copies the image");
+    img_free(&c);
+    img_rgb d = {0};
+    img_alloc(&d, 4, 1);
+    uint8_t cols[12] = {200, 30, 30, 30, 200, 30, 30, 30, 200, 90, 90, 90};
+    memcpy(d.px, cols, 12);
+    aug_hsv(&d, 1, 1, 1);
+    int maxd = 0;
+    for (int i = 0; i < 12; i++) maxd = abs(d.px[i] - cols[i]) > maxd ? abs(d.px[i] - cols[i]) : maxd;
+    TAP_OK(maxd <= 2, "HSV with unit gains keeps colours (max diff %d)", maxd);
+    aug_hsv(&d, 1, 1, 0.5f);
+    TAP_OK(d.px[0] < 110 && d.px[9] < 50, "HSV value gain darkens");
+    img_free(&a), img_free(&b), img_free(&d);
+}
+
+int main(void)
+{
+    for (int w = 1; w <= 4; w++)
+        for (int e = 0; e < 3; e++) {
+            check_cover(37, w, 4, 1, e);
+            check_cover(37, w, 4, 0, e);
+        }
+    check_cover(5, 4, 3, 1, 0); /* global batch larger than the dataset */
+    check_cover(48, 3, 4, 1, 1); /* divides evenly: no padding */
+    check_world_independence();
+    check_boxes_on_objects(0, 0, 0.85, 0.95);
+    check_boxes_on_objects(10, 5, 0.2, 0.75);
+    check_determinism();
+    check_image_ops();
+    return tap_done();
+}
