@@ -46,5 +46,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cli_version_main(int argc, char **argv);
 int cli_config_main(int argc, char **argv);
+int cli_model_main(int argc, char **argv);
+int cli_bench_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,1 @@
+# tests/nn/local.mk -- tests of the tensor backend, the layer graph, the YOLOv5 model and loss.
