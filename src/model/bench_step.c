@@ -111,6 +111,17 @@ static double conv3_flops(nn_graph *g, const double *prof, double *secs)
     return fl;
 }
 
+static void print_profile(const nn_graph *g, const double *prof, int iters)
+{
+    static const char *kinds[] = {"input", "conv", "add", "maxpool", "upsample", "concat"};
+    for (int i = 0; i < g->nnodes; i++) {
+        const nn_node *n = &g->nodes[i];
+        printf("node %3d %-8s k%d s%d %4d->%4d %3dx%-3d fwd %7.2f ms bwd %7.2f ms\n", i, kinds[n->kind],
+               n->k, n->stride, n->nin ? g->nodes[n->in[0]].c : 0, n->c, n->h, n->w,
+               1e3 * prof[i] / iters, 1e3 * prof[g->nnodes + i] / iters);
+    }
+}
+
 static int run_torch(const step_args *a, double *ips)
 {
     char cmd[1024];
@@ -175,6 +186,7 @@ static int bench(const step_args *a)
     printf("SGEMM peak     %.1f GFLOP/s (2048^3, %d threads)\n", peak, a->threads);
     printf("peak activation memory %.1f MB\n", nn_graph_arena_bytes(g) / 1e6);
     printf("dyolo images/s %.2f\n", 1.0 / step);
+    if (getenv("DYOLO_BENCH_PROFILE")) print_profile(g, prof, a->iters);
     double tips;
     if (a->torch) {
         if (run_torch(a, &tips) == 0) printf("torch images/s %.2f   (dyolo/torch %.2fx)\n", tips, 1.0 / step / tips);

@@ -180,6 +180,6 @@ void yolo_model_summary(yolo_model *m, FILE *f, int imgsz)
         fprintf(f, "%-4d %-14s %3d %10zu  %-8s %-24s %s\n", i, L->from, L->repeats, L->params, L->module,
                 L->args, shape);
     }
-    fprintf(f, "%s summary: %d layers, %zu parameters, %zu gradients, %zu BN buffers, %.3f GFLOPs at %d px\n",
+    fprintf(f, "%s summary: %d layers, %zu parameters, %zu gradients, %zu BN buffers, %.1f GFLOPs at %d px\n",
             m->name, m->nlayers, m->g->nparams, m->g->nparams, m->g->nbuffers, gf, imgsz);
 }

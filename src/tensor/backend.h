@@ -10,7 +10,8 @@
  * set of contiguous slices that producers can write into directly.
  *
  * defines: tn_dtype, tn_device, tn_tensor, tn_conv_shape, tn_bn_args, tn_backend,
- *          tn_backend_cpu, tn_half_from_float, tn_float_from_half */
+ *          tn_backend_cpu, tn_cpu_blas_fix_coretype,
+ *          tn_cpu_blas_corename, tn_half_from_float, tn_float_from_half */
 #ifndef DY_TENSOR_BACKEND_H
 #define DY_TENSOR_BACKEND_H
 
@@ -92,6 +93,16 @@ typedef struct tn_backend {
 } tn_backend;
 
 const tn_backend *tn_backend_cpu(void);
+
+/* OpenBLAS 0.3.21 (Debian 12) detects some virtual x86 CPUs as "Prescott" and then
+ * runs its SSE3 kernels, 5-10x slower than the AVX2/AVX-512 ones.  The core type can
+ * only be chosen before the library initialises, so when this happens and the CPU
+ * supports AVX-512 or AVX2, this sets OPENBLAS_CORETYPE and re-executes the program
+ * (argv unchanged).  Returns only when nothing had to be done or exec failed.
+ * Set OPENBLAS_CORETYPE yourself to override. */
+void tn_cpu_blas_fix_coretype(char **argv);
+/* The BLAS core type in use (e.g. "SkylakeX"). */
+const char *tn_cpu_blas_corename(void);
 
 uint16_t tn_half_from_float(float f);
 float tn_float_from_half(uint16_t h);

@@ -4,10 +4,13 @@
  * and the flat-range helpers.  OpenBLAS does the threading of the GEMMs; the
  * element-wise passes are memory bound and stay single-threaded.
  *
- * defines: tn_backend_cpu, tn_conv_shape_init, tn_conv_workspace */
+ * defines: tn_backend_cpu, tn_conv_shape_init, tn_conv_workspace, tn_cpu_blas_fix_coretype,
+ *          tn_cpu_blas_corename */
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tensor/backend.h"
 
@@ -454,4 +457,25 @@ static const tn_backend cpu_backend = {
 const tn_backend *tn_backend_cpu(void)
 {
     return &cpu_backend;
+}
+
+const char *tn_cpu_blas_corename(void)
+{
+    return openblas_get_corename();
+}
+
+void tn_cpu_blas_fix_coretype(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *core = openblas_get_corename();
+    if (!core || (strcmp(core, "Prescott") && strcmp(core, "Core2") && strcmp(core, "Nehalem"))) return;
+    const char *want = NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2")) want = "Haswell";
+#endif
+    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the slow kernels */
 }
