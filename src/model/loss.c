@@ -247,7 +247,8 @@ dy_status yolo_loss_compute(const yolo_head *hd, const yolo_loss_hyp *hp, const 
     res->box = (float)(lbox * hp->box);
     res->obj = (float)(lobj * hp->obj);
     res->cls = (float)(lcls * hp->cls);
-    res->total = (float)((lbox * hp->box + lobj * hp->obj + lcls * hp->cls) * bs);
+    res->total64 = (lbox * hp->box + lobj * hp->obj + lcls * hp->cls) * bs;
+    res->total = (float)res->total64;
     return DY_OK;
 }
 

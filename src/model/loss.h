@@ -34,6 +34,7 @@ typedef struct {
 typedef struct {
     float box, obj, cls;      /* components (before the batch-size factor) */
     float total;              /* (box + obj + cls) * batch */
+    double total64;           /* the same in double (for gradient checks) */
     int matches;
 } yolo_loss_parts;
 

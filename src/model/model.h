@@ -80,6 +80,7 @@ size_t yolo_model_check_finite(const yolo_model *m, size_t off, size_t count);
 int yolo_model_nc(const yolo_model *m);
 const yolo_head *yolo_model_head(const yolo_model *m);
 yolo_loss_hyp *yolo_model_hyp(yolo_model *m);
+yolo_loss_ws *yolo_model_loss_ws(yolo_model *m);
 nn_graph *yolo_model_graph(yolo_model *m);
 int yolo_model_num_layers(const yolo_model *m);
 const yolo_layer_info *yolo_model_layer(const yolo_model *m, int i);

@@ -139,6 +139,7 @@ const nn_param_range *yolo_model_buffer_range(const yolo_model *m, int i) { retu
 int yolo_model_nc(const yolo_model *m) { return m->head.nc; }
 const yolo_head *yolo_model_head(const yolo_model *m) { return &m->head; }
 yolo_loss_hyp *yolo_model_hyp(yolo_model *m) { return &m->hyp; }
+yolo_loss_ws *yolo_model_loss_ws(yolo_model *m) { return &m->lws; }
 nn_graph *yolo_model_graph(yolo_model *m) { return m->g; }
 int yolo_model_num_layers(const yolo_model *m) { return m->nlayers; }
 const yolo_layer_info *yolo_model_layer(const yolo_model *m, int i) { return &m->layers[i]; }
