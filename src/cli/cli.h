@@ -48,6 +48,7 @@ int cli_version_main(int argc, char **argv);
 int cli_config_main(int argc, char **argv);
 int cli_synth_main(int argc, char **argv);
 int cli_pack_main(int argc, char **argv);
+int cli_model_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
 
 #endif

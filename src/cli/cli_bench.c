@@ -6,15 +6,19 @@
 #include "cli/cli.h"
 #include "data/loader.h"
 #include "dist/bench_allreduce.h"
+#include "model/bench_step.h"
 
 static const struct {
     const char *name;
     int (*run)(int, char **);
     const char *summary;
 } bench_kinds[] = {
-    {"loader", bench_loader_main, "loader stages: HDF5 read, decode, mosaic augmentation, whole pipeline"},
+    {"loader", bench_loader_main,
+     "loader stages: HDF5 read, decode, mosaic augmentation, whole pipeline"},
+    {"step", bench_step_main,
+     "training step: forward/backward time, images/s, GFLOP/s, peak memory"},
     {"allreduce", bench_allreduce_main,
-     "all-reduce time and bus bandwidth per size and transport; DDP overlap (hidden share)"},
+     "all-reduce time and bus bandwidth per size and transport; DDP overlap"},
 };
 #define NKINDS (int)(sizeof bench_kinds / sizeof bench_kinds[0])
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tensor/backend.h"
 #include "dyolo_config.h"
 #include "core/check.h"
 
@@ -18,6 +19,7 @@ static const cli_command commands[] = {
     {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
     {"synth", cli_synth_main, "write a deterministic synthetic detection dataset (YOLO layout)"},
     {"pack", cli_pack_main, "convert YOLO/COCO/VOC datasets into HDF5 shards (parallel under mpirun)"},
+    {"model", cli_model_main, "build a model from its JSON spec; layer table, parameters, GFLOPs"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -32,6 +34,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    tn_cpu_blas_fix_coretype(argv); /* may re-exec with fast OpenBLAS kernels */
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

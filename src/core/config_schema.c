@@ -33,6 +33,7 @@ SECTION(cfg_section_runtime, "runtime", "threads and device selection", core_run
 /* Sections declared by other modules next to their code. */
 extern const cfg_section cfg_section_train; /* src/train/train_config.c */
 extern const cfg_section cfg_section_dist;  /* src/dist/dist_config.c */
+extern const cfg_section cfg_section_model; /* src/model/model_config.c */
 
 const cfg_section *const cfg_sections[] = {
     &cfg_section_run,
@@ -41,5 +42,6 @@ const cfg_section *const cfg_sections[] = {
     &cfg_section_train,
     &cfg_section_dist,
     &data_cfg_section,
+    &cfg_section_model,
     NULL,
 };

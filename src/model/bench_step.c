@@ -1,0 +1,208 @@
+/* bench_step.c -- `dyolo bench step`: times forward, loss and backward of a full
+ * training step on synthetic images and targets, reports time per image, images/s,
+ * achieved GFLOP/s (whole step and 3x3 convolutions alone), peak activation memory,
+ * the machine's OpenBLAS SGEMM peak, and optionally runs a PyTorch script on the
+ * same model, batch and threads so both land side by side in one table.
+ *
+ * defines: bench_step_main, bench_sgemm_peak */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/rng.h"
+#include "core/timer.h"
+#include "model/bench_step.h"
+#include "model/model.h"
+
+static const char step_help[] =
+    "usage: dyolo bench step --config SPEC [--imgsz PX] [--batch B] [--threads T]\n"
+    "                        [--iters N] [--nc N] [--torch SCRIPT]\n"
+    "\n"
+    "Time full training steps (forward + loss + backward) of a model spec on synthetic\n"
+    "images and report forward/backward/total ms per image, images/s, GFLOP/s, the\n"
+    "GFLOP/s of the 3x3 convolutions alone, peak activation memory and the OpenBLAS\n"
+    "SGEMM peak on the same threads. --torch runs `python3 SCRIPT --spec SPEC --imgsz\n"
+    "PX --batch B --threads T --iters N` and prints its images/s beside dyolo's.\n"
+    "\n"
+    "  --config SPEC   model spec (default configs/models/yolov5n.json)\n"
+    "  --imgsz PX      input size (default 320)     --batch B   batch (default 8)\n"
+    "  --threads T     threads (default: all cores) --iters N   timed steps (default 5)\n"
+    "  -h, --help      show this help\n";
+
+double bench_sgemm_peak(int n, int reps)
+{
+    float *a = malloc(sizeof(float) * (size_t)n * n * 3);
+    if (!a) return 0;
+    float *b = a + (size_t)n * n, *c = b + (size_t)n * n;
+    for (size_t i = 0; i < (size_t)n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t0 = timer_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a, n, b, n, 0.f, c, n);
+        double t = timer_now() - t0;
+        if (r && t < best) best = t;
+    }
+    free(a);
+    return 2.0 * n * n * (double)n / best / 1e9;
+}
+
+typedef struct {
+    const char *spec, *torch;
+    int imgsz, batch, threads, iters, nc;
+} step_args;
+
+static int parse_args(int argc, char **argv, step_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+            fputs(step_help, stdout);
+            return 1;
+        }
+        if (i + 1 >= argc) return cli_usage_error("bench step", "unknown option or missing value \"%s\"", o) + 1;
+        const char *v = argv[++i];
+        int *dst = !strcmp(o, "--imgsz") ? &a->imgsz : !strcmp(o, "--batch") ? &a->batch
+                 : !strcmp(o, "--threads") ? &a->threads : !strcmp(o, "--iters") ? &a->iters
+                 : !strcmp(o, "--nc") ? &a->nc : NULL;
+        if (dst) {
+            char *end;
+            long x = strtol(v, &end, 10);
+            if (*end || x < 1 || x > 100000)
+                return cli_usage_error("bench step", "%s wants a positive integer, got \"%s\"", o, v) + 1;
+            *dst = (int)x;
+        } else if (!strcmp(o, "--config") || !strcmp(o, "--spec")) a->spec = v;
+        else if (!strcmp(o, "--torch")) a->torch = v;
+        else return cli_usage_error("bench step", "unknown option \"%s\"", o) + 1;
+    }
+    if (a->imgsz % 32) return cli_usage_error("bench step", "--imgsz must be a multiple of 32") + 1;
+    return 0;
+}
+
+/* Synthetic batch: random pixels and 4 random boxes per image. */
+static void synth(uint8_t *img, float *tg, int batch, int imgsz, int nc)
+{
+    rng_stream r;
+    rng_stream_init(&r, 1, 0xbe, 0, 0);
+    for (size_t i = 0; i < (size_t)batch * 3 * imgsz * imgsz; i++) img[i] = (uint8_t)rng_below(&r, 256);
+    for (int t = 0; t < 4 * batch; t++) {
+        float *p = tg + 6 * t;
+        p[0] = (float)(t / 4);
+        p[1] = (float)rng_below(&r, (uint32_t)nc);
+        p[4] = rng_uniform_range(&r, 0.05f, 0.5f);
+        p[5] = rng_uniform_range(&r, 0.05f, 0.5f);
+        p[2] = rng_uniform_range(&r, p[4] / 2, 1 - p[4] / 2);
+        p[3] = rng_uniform_range(&r, p[5] / 2, 1 - p[5] / 2);
+    }
+}
+
+static double conv3_flops(nn_graph *g, const double *prof, double *secs)
+{
+    double fl = 0;
+    *secs = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const nn_node *n = &g->nodes[i];
+        if (n->kind != NN_CONV || n->k != 3) continue;
+        fl += 2.0 * n->c * n->h * n->w * g->batch * (double)g->nodes[n->in[0]].c * 9;
+        *secs += prof[i];
+    }
+    return fl;
+}
+
+static void print_profile(const nn_graph *g, const double *prof, int iters)
+{
+    static const char *kinds[] = {"input", "conv", "add", "maxpool", "upsample", "concat"};
+    for (int i = 0; i < g->nnodes; i++) {
+        const nn_node *n = &g->nodes[i];
+        printf("node %3d %-8s k%d s%d %4d->%4d %3dx%-3d fwd %7.2f ms bwd %7.2f ms\n", i, kinds[n->kind],
+               n->k, n->stride, n->nin ? g->nodes[n->in[0]].c : 0, n->c, n->h, n->w,
+               1e3 * prof[i] / iters, 1e3 * prof[g->nnodes + i] / iters);
+    }
+}
+
+static int run_torch(const step_args *a, double *ips)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 '%s' --spec '%s' --imgsz %d --batch %d --threads %d --iters %d 2>&1",
+             a->torch, a->spec, a->imgsz, a->batch, a->threads, a->iters);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[512];
+    *ips = -1;
+    while (fgets(line, sizeof line, p)) {
+        double v;
+        if (sscanf(line, "torch images/s %lf", &v) == 1) *ips = v;
+        else fprintf(stderr, "torch: %s", line);
+    }
+    return pclose(p) == 0 && *ips > 0 ? 0 : -1;
+}
+
+static int bench(const step_args *a)
+{
+    yolo_model *m;
+    if (yolo_model_create(a->spec, a->nc, &m) != DY_OK) return cli_fail("bench step");
+    yolo_model_opts o = {.threads = a->threads, .loss_scale = 1.f};
+    yolo_model_set_opts(m, &o);
+    yolo_model_init(m, 1);
+    int nc = yolo_model_nc(m);
+    uint8_t *img = malloc((size_t)a->batch * 3 * a->imgsz * a->imgsz);
+    float *tg = malloc(sizeof(float) * 24 * (size_t)a->batch);
+    nn_graph *g = yolo_model_graph(m);
+    double *prof = calloc(2 * (size_t)g->nnodes, sizeof(double));
+    if (!img || !tg || !prof || yolo_model_plan(m, a->batch, a->imgsz, a->imgsz) != DY_OK) {
+        free(img); free(tg); free(prof); yolo_model_free(m);
+        return cli_fail("bench step");
+    }
+    synth(img, tg, a->batch, a->imgsz, nc);
+    double tf = 0, tl = 0, tb = 0;
+    yolo_loss_parts lp;
+    for (int it = -1; it < a->iters; it++) { /* iteration -1 warms up */
+        g->prof_fwd = it >= 0 ? prof : NULL;
+        g->prof_bwd = it >= 0 ? prof + g->nnodes : NULL;
+        double t0 = timer_now();
+        yolo_model_forward(m, img, 1);
+        double t1 = timer_now();
+        if (yolo_model_loss(m, tg, 4 * a->batch, &lp) != DY_OK) return cli_fail("bench step");
+        double t2 = timer_now();
+        yolo_model_backward(m);
+        double t3 = timer_now();
+        if (it >= 0) { tf += t1 - t0; tl += t2 - t1; tb += t3 - t2; }
+    }
+    g->prof_fwd = g->prof_bwd = NULL;
+    double n = (double)a->iters * a->batch, step = (tf + tl + tb) / n;
+    double gf = yolo_model_gflops(m, a->imgsz, a->imgsz); /* forward GFLOPs per image */
+    double s3f, s3b, f3 = conv3_flops(g, prof, &s3f);
+    conv3_flops(g, prof + g->nnodes, &s3b);
+    double peak = bench_sgemm_peak(2048, 3);
+    printf("model %s  imgsz %d  batch %d  threads %d  iters %d\n", a->spec, a->imgsz, a->batch, a->threads, a->iters);
+    printf("forward   %8.2f ms/img\nloss      %8.2f ms/img\nbackward  %8.2f ms/img\n", 1e3 * tf / n, 1e3 * tl / n, 1e3 * tb / n);
+    printf("total     %8.2f ms/img   %.2f images/s\n", 1e3 * step, 1.0 / step);
+    printf("step GFLOP/s   %.1f  (%.2f GFLOPs/img forward, x3 for a step)\n", 3 * gf / step, gf);
+    printf("3x3 conv GFLOP/s  forward %.1f  backward %.1f  all %.1f  (%.0f%% of SGEMM peak)\n",
+           f3 * a->iters / s3f / 1e9, 2 * f3 * a->iters / s3b / 1e9, 3 * f3 * a->iters / (s3f + s3b) / 1e9,
+           100.0 * 3 * f3 * a->iters / (s3f + s3b) / 1e9 / peak);
+    printf("SGEMM peak     %.1f GFLOP/s (2048^3, %d threads)\n", peak, a->threads);
+    printf("peak activation memory %.1f MB\n", nn_graph_arena_bytes(g) / 1e6);
+    printf("dyolo images/s %.2f\n", 1.0 / step);
+    if (getenv("DYOLO_BENCH_PROFILE")) print_profile(g, prof, a->iters);
+    double tips;
+    if (a->torch) {
+        if (run_torch(a, &tips) == 0) printf("torch images/s %.2f   (dyolo/torch %.2fx)\n", tips, 1.0 / step / tips);
+        else printf("torch images/s n/a (the script failed; is torch installed?)\n");
+    }
+    free(img); free(tg); free(prof);
+    yolo_model_free(m);
+    return CLI_EXIT_OK;
+}
+
+int bench_step_main(int argc, char **argv)
+{
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    step_args a = {.spec = "configs/models/yolov5n.json", .imgsz = 320, .batch = 8,
+                   .threads = nproc > 0 ? (int)nproc : 1, .iters = 5};
+    int r = parse_args(argc, argv, &a);
+    if (r) return r == 1 ? CLI_EXIT_OK : r - 1;
+    return bench(&a);
+}

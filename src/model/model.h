@@ -1,0 +1,92 @@
+/* model.h -- a YOLOv5 detector built from a JSON model spec (configs/models/yolov5?.json,
+ * the YOLOv5 YAML structure: backbone and head as [from, repeats, module, args]
+ * lists scaled by depth_multiple / width_multiple), with its flat parameter,
+ * gradient and BN-statistics buffers, training step pieces and inference decode.
+ *
+ * A training step:  yolo_model_plan(m, B, H, W)  (once per shape; no allocation after)
+ *                   yolo_model_forward(m, images_u8_nchw, 1)
+ *                   yolo_model_loss(m, targets, nt, &parts)
+ *                   yolo_model_backward(m)   -> yolo_model_grads(m)
+ * Inference:        yolo_model_forward(m, images, 0); yolo_model_decode(m, out)
+ *
+ * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
+ *          yolo_model_create_json, yolo_model_free, yolo_model_init, yolo_model_plan,
+ *          yolo_model_forward, yolo_model_loss, yolo_model_backward, yolo_model_decode,
+ *          yolo_model_* accessors, yolo_model_check_finite */
+#ifndef DY_MODEL_MODEL_H
+#define DY_MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "model/loss.h"
+#include "nn/graph.h"
+
+typedef struct yolo_model yolo_model;
+
+/* One row of the summary: a spec layer. */
+typedef struct {
+    char from[32], module[24], args[64];
+    int repeats;
+    size_t params;
+    int node;          /* graph node holding its output */
+} yolo_layer_info;
+
+/* Per-model runtime options; all default to 0/NULL except loss_scale (1). */
+typedef struct {
+    int threads;        /* BLAS threads (0: leave as is) */
+    int f16;            /* f16 storage mode */
+    int accumulate;     /* accumulate parameter gradients over micro-batches */
+    float loss_scale;   /* applied to the loss gradient at the start of backward */
+    nn_grad_ready_fn grad_ready;  /* called when a flat gradient range is final */
+    void *grad_ready_user;
+    void (*bn_reduce)(float *buf, int n, void *user); /* SyncBN statistics all-reduce */
+    void *bn_reduce_user;
+} yolo_model_opts;
+
+/* nc <= 0 keeps the spec's nc. */
+dy_status yolo_model_create(const char *spec_path, int nc, yolo_model **out);
+dy_status yolo_model_create_json(const char *json_text, const char *name, int nc, yolo_model **out);
+void yolo_model_free(yolo_model *m);
+void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o);
+yolo_model_opts *yolo_model_opts_ptr(yolo_model *m);
+
+/* YOLOv5 initialisation (PyTorch default conv init, BN 1/0, Detect priors). */
+void yolo_model_init(yolo_model *m, uint64_t seed);
+dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w);
+dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training);
+/* targets: nt x 6 (image, class, cx, cy, w, h normalised); imgsz scales the obj gain. */
+dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss_parts *parts);
+void yolo_model_backward(yolo_model *m);
+/* After an eval-mode forward: out[batch][anchors_total][5 + nc], boxes in input pixels. */
+void yolo_model_decode(const yolo_model *m, float *out);
+size_t yolo_model_num_anchors_total(const yolo_model *m);
+
+/* Flat buffers and their named ranges. */
+size_t yolo_model_num_params(const yolo_model *m);
+float *yolo_model_params(yolo_model *m);
+float *yolo_model_grads(yolo_model *m);
+size_t yolo_model_num_buffers(const yolo_model *m);
+float *yolo_model_buffers(yolo_model *m);
+int yolo_model_num_param_ranges(const yolo_model *m);
+const nn_param_range *yolo_model_param_range(const yolo_model *m, int i);
+int yolo_model_num_buffer_ranges(const yolo_model *m);
+const nn_param_range *yolo_model_buffer_range(const yolo_model *m, int i);
+/* Number of non-finite values in [off, off+count) of the gradients (overflow check). */
+size_t yolo_model_check_finite(const yolo_model *m, size_t off, size_t count);
+
+int yolo_model_nc(const yolo_model *m);
+const yolo_head *yolo_model_head(const yolo_model *m);
+yolo_loss_hyp *yolo_model_hyp(yolo_model *m);
+yolo_loss_ws *yolo_model_loss_ws(yolo_model *m);
+nn_graph *yolo_model_graph(yolo_model *m);
+int yolo_model_num_layers(const yolo_model *m);
+const yolo_layer_info *yolo_model_layer(const yolo_model *m, int i);
+/* GFLOPs (2 x multiply-accumulates, as YOLOv5 reports) for one h x w image. */
+double yolo_model_gflops(const yolo_model *m, int h, int w);
+/* Prints the per-layer table and the totals at imgsz. */
+void yolo_model_summary(yolo_model *m, FILE *f, int imgsz);
+
+#endif

@@ -1,0 +1,186 @@
+/* model_run.c -- running a yolo_model: planning, forward, loss, backward with the
+ * gradient-ready hook and loss scaling, inference decode, accessors and the summary.
+ *
+ * defines: yolo_model_plan, yolo_model_forward, yolo_model_loss, yolo_model_backward,
+ *          yolo_model_decode, yolo_model_summary and the accessors of model.h */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o)
+{
+    m->opts = *o;
+    if (m->opts.loss_scale == 0.f) m->opts.loss_scale = 1.f;
+    nn_graph *g = m->g;
+    g->f16 = o->f16;
+    g->accumulate = o->accumulate;
+    g->grad_ready = o->grad_ready;
+    g->grad_ready_user = o->grad_ready_user;
+    g->bn_reduce = o->bn_reduce;
+    g->bn_reduce_user = o->bn_reduce_user;
+    if (o->threads > 0) g->be->set_threads(o->threads);
+}
+
+yolo_model_opts *yolo_model_opts_ptr(yolo_model *m) { return &m->opts; }
+
+dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
+{
+    if (batch < 1 || h < 1 || w < 1)
+        return DY_ERR(DY_EINVAL, "model %s: invalid input shape %dx%dx%d", m->name, batch, h, w);
+    int same = m->g->arena && m->g->batch == batch && m->g->in_h == h && m->g->in_w == w;
+    DY_TRY_CTX(nn_graph_plan(m->g, batch, h, w), "model %s", m->name);
+    if (same) return DY_OK;
+    size_t tot = 0;
+    for (int l = 0; m->has_detect && l < m->head.nl; l++) {
+        const nn_node *n = &m->g->nodes[m->det[l]];
+        m->head.ny[l] = n->h;
+        m->head.nx[l] = n->w;
+        tot += (size_t)n->c * batch * n->h * n->w;
+    }
+    m->head.batch = batch;
+    free(m->dout);
+    m->dout = malloc(sizeof(float) * (tot + 1));
+    if (!m->dout) return DY_ERR(DY_ENOMEM, "out of memory for the loss gradient");
+    for (int l = 0, off = 0; m->has_detect && l < m->head.nl; l++) {
+        const nn_node *n = &m->g->nodes[m->det[l]];
+        m->dlev[l] = m->dout + off;
+        off += n->c * batch * n->h * n->w;
+    }
+    int imgsz = h > w ? h : w;
+    if (imgsz != m->hyp_imgsz) {
+        float ls = m->hyp.label_smoothing, at = m->hyp.anchor_t;
+        yolo_loss_hyp_default(&m->hyp, m->head.nc, imgsz, m->head.nl);
+        m->hyp.label_smoothing = ls;
+        m->hyp.anchor_t = at;
+        m->hyp_imgsz = imgsz;
+    }
+    return DY_OK;
+}
+
+dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training)
+{
+    if (!m->g->arena) return DY_ERR(DY_EINVAL, "model %s: forward before yolo_model_plan", m->name);
+    if (images) nn_graph_set_input_u8(m->g, images);
+    nn_graph_forward(m->g, training);
+    return DY_OK;
+}
+
+dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss_parts *parts)
+{
+    if (!m->has_detect) return DY_ERR(DY_EINVAL, "model %s has no Detect layer: no loss", m->name);
+    const float *outs[YOLO_MAX_LEVELS];
+    for (int l = 0; l < m->head.nl; l++) outs[l] = m->g->nodes[m->det[l]].out;
+    DY_TRY(yolo_loss_compute(&m->head, &m->hyp, outs, m->dlev, targets, nt, &m->lws, parts));
+    if (!isfinite(parts->total))
+        return DY_ERR(DY_ERANGE, "model %s: the loss is not finite (box %g obj %g cls %g)", m->name,
+                      parts->box, parts->obj, parts->cls);
+    return DY_OK;
+}
+
+void yolo_model_backward(yolo_model *m)
+{
+    nn_graph *g = m->g;
+    nn_graph_zero_grads(g);
+    for (int l = 0; m->has_detect && l < m->head.nl; l++) {
+        nn_node *n = &g->nodes[m->det[l]];
+        g->be->scale((size_t)n->c * g->batch * n->h * n->w, m->opts.loss_scale, m->dlev[l], n->gout);
+    }
+    nn_graph_backward(g);
+}
+
+size_t yolo_model_num_anchors_total(const yolo_model *m)
+{
+    size_t a = 0;
+    for (int l = 0; l < m->head.nl; l++) a += (size_t)m->head.na * m->head.ny[l] * m->head.nx[l];
+    return a;
+}
+
+static inline float sigmf(float x) { return 1.f / (1.f + expf(-x)); }
+
+void yolo_model_decode(const yolo_model *m, float *out)
+{
+    const int no = 5 + m->head.nc, B = m->head.batch;
+    const size_t at = yolo_model_num_anchors_total(m);
+    size_t base = 0;
+    for (int l = 0; l < m->head.nl; l++) {
+        const int ny = m->head.ny[l], nx = m->head.nx[l];
+        const size_t plane = (size_t)B * ny * nx;
+        const float *o = m->g->nodes[m->det[l]].out, s = m->head.stride[l];
+        for (int b = 0; b < B; b++)
+            for (int a = 0; a < m->head.na; a++)
+                for (int y = 0; y < ny; y++)
+                    for (int x = 0; x < nx; x++) {
+                        size_t cell = ((size_t)b * ny + y) * nx + x;
+                        float *d = out + ((size_t)b * at + base + ((size_t)a * ny + y) * nx + x) * no;
+                        const float *p = o + (size_t)a * no * plane + cell;
+                        float sx = sigmf(p[0]), sy = sigmf(p[plane]), sw = sigmf(p[2 * plane]),
+                              sh = sigmf(p[3 * plane]);
+                        d[0] = (2.f * sx - 0.5f + x) * s;
+                        d[1] = (2.f * sy - 0.5f + y) * s;
+                        d[2] = 4.f * sw * sw * m->head.anchors[l][a][0];
+                        d[3] = 4.f * sh * sh * m->head.anchors[l][a][1];
+                        for (int k = 4; k < no; k++) d[k] = sigmf(p[(size_t)k * plane]);
+                    }
+        base += (size_t)m->head.na * ny * nx;
+    }
+}
+
+size_t yolo_model_num_params(const yolo_model *m) { return m->g->nparams; }
+float *yolo_model_params(yolo_model *m) { return m->g->params; }
+float *yolo_model_grads(yolo_model *m) { return m->g->grads; }
+size_t yolo_model_num_buffers(const yolo_model *m) { return m->g->nbuffers; }
+float *yolo_model_buffers(yolo_model *m) { return m->g->buffers; }
+int yolo_model_num_param_ranges(const yolo_model *m) { return m->g->nranges; }
+const nn_param_range *yolo_model_param_range(const yolo_model *m, int i) { return &m->g->ranges[i]; }
+int yolo_model_num_buffer_ranges(const yolo_model *m) { return m->g->nbuf_ranges; }
+const nn_param_range *yolo_model_buffer_range(const yolo_model *m, int i) { return &m->g->buf_ranges[i]; }
+int yolo_model_nc(const yolo_model *m) { return m->head.nc; }
+const yolo_head *yolo_model_head(const yolo_model *m) { return &m->head; }
+yolo_loss_hyp *yolo_model_hyp(yolo_model *m) { return &m->hyp; }
+yolo_loss_ws *yolo_model_loss_ws(yolo_model *m) { return &m->lws; }
+nn_graph *yolo_model_graph(yolo_model *m) { return m->g; }
+int yolo_model_num_layers(const yolo_model *m) { return m->nlayers; }
+const yolo_layer_info *yolo_model_layer(const yolo_model *m, int i) { return &m->layers[i]; }
+
+size_t yolo_model_check_finite(const yolo_model *m, size_t off, size_t count)
+{
+    if (off > m->g->nparams) return 0;
+    if (count > m->g->nparams - off) count = m->g->nparams - off;
+    return m->g->be->nonfinite(count, m->g->grads + off);
+}
+
+double yolo_model_gflops(const yolo_model *m, int h, int w)
+{
+    return 2.0 * nn_graph_macs(m->g, h, w) / 1e9;
+}
+
+/* Anchor count from the node shapes last computed (by nn_graph_shapes). */
+static size_t anchors_from_shapes(const yolo_model *m)
+{
+    size_t a = 0;
+    for (int l = 0; m->has_detect && l < m->head.nl; l++)
+        a += (size_t)m->head.na * m->g->nodes[m->det[l]].h * m->g->nodes[m->det[l]].w;
+    return a;
+}
+
+void yolo_model_summary(yolo_model *m, FILE *f, int imgsz)
+{
+    double gf = yolo_model_gflops(m, imgsz, imgsz); /* also sets the shapes */
+    fprintf(f, "%-4s %-14s %3s %10s  %-8s %-24s %s\n", "", "from", "n", "params", "module", "arguments",
+            "output (C x H x W)");
+    for (int i = 0; i < m->nlayers; i++) {
+        const yolo_layer_info *L = &m->layers[i];
+        const nn_node *n = &m->g->nodes[L->node];
+        char shape[64];
+        if (!strcmp(L->module, "Detect"))
+            snprintf(shape, sizeof shape, "%zu x %d", anchors_from_shapes(m), 5 + m->head.nc);
+        else
+            snprintf(shape, sizeof shape, "%d x %d x %d", n->c, n->h, n->w);
+        fprintf(f, "%-4d %-14s %3d %10zu  %-8s %-24s %s\n", i, L->from, L->repeats, L->params, L->module,
+                L->args, shape);
+    }
+    fprintf(f, "%s summary: %d layers, %zu parameters, %zu gradients, %zu BN buffers, %.1f GFLOPs at %d px\n",
+            m->name, m->nlayers, m->g->nparams, m->g->nparams, m->g->nbuffers, gf, imgsz);
+}

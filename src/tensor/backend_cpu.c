@@ -1,0 +1,481 @@
+/* backend_cpu.c -- the CPU implementation of the backend interface: convolutions as
+ * im2col + OpenBLAS SGEMM over CNHW batches (1x1 stride-1 convolutions are a single
+ * GEMM on the activation itself), fused batch norm + SiLU, pooling, upsampling, casts
+ * and the flat-range helpers.  OpenBLAS does the threading of the GEMMs; the
+ * element-wise passes are memory bound and stay single-threaded.
+ *
+ * defines: tn_backend_cpu, tn_conv_shape_init, tn_conv_workspace, tn_cpu_blas_fix_coretype,
+ *          tn_cpu_blas_corename */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tensor/backend.h"
+
+void tn_conv_shape_init(tn_conv_shape *s)
+{
+    if (s->groups < 1) s->groups = 1;
+    s->oh = (s->h + 2 * s->pad - s->k) / s->stride + 1;
+    s->ow = (s->w + 2 * s->pad - s->k) / s->stride + 1;
+}
+
+static int conv_is_pointwise(const tn_conv_shape *s)
+{
+    return s->k == 1 && s->stride == 1 && s->pad == 0;
+}
+
+/* Rows of the im2col matrix (all groups). */
+static size_t conv_krows(const tn_conv_shape *s)
+{
+    return (size_t)s->cin * s->k * s->k;
+}
+
+/* Images per im2col chunk so that the column buffer stays within ws floats. */
+static int conv_chunk(const tn_conv_shape *s, size_t ws_floats)
+{
+    size_t per = conv_krows(s) * (size_t)s->oh * s->ow;
+    int nb = per ? (int)(ws_floats / per) : s->n;
+    if (nb < 1) nb = 1;
+    return nb > s->n ? s->n : nb;
+}
+
+size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
+{
+    if (conv_is_pointwise(s)) return 0;
+    size_t per = conv_krows(s) * (size_t)s->oh * s->ow;
+    size_t all = per * (size_t)s->n;
+    if (all <= cap_floats) return all;
+    return per > cap_floats ? per : (cap_floats / per) * per;
+}
+
+static void cpu_set_threads(int threads)
+{
+    openblas_set_num_threads(threads > 0 ? threads : 1);
+}
+
+/* One output row of im2col: out[ox] = x[iy][ox*stride - pad + kj] or 0 outside. */
+static void im2col_row(const float *xr, int w, int ow, int stride, int off, float *out)
+{
+    if (stride == 1) {
+        int lo = off < 0 ? -off : 0, hi = w - off;
+        if (hi > ow) hi = ow;
+        if (hi < lo) hi = lo;
+        for (int ox = 0; ox < lo; ox++) out[ox] = 0.f;
+        memcpy(out + lo, xr + lo + off, sizeof(float) * (size_t)(hi - lo));
+        for (int ox = hi; ox < ow; ox++) out[ox] = 0.f;
+        return;
+    }
+    for (int ox = 0; ox < ow; ox++) {
+        int ix = ox * stride + off;
+        out[ox] = (ix >= 0 && ix < w) ? xr[ix] : 0.f;
+    }
+}
+
+static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float *col)
+{
+    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w;
+    const size_t len = (size_t)nb * oh * ow, hw = (size_t)h * w;
+    for (int ci = 0; ci < s->cin; ci++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *row = col + ((size_t)(ci * k + ki) * k + kj) * len;
+                for (int b = 0; b < nb; b++) {
+                    const float *xp = x + ((size_t)ci * s->n + n0 + b) * hw;
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * s->stride - s->pad + ki;
+                        float *out = row + ((size_t)b * oh + oy) * ow;
+                        if (iy < 0 || iy >= h) memset(out, 0, sizeof(float) * (size_t)ow);
+                        else im2col_row(xp + (size_t)iy * w, w, ow, s->stride, kj - s->pad, out);
+                    }
+                }
+            }
+}
+
+static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, float *gx)
+{
+    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w;
+    const size_t len = (size_t)nb * oh * ow, hw = (size_t)h * w;
+    for (int ci = 0; ci < s->cin; ci++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const float *row = col + ((size_t)(ci * k + ki) * k + kj) * len;
+                for (int b = 0; b < nb; b++) {
+                    float *gp = gx + ((size_t)ci * s->n + n0 + b) * hw;
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * s->stride - s->pad + ki;
+                        if (iy < 0 || iy >= h) continue;
+                        const float *in = row + ((size_t)b * oh + oy) * ow;
+                        float *gr = gp + (size_t)iy * w;
+                        for (int ox = 0; ox < ow; ox++) {
+                            int ix = ox * s->stride - s->pad + kj;
+                            if (ix >= 0 && ix < w) gr[ix] += in[ox];
+                        }
+                    }
+                }
+            }
+}
+
+static void cpu_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias,
+                         float *y, float *ws, size_t ws_floats)
+{
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
+    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
+    if (conv_is_pointwise(s)) {
+        for (int gi = 0; gi < g; gi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)nohw, (int)kg, 1.f,
+                        w + gi * cog * kg, (int)kg, x + gi * kg * nohw, (int)nohw, 0.f,
+                        y + gi * cog * nohw, (int)nohw);
+    } else {
+        int nb = conv_chunk(s, ws_floats);
+        for (int n0 = 0; n0 < s->n; n0 += nb) {
+            int cnt = n0 + nb > s->n ? s->n - n0 : nb;
+            size_t len = (size_t)cnt * ohw;
+            im2col(s, x, n0, cnt, ws);
+            for (int gi = 0; gi < g; gi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)len, (int)kg, 1.f,
+                            w + gi * cog * kg, (int)kg, ws + gi * kg * len, (int)len, 0.f,
+                            y + gi * cog * nohw + n0 * ohw, (int)nohw);
+        }
+    }
+    if (bias)
+        for (int co = 0; co < s->cout; co++) {
+            float b = bias[co], *row = y + co * nohw;
+            for (size_t i = 0; i < nohw; i++) row[i] += b;
+        }
+}
+
+static void cpu_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx,
+                              float *ws, size_t ws_floats)
+{
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
+    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
+    if (conv_is_pointwise(s)) {
+        for (int gi = 0; gi < g; gi++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kg, (int)nohw, cog, 1.f,
+                        w + gi * cog * kg, (int)kg, gy + gi * cog * nohw, (int)nohw, 1.f,
+                        gx + gi * kg * nohw, (int)nohw);
+        return;
+    }
+    int nb = conv_chunk(s, ws_floats);
+    for (int n0 = 0; n0 < s->n; n0 += nb) {
+        int cnt = n0 + nb > s->n ? s->n - n0 : nb;
+        size_t len = (size_t)cnt * ohw;
+        for (int gi = 0; gi < g; gi++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kg, (int)len, cog, 1.f,
+                        w + gi * cog * kg, (int)kg, gy + gi * cog * nohw + n0 * ohw, (int)nohw, 0.f,
+                        ws + gi * kg * len, (int)len);
+        col2im(s, ws, n0, cnt, gx);
+    }
+}
+
+static void cpu_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw,
+                                float *gbias, int accumulate, float *ws, size_t ws_floats)
+{
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
+    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
+    if (conv_is_pointwise(s)) {
+        for (int gi = 0; gi < g; gi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, (int)kg, (int)nohw, 1.f,
+                        gy + gi * cog * nohw, (int)nohw, x + gi * kg * nohw, (int)nohw,
+                        accumulate ? 1.f : 0.f, gw + gi * cog * kg, (int)kg);
+    } else {
+        int nb = conv_chunk(s, ws_floats);
+        for (int n0 = 0; n0 < s->n; n0 += nb) {
+            int cnt = n0 + nb > s->n ? s->n - n0 : nb;
+            size_t len = (size_t)cnt * ohw;
+            float beta = (accumulate || n0 > 0) ? 1.f : 0.f;
+            im2col(s, x, n0, cnt, ws);
+            for (int gi = 0; gi < g; gi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, (int)kg, (int)len, 1.f,
+                            gy + gi * cog * nohw + n0 * ohw, (int)nohw, ws + gi * kg * len, (int)len,
+                            beta, gw + gi * cog * kg, (int)kg);
+        }
+    }
+    if (gbias)
+        for (int co = 0; co < s->cout; co++) {
+            const float *row = gy + co * nohw;
+            double acc = 0;
+            for (size_t i = 0; i < nohw; i++) acc += row[i];
+            gbias[co] = (float)acc + (accumulate ? gbias[co] : 0.f);
+        }
+}
+
+static inline float silu(float z) { return z / (1.f + expf(-z)); }
+
+static void cpu_bn_act_fwd(tn_bn_args *a, const float *y, float *out)
+{
+    const size_t m = a->m;
+    if (a->training) {
+        float *buf = a->scratch;
+        for (int c = 0; c < a->c; c++) {
+            const float *row = y + c * m;
+            double s = 0, q = 0;
+            for (size_t i = 0; i < m; i++) { s += row[i]; q += (double)row[i] * row[i]; }
+            buf[c] = (float)s;
+            buf[a->c + c] = (float)q;
+        }
+        buf[2 * a->c] = (float)m;
+        if (a->reduce) a->reduce(buf, 2 * a->c + 1, a->reduce_user);
+        double cnt = buf[2 * a->c];
+        for (int c = 0; c < a->c; c++) {
+            double mean = buf[c] / cnt, var = buf[a->c + c] / cnt - mean * mean;
+            if (var < 0) var = 0;
+            a->mean[c] = (float)mean;
+            a->invstd[c] = (float)(1.0 / sqrt(var + a->eps));
+            double unb = cnt > 1 ? var * cnt / (cnt - 1) : var;
+            a->run_mean[c] = (1.f - a->momentum) * a->run_mean[c] + a->momentum * (float)mean;
+            a->run_var[c] = (1.f - a->momentum) * a->run_var[c] + a->momentum * (float)unb;
+        }
+    }
+    for (int c = 0; c < a->c; c++) {
+        float mean = a->training ? a->mean[c] : a->run_mean[c];
+        float inv = a->training ? a->invstd[c] : 1.f / sqrtf(a->run_var[c] + a->eps);
+        float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
+        const float *row = y + c * m;
+        float *o = out + c * m;
+        if (a->act)
+            for (size_t i = 0; i < m; i++) o[i] = silu(row[i] * sc + sh);
+        else
+            for (size_t i = 0; i < m; i++) o[i] = row[i] * sc + sh;
+    }
+}
+
+static void cpu_bn_act_bwd(tn_bn_args *a, const float *y, const float *gout, float *gy,
+                           float *ggamma, float *gbeta, int accumulate)
+{
+    const size_t m = a->m;
+    float *buf = a->scratch;
+    for (int c = 0; c < a->c; c++) {
+        float mean = a->mean[c], inv = a->invstd[c];
+        float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
+        const float *row = y + c * m, *go = gout + c * m;
+        float *gz = gy + c * m;
+        double sb = 0, sg = 0;
+        for (size_t i = 0; i < m; i++) {
+            float z = row[i] * sc + sh, g = go[i];
+            if (a->act) {
+                float sg1 = 1.f / (1.f + expf(-z));
+                g *= sg1 * (1.f + z * (1.f - sg1));
+            }
+            gz[i] = g;
+            sb += g;
+            sg += (double)g * (row[i] - mean);
+        }
+        buf[c] = (float)sb;
+        buf[a->c + c] = (float)(sg * inv);
+    }
+    /* parameter gradients are local (DDP averages them); the input gradient needs the
+     * global sums when batch statistics were global (SyncBN) */
+    for (int c = 0; c < a->c; c++) {
+        gbeta[c] = buf[c] + (accumulate ? gbeta[c] : 0.f);
+        ggamma[c] = buf[a->c + c] + (accumulate ? ggamma[c] : 0.f);
+    }
+    double cnt = (double)m;
+    if (a->reduce) {
+        buf[2 * a->c] = (float)m;
+        a->reduce(buf, 2 * a->c + 1, a->reduce_user);
+        cnt = buf[2 * a->c];
+    }
+    for (int c = 0; c < a->c; c++) {
+        float mean = a->mean[c], inv = a->invstd[c];
+        float k0 = a->gamma[c] * inv, db = (float)(buf[c] / cnt), dg = (float)(buf[a->c + c] / cnt);
+        const float *row = y + c * m;
+        float *gz = gy + c * m;
+        for (size_t i = 0; i < m; i++) {
+            float xhat = (row[i] - mean) * inv;
+            gz[i] = k0 * (gz[i] - db - xhat * dg);
+        }
+    }
+}
+
+static void cpu_maxpool_fwd(int c, int n, int h, int w, int k, const float *x, float *y)
+{
+    const int p = k / 2;
+    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
+        const float *xp = x + pl * h * w;
+        float *yp = y + pl * h * w;
+        for (int oy = 0; oy < h; oy++)
+            for (int ox = 0; ox < w; ox++) {
+                float mx = -INFINITY;
+                for (int iy = oy - p; iy <= oy + p; iy++) {
+                    if (iy < 0 || iy >= h) continue;
+                    for (int ix = ox - p; ix <= ox + p; ix++)
+                        if (ix >= 0 && ix < w && xp[iy * w + ix] > mx) mx = xp[iy * w + ix];
+                }
+                yp[oy * w + ox] = mx;
+            }
+    }
+}
+
+/* The gradient goes to the first maximum in scan order (as PyTorch does). */
+static void cpu_maxpool_bwd(int c, int n, int h, int w, int k, const float *x, const float *gy,
+                            float *gx)
+{
+    const int p = k / 2;
+    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
+        const float *xp = x + pl * h * w, *gp = gy + pl * h * w;
+        float *gxp = gx + pl * h * w;
+        for (int oy = 0; oy < h; oy++)
+            for (int ox = 0; ox < w; ox++) {
+                float mx = -INFINITY;
+                int at = -1;
+                for (int iy = oy - p; iy <= oy + p; iy++) {
+                    if (iy < 0 || iy >= h) continue;
+                    for (int ix = ox - p; ix <= ox + p; ix++)
+                        if (ix >= 0 && ix < w && xp[iy * w + ix] > mx) {
+                            mx = xp[iy * w + ix];
+                            at = iy * w + ix;
+                        }
+                }
+                if (at >= 0) gxp[at] += gp[oy * w + ox];
+            }
+    }
+}
+
+static void cpu_upsample2_fwd(int c, int n, int h, int w, const float *x, float *y)
+{
+    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
+        const float *xp = x + pl * h * w;
+        float *yp = y + pl * 4 * h * w;
+        for (int iy = 0; iy < h; iy++) {
+            float *r0 = yp + (size_t)(2 * iy) * 2 * w;
+            for (int ix = 0; ix < w; ix++) r0[2 * ix] = r0[2 * ix + 1] = xp[iy * w + ix];
+            memcpy(r0 + 2 * w, r0, sizeof(float) * 2 * (size_t)w);
+        }
+    }
+}
+
+static void cpu_upsample2_bwd(int c, int n, int h, int w, const float *gy, float *gx)
+{
+    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
+        const float *gp = gy + pl * 4 * h * w;
+        float *gxp = gx + pl * h * w;
+        for (int iy = 0; iy < h; iy++) {
+            const float *r0 = gp + (size_t)(2 * iy) * 2 * w, *r1 = r0 + 2 * w;
+            for (int ix = 0; ix < w; ix++)
+                gxp[iy * w + ix] += r0[2 * ix] + r0[2 * ix + 1] + r1[2 * ix] + r1[2 * ix + 1];
+        }
+    }
+}
+
+static void cpu_add(size_t n, const float *a, const float *b, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+static void cpu_acc(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+static void cpu_scale(size_t n, float alpha, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = alpha * x[i];
+}
+
+static void cpu_fill(size_t n, float v, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = v;
+}
+
+static void cpu_sigmoid(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = 1.f / (1.f + expf(-x[i]));
+}
+
+static void cpu_u8_to_f32(int n, int c, int h, int w, const uint8_t *x, float *y)
+{
+    const size_t hw = (size_t)h * w;
+    for (int b = 0; b < n; b++)
+        for (int ci = 0; ci < c; ci++) {
+            const uint8_t *src = x + ((size_t)b * c + ci) * hw;
+            float *dst = y + ((size_t)ci * n + b) * hw;
+            for (size_t i = 0; i < hw; i++) dst[i] = src[i] * (1.f / 255.f);
+        }
+}
+
+static void cpu_cast_f32_f16(size_t n, const float *x, uint16_t *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = tn_half_from_float(x[i]);
+}
+
+static void cpu_cast_f16_f32(size_t n, const uint16_t *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = tn_float_from_half(x[i]);
+}
+
+static void cpu_round_f16(size_t n, float *x)
+{
+    for (size_t i = 0; i < n; i++) x[i] = tn_float_from_half(tn_half_from_float(x[i]));
+}
+
+static size_t cpu_nonfinite(size_t n, const float *x)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !isfinite(x[i]);
+    return bad;
+}
+
+static void cpu_sgd_update(size_t n, float *p, const float *g, float *mom, float lr, float momentum,
+                           float wd, int nesterov)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        mom[i] = momentum * mom[i] + gi;
+        p[i] -= lr * (nesterov ? gi + momentum * mom[i] : mom[i]);
+    }
+}
+
+static const tn_backend cpu_backend = {
+    .name = "cpu",
+    .device = TN_CPU,
+    .set_threads = cpu_set_threads,
+    .conv_fwd = cpu_conv_fwd,
+    .conv_bwd_data = cpu_conv_bwd_data,
+    .conv_bwd_filter = cpu_conv_bwd_filter,
+    .bn_act_fwd = cpu_bn_act_fwd,
+    .bn_act_bwd = cpu_bn_act_bwd,
+    .maxpool_fwd = cpu_maxpool_fwd,
+    .maxpool_bwd = cpu_maxpool_bwd,
+    .upsample2_fwd = cpu_upsample2_fwd,
+    .upsample2_bwd = cpu_upsample2_bwd,
+    .add = cpu_add,
+    .acc = cpu_acc,
+    .scale = cpu_scale,
+    .fill = cpu_fill,
+    .sigmoid = cpu_sigmoid,
+    .u8_to_f32 = cpu_u8_to_f32,
+    .cast_f32_f16 = cpu_cast_f32_f16,
+    .cast_f16_f32 = cpu_cast_f16_f32,
+    .round_f16 = cpu_round_f16,
+    .nonfinite = cpu_nonfinite,
+    .sgd_update = cpu_sgd_update,
+};
+
+const tn_backend *tn_backend_cpu(void)
+{
+    return &cpu_backend;
+}
+
+const char *tn_cpu_blas_corename(void)
+{
+    return openblas_get_corename();
+}
+
+void tn_cpu_blas_fix_coretype(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *core = openblas_get_corename();
+    if (!core || (strcmp(core, "Prescott") && strcmp(core, "Core2") && strcmp(core, "Nehalem"))) return;
+    const char *want = NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2")) want = "Haswell";
+#endif
+    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the slow kernels */
+}

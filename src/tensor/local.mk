@@ -1,0 +1,2 @@
+# src/tensor/local.mk -- tensors and the backend interface with its CPU backend.
+libdyolo_a_SOURCES += src/tensor/backend.h src/tensor/backend_cpu.c src/tensor/half.c

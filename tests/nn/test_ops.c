@@ -1,0 +1,257 @@
+/* test_ops.c -- every CPU backend op against finite differences (and the convolution
+ * forward against a double-precision reference): conv fwd / bwd-data / bwd-filter over
+ * kernels, strides, paddings, groups and the chunked im2col path; fused BN + SiLU in
+ * training and eval with running statistics; max-pool; upsample; add; the binary16
+ * casts (exhaustively); the non-finite check and the SGD update. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/backend.h"
+#include "tests/nn/gradcheck.h"
+#include "tests/tap.h"
+
+static const tn_backend *be;
+
+typedef struct {
+    tn_conv_shape s;
+    float *x, *w, *b, *y, *r, *ws;
+    size_t nx, nw, ny, nws;
+} conv_case;
+
+static double conv_loss(void *p)
+{
+    conv_case *c = p;
+    be->conv_fwd(&c->s, c->x, c->w, c->b, c->y, c->ws, c->nws);
+    return gc_dot(c->r, c->y, c->ny);
+}
+
+/* Naive double-precision convolution of CNHW data; returns the max abs difference. */
+static double conv_ref_diff(const conv_case *c)
+{
+    const tn_conv_shape *s = &c->s;
+    int cig = s->cin / s->groups, cog = s->cout / s->groups;
+    double md = 0;
+    for (int co = 0; co < s->cout; co++)
+        for (int n = 0; n < s->n; n++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    double acc = c->b ? c->b[co] : 0;
+                    int gi = co / cog;
+                    for (int ci = 0; ci < cig; ci++)
+                        for (int ky = 0; ky < s->k; ky++)
+                            for (int kx = 0; kx < s->k; kx++) {
+                                int iy = oy * s->stride - s->pad + ky, ix = ox * s->stride - s->pad + kx;
+                                if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                                acc += (double)c->w[((co * cig + ci) * s->k + ky) * s->k + kx] *
+                                       c->x[(((size_t)(gi * cig + ci) * s->n + n) * s->h + iy) * s->w + ix];
+                            }
+                    double got = c->y[(((size_t)co * s->n + n) * s->oh + oy) * s->ow + ox];
+                    md = fmax(md, fabs(got - acc));
+                }
+    return md;
+}
+
+static void test_conv(int n, int cin, int hw, int cout, int k, int st, int pad, int groups, int bias,
+                      int chunked)
+{
+    conv_case c = {.s = {.n = n, .cin = cin, .h = hw, .w = hw, .cout = cout, .k = k, .stride = st,
+                         .pad = pad, .groups = groups}};
+    tn_conv_shape_init(&c.s);
+    c.nx = (size_t)cin * n * hw * hw;
+    c.nw = (size_t)cout * (cin / groups) * k * k;
+    c.ny = (size_t)cout * n * c.s.oh * c.s.ow;
+    size_t per = (size_t)cin * k * k * c.s.oh * c.s.ow;
+    c.nws = chunked ? per : tn_conv_workspace(&c.s, (size_t)1 << 24);
+    c.x = malloc(sizeof(float) * c.nx);
+    c.w = malloc(sizeof(float) * c.nw);
+    c.b = bias ? malloc(sizeof(float) * cout) : NULL;
+    c.y = malloc(sizeof(float) * c.ny);
+    c.r = malloc(sizeof(float) * c.ny);
+    c.ws = malloc(sizeof(float) * (c.nws + 1));
+    float *gx = calloc(c.nx, sizeof(float)), *gw = malloc(sizeof(float) * c.nw), gb[64];
+    double *num = malloc(sizeof(double) * (c.nx + c.nw + 64));
+    gc_fill(c.x, c.nx, 1, -1, 1);
+    gc_fill(c.w, c.nw, 2, -0.5f, 0.5f);
+    if (bias) gc_fill(c.b, cout, 3, -1, 1);
+    gc_fill(c.r, c.ny, 4, -1, 1);
+    char name[128];
+    snprintf(name, sizeof name, "conv n%d %d->%d %dx%d k%d s%d p%d g%d%s%s", n, cin, cout, hw, hw, k, st,
+             pad, groups, bias ? " bias" : "", chunked ? " chunked" : "");
+    conv_loss(&c);
+    double rd = conv_ref_diff(&c);
+    if (!TAP_OK(rd < 1e-4, "%s: forward matches the double reference", name)) tap_diag("max diff %g", rd);
+    be->conv_bwd_data(&c.s, c.w, c.r, gx, c.ws, c.nws);
+    be->conv_bwd_filter(&c.s, c.x, c.r, gw, bias ? gb : NULL, 0, c.ws, c.nws);
+    gc_fd(conv_loss, &c, c.x, NULL, c.nx, 1e-2f, num);
+    double e = gc_compare(gx, num, c.nx);
+    if (!TAP_OK(e < 1e-3, "%s: backward-data = finite differences", name)) tap_diag("rel err %g", e);
+    gc_fd(conv_loss, &c, c.w, NULL, c.nw, 1e-2f, num);
+    e = gc_compare(gw, num, c.nw);
+    if (!TAP_OK(e < 1e-3, "%s: backward-filter = finite differences", name)) tap_diag("rel err %g", e);
+    if (bias) {
+        gc_fd(conv_loss, &c, c.b, NULL, cout, 1e-2f, num);
+        e = gc_compare(gb, num, cout);
+        if (!TAP_OK(e < 1e-3, "%s: bias gradient = finite differences", name)) tap_diag("rel err %g", e);
+    }
+    /* accumulate mode adds to what is there */
+    float *gw2 = malloc(sizeof(float) * c.nw);
+    memcpy(gw2, gw, sizeof(float) * c.nw);
+    be->conv_bwd_filter(&c.s, c.x, c.r, gw2, NULL, 1, c.ws, c.nws);
+    double md = 0;
+    for (size_t i = 0; i < c.nw; i++) md = fmax(md, fabs(gw2[i] - 2 * gw[i]));
+    TAP_OK(md < 1e-4, "%s: accumulate mode adds the gradient", name);
+    free(gw2);
+    free(c.x); free(c.w); free(c.b); free(c.y); free(c.r); free(c.ws); free(gx); free(gw); free(num);
+}
+
+typedef struct {
+    tn_bn_args a;
+    float *x, *out, *r, *gamma, *beta;
+    size_t n;
+} bn_case;
+
+static double bn_loss(void *p)
+{
+    bn_case *c = p;
+    be->bn_act_fwd(&c->a, c->x, c->out);
+    return gc_dot(c->r, c->out, c->n);
+}
+
+static void test_bn(int act)
+{
+    enum { C = 3, M = 50 };
+    float x[C * M], out[C * M], r[C * M], gy[C * M], gamma[C], beta[C], rm[C] = {0}, rv[C] = {1, 1, 1};
+    float mean[C], inv[C], scratch[2 * C + 1], gg[C], gbt[C];
+    double num[C * M];
+    bn_case c = {.a = {.c = C, .m = M, .training = 1, .act = act, .eps = 1e-3f, .momentum = 0.03f,
+                       .gamma = gamma, .beta = beta, .run_mean = rm, .run_var = rv, .mean = mean,
+                       .invstd = inv, .scratch = scratch},
+                 .x = x, .out = out, .r = r, .n = C * M};
+    gc_fill(x, C * M, 11, -2, 3);
+    gc_fill(r, C * M, 12, -1, 1);
+    gc_fill(gamma, C, 13, 0.5f, 1.5f);
+    gc_fill(beta, C, 14, -0.5f, 0.5f);
+    bn_loss(&c);
+    double mu = 0, var = 0;
+    for (int i = 0; i < M; i++) mu += x[i];
+    mu /= M;
+    for (int i = 0; i < M; i++) var += (x[i] - mu) * (x[i] - mu);
+    TAP_NEAR(rm[0], 0.03 * mu, 1e-5, "bn: running mean updated with momentum 0.03");
+    TAP_NEAR(rv[0], 0.97 + 0.03 * var / (M - 1), 1e-5, "bn: running var updated (unbiased)");
+    be->bn_act_bwd(&c.a, x, r, gy, gg, gbt, 0);
+    const char *nm = act ? "bn+silu" : "bn";
+    gc_fd(bn_loss, &c, x, NULL, C * M, 1e-2f, num);
+    double e = gc_compare(gy, num, C * M);
+    if (!TAP_OK(e < 2e-3, "%s: input gradient = finite differences", nm)) tap_diag("rel err %g", e);
+    gc_fd(bn_loss, &c, gamma, NULL, C, 1e-2f, num);
+    e = gc_compare(gg, num, C);
+    if (!TAP_OK(e < 2e-3, "%s: gamma gradient = finite differences", nm)) tap_diag("rel err %g", e);
+    gc_fd(bn_loss, &c, beta, NULL, C, 1e-2f, num);
+    e = gc_compare(gbt, num, C);
+    if (!TAP_OK(e < 2e-3, "%s: beta gradient = finite differences", nm)) tap_diag("rel err %g", e);
+    /* eval mode uses the running statistics */
+    c.a.training = 0;
+    be->bn_act_fwd(&c.a, x, out);
+    double z = (x[0] - rm[0]) / sqrt(rv[0] + 1e-3) * gamma[0] + beta[0];
+    double want = act ? z / (1 + exp(-z)) : z;
+    TAP_NEAR(out[0], want, 1e-5, "bn eval: uses the running statistics");
+}
+
+typedef struct {
+    int kind; /* 0 maxpool, 1 upsample, 2 add */
+    int c, n, h, w;
+    float *x, *x2, *y, *r;
+    size_t nx, ny;
+} simple_case;
+
+static double simple_loss(void *p)
+{
+    simple_case *s = p;
+    if (s->kind == 0) be->maxpool_fwd(s->c, s->n, s->h, s->w, 5, s->x, s->y);
+    else if (s->kind == 1) be->upsample2_fwd(s->c, s->n, s->h, s->w, s->x, s->y);
+    else be->add(s->nx, s->x, s->x2, s->y);
+    return gc_dot(s->r, s->y, s->ny);
+}
+
+static void test_simple(int kind)
+{
+    static const char *names[] = {"maxpool 5x5 s1", "upsample x2", "add"};
+    simple_case s = {.kind = kind, .c = 2, .n = 2, .h = 6, .w = 7};
+    s.nx = (size_t)s.c * s.n * s.h * s.w;
+    s.ny = kind == 1 ? 4 * s.nx : s.nx;
+    s.x = malloc(sizeof(float) * s.nx);
+    s.x2 = malloc(sizeof(float) * s.nx);
+    s.y = malloc(sizeof(float) * s.ny);
+    s.r = malloc(sizeof(float) * s.ny);
+    float *gx = calloc(s.nx, sizeof(float));
+    double *num = malloc(sizeof(double) * s.nx);
+    /* distinct values 0.01 apart so the max-pool argmax is stable under +-h */
+    for (size_t i = 0; i < s.nx; i++) s.x[i] = (float)((i * 37) % s.nx) * 0.01f;
+    gc_fill(s.x2, s.nx, 21, -1, 1);
+    gc_fill(s.r, s.ny, 22, -1, 1);
+    simple_loss(&s);
+    if (kind == 0) be->maxpool_bwd(s.c, s.n, s.h, s.w, 5, s.x, s.r, gx);
+    else if (kind == 1) be->upsample2_bwd(s.c, s.n, s.h, s.w, s.r, gx);
+    else be->acc(s.nx, s.r, gx);
+    gc_fd(simple_loss, &s, s.x, NULL, s.nx, 1e-3f, num);
+    double e = gc_compare(gx, num, s.nx);
+    if (!TAP_OK(e < 1e-3, "%s: gradient = finite differences", names[kind])) tap_diag("rel err %g", e);
+    free(s.x); free(s.x2); free(s.y); free(s.r); free(gx); free(num);
+}
+
+static void test_half(void)
+{
+    TAP_EQ_INT(tn_half_from_float(1.f), 0x3c00, "f16: 1.0");
+    TAP_EQ_INT(tn_half_from_float(-2.f), 0xc000, "f16: -2.0");
+    TAP_EQ_INT(tn_half_from_float(0.1f), 0x2e66, "f16: 0.1 rounds to nearest");
+    TAP_EQ_INT(tn_half_from_float(65504.f), 0x7bff, "f16: largest finite");
+    TAP_EQ_INT(tn_half_from_float(65519.f), 0x7bff, "f16: 65519 rounds down to 65504");
+    TAP_EQ_INT(tn_half_from_float(65520.f), 0x7c00, "f16: 65520 overflows to inf");
+    TAP_EQ_INT(tn_half_from_float(1.f + 1.f / 2048), 0x3c00, "f16: tie rounds to even (down)");
+    TAP_EQ_INT(tn_half_from_float(1.f + 3.f / 2048), 0x3c02, "f16: tie rounds to even (up)");
+    TAP_EQ_INT(tn_half_from_float(5.9604645e-8f), 0x0001, "f16: smallest subnormal");
+    TAP_EQ_INT(tn_half_from_float(1e-8f), 0x0000, "f16: underflow to zero");
+    TAP_OK(isnan(tn_float_from_half(tn_half_from_float(NAN))), "f16: NaN stays NaN");
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = tn_float_from_half((uint16_t)h);
+        if (isnan(f)) continue;
+        if (tn_half_from_float(f) != h) bad++;
+    }
+    TAP_EQ_INT(bad, 0, "f16: every half value round-trips exactly");
+    float v[4] = {1.f, 70000.f, NAN, -3.f};
+    be->round_f16(4, v);
+    TAP_OK(isinf(v[1]) && v[0] == 1.f, "f16 storage rounding overflows like half");
+    TAP_EQ_INT(be->nonfinite(4, v), 2, "non-finite check counts inf and NaN");
+}
+
+static void test_sgd(void)
+{
+    float p[2] = {1.f, -1.f}, g[2] = {0.5f, 0.25f}, m[2] = {0.1f, 0.f};
+    be->sgd_update(2, p, g, m, 0.1f, 0.9f, 0.01f, 1);
+    /* g' = g + wd p = 0.51; m = 0.9*0.1 + 0.51 = 0.6; p -= lr (g' + 0.9 m) = 0.1*1.05 */
+    TAP_NEAR(m[0], 0.6, 1e-6, "sgd: momentum buffer");
+    TAP_NEAR(p[0], 1 - 0.105, 1e-6, "sgd: nesterov step with weight decay");
+}
+
+int main(void)
+{
+    be = tn_backend_cpu();
+    be->set_threads(1);
+    test_conv(2, 4, 7, 4, 3, 1, 1, 1, 0, 0);
+    test_conv(2, 4, 7, 6, 3, 2, 1, 1, 0, 0);
+    test_conv(2, 3, 9, 4, 6, 2, 2, 1, 0, 1);
+    test_conv(2, 4, 5, 6, 1, 1, 0, 1, 1, 0);
+    test_conv(2, 4, 6, 4, 3, 1, 1, 2, 1, 1);
+    test_conv(3, 4, 5, 4, 1, 1, 0, 2, 0, 0);
+    test_conv(2, 2, 7, 3, 1, 2, 0, 1, 0, 0);
+    test_bn(0);
+    test_bn(1);
+    test_simple(0);
+    test_simple(1);
+    test_simple(2);
+    test_half();
+    test_sgd();
+    return tap_done();
+}
