@@ -15,6 +15,8 @@ typedef struct {
 static const cli_command commands[] = {
     {"version", cli_version_main, "versions of dyolo, its libraries and the visible GPUs"},
     {"config", cli_config_main, "validate and print the effective configuration, or its schema"},
+    {"ckpt", cli_ckpt_main, "list, verify, inspect and export checkpoints"},
+    {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists them)"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 

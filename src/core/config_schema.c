@@ -29,9 +29,12 @@ SECTION(cfg_section_run, "run", "run identity and output directory", core_run_ke
 SECTION(cfg_section_log, "log", "logging and progress output", core_log_keys);
 SECTION(cfg_section_runtime, "runtime", "threads and device selection", core_runtime_keys);
 
+extern const cfg_section cfg_section_ckpt; /* src/io/ckpt_config.c */
+
 const cfg_section *const cfg_sections[] = {
     &cfg_section_run,
     &cfg_section_log,
     &cfg_section_runtime,
+    &cfg_section_ckpt,
     NULL,
 };

@@ -1,0 +1,2 @@
+. "$TOP_SRCDIR/tests/tap.sh"
+tap_done

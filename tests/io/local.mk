@@ -1,0 +1,12 @@
+# tests/io/local.mk -- checkpoint I/O, resume and preemption-signal tests.
+check_PROGRAMS += tests/io/test_ckpt tests/io/test_ckpt_toy tests/io/test_signals
+tests_io_test_ckpt_SOURCES = tests/io/test_ckpt.c tests/io/ckpt_testdata.h tests/tap.h
+tests_io_test_ckpt_LDADD = $(TEST_LIBS)
+tests_io_test_ckpt_toy_SOURCES = tests/io/test_ckpt_toy.c
+tests_io_test_ckpt_toy_LDADD = $(TEST_LIBS)
+tests_io_test_signals_SOURCES = tests/io/test_signals.c tests/tap.h
+tests_io_test_signals_LDADD = $(TEST_LIBS)
+IO_TESTS = tests/io/ckpt_mpi.sh tests/io/ckpt_enospc.sh tests/io/ckpt_resume.sh tests/io/ckpt_cli.sh
+TESTS += tests/io/test_signals $(IO_TESTS)
+EXTRA_DIST += $(IO_TESTS)
+SANITIZER_TESTS += tests/io/test_signals
