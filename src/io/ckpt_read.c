@@ -133,9 +133,11 @@ static dy_status read_range(hid_t dset, hid_t mtype, const char *what, int64_t l
     H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &start, NULL, &count, NULL);
     hid_t msp = H5Screate_simple(1, &count, NULL);
     herr_t rc = H5Dread(dset, mtype, msp, fsp, H5P_DEFAULT, buf);
+    char m[1024] = "";
+    if (rc < 0) check_h5_message(m, sizeof m); /* before the closes reset the error stack */
     H5Sclose(msp);
     H5Sclose(fsp);
-    H5_CHECK(rc, "reading %s", what);
+    if (rc < 0) return DY_ERR(DY_EIO, "reading %s: %s", what, m);
     return DY_OK;
 }
 

@@ -214,7 +214,8 @@ dy_status ckpt_agree(MPI_Comm comm, dy_status s)
     if (rank == root) snprintf(msg, sizeof msg, "%s", err_msg());
     MPI_CHECK(MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, root, comm));
     MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, root, comm));
-    if (world == 1) return err_set((dy_status)code, "%s", msg);
+    /* Already attributed by an earlier agreement: do not stack "rank N:" prefixes. */
+    if (world == 1 || !strncmp(msg, "rank ", 5)) return err_set((dy_status)code, "%s", msg);
     return err_set((dy_status)code, "rank %d: %s", root, msg);
 }
 
