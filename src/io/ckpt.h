@@ -71,7 +71,8 @@ typedef struct ckpt_writer ckpt_writer;
 dy_status ckpt_writer_begin(ckpt_writer **out, const char *dir, const char *name, MPI_Comm comm);
 /* Shared array, same n and contents on every rank; copied now (a snapshot). */
 dy_status ckpt_add_array(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data, int64_t n);
-/* Same without the copy: data must stay unchanged until the commit returns. */
+/* Same without the copy: data must stay unchanged until ckpt_commit returns
+ * (ckpt_commit_async copies borrowed arrays before it returns). */
 dy_status ckpt_add_array_ref(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data,
                              int64_t n);
 /* This rank's row of a [world][n] dataset (n equal on all ranks); copied. */
@@ -129,7 +130,8 @@ typedef struct ckpt_reader ckpt_reader;
 
 /* Collective: opens PATH, reads every dataset (each rank reads and checks a share of
  * each shared array, then they are exchanged) and verifies all checksums.  Any
- * rank's failure is every rank's error, naming the file and dataset. */
+ * rank's failure is every rank's error, naming the file and dataset.  The whole
+ * file is held in memory on every rank until ckpt_reader_close. */
 dy_status ckpt_reader_open(ckpt_reader **out, const char *path, MPI_Comm comm);
 void ckpt_reader_close(ckpt_reader *r);
 const char *ckpt_reader_path(const ckpt_reader *r);

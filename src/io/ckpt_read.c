@@ -4,6 +4,7 @@
  * MPI_Allgatherv (read bandwidth grows with ranks, as for writing, and any world size
  * can read any checkpoint); rank arrays, texts and tables are small and read whole by
  * every rank.  A checksum mismatch names the file, the dataset and the byte range. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,11 @@ static dy_status load_array(ckpt_reader *r, hid_t dset, rentry *e, const uint32_
         if (l > bytes) l = bytes;
         cnt[k] = (int)(h - l);
         cnt[r->world + k] = (int)l;
+        if (h - l > INT_MAX || l > INT_MAX) {
+            free(cnt);
+            return DY_ERR(DY_EUNSUPPORTED, "%s: dataset %s is too large (%lld bytes) for one MPI exchange; read it with more ranks",
+                          r->path, e->name, (long long)bytes);
+        }
     }
     int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_BYTE, e->buf, cnt, cnt + r->world, MPI_BYTE, r->comm);
     free(cnt);

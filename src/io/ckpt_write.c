@@ -529,6 +529,15 @@ dy_status ckpt_commit_async(ckpt_writer *w)
         if (w->result != DY_OK) snprintf(w->result_msg, sizeof w->result_msg, "%s", err_msg());
         return DY_OK;
     }
+    /* The caller continues as soon as we return: borrowed arrays become snapshots. */
+    for (int i = 0; i < w->ne; i++) {
+        wentry *e = &w->e[i];
+        size_t bytes = (size_t)e->n * ckpt_dtype_size(e->t);
+        if (e->owned || !bytes) continue;
+        if (!(e->owned = malloc(bytes))) return DY_ERR(DY_ENOMEM, "snapshot of %s (%zu bytes)", e->name, bytes);
+        memcpy(e->owned, e->data, bytes);
+        e->data = e->owned;
+    }
     atomic_store(&w->done, 0);
     int rc = pthread_create(&w->thread, NULL, commit_thread, w);
     if (rc != 0) {

@@ -101,8 +101,9 @@ static inline dy_status td_write(const char *dir, int64_t step, int64_t nparams,
     if (s == DY_OK) ckpt_writer_set_best(w, best);
     if (s == DY_OK) s = async ? ckpt_commit_async(w) : ckpt_commit(w);
     if (s == DY_OK && async) {
-        /* The snapshot is taken: scribbling on the copied arrays must not matter. */
+        /* The snapshot is taken: scribbling on copied and borrowed arrays must not matter. */
         memset(t.params, 0xff, (size_t)nparams * 4);
+        memset(t.mom, 0xff, (size_t)nparams * 4);
         s = ckpt_wait(w);
     }
     if (w) ckpt_writer_free(w);
