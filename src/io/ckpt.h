@@ -163,8 +163,9 @@ typedef struct {
 } ckpt_listing;
 /* Checkpoints in DIR (ckpt-*.h5 and leftover ckpt-*.h5.tmp), newest name first. Local. */
 dy_status ckpt_list(const char *dir, ckpt_listing **out, int *n);
-/* Collective: open the newest checkpoint in DIR that verifies (trying DIR/latest
- * first), warning about and skipping corrupt or partial ones.  *out is NULL (and
+/* Collective: open the newest checkpoint in DIR that verifies (by name, i.e. step),
+ * warning about and skipping corrupt or partial ones and when it is not the one
+ * DIR/latest names.  *out is NULL (and
  * DY_OK) when DIR holds no checkpoint at all; DY_ECORRUPT when none verifies. */
 dy_status ckpt_resume_auto(const char *dir, MPI_Comm comm, ckpt_reader **out);
 /* Rank-0 work (call on one rank): keep the newest `keep` checkpoints plus DIR/best;

@@ -95,21 +95,21 @@ dy_status ckpt_resume_auto(const char *dir, MPI_Comm comm, ckpt_reader **out)
         return DY_OK;
     }
     if (!found_latest) log_warn("%s/latest is missing or names no checkpoint: trying the newest files", dir);
-    /* latest first (it is normally the newest), then every other by name, newest first. */
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < n; i++) {
-            if (v[i].is_tmp || v[i].is_latest != !pass) continue;
-            char path[CKPT_PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
-            s = ckpt_reader_open(out, path, comm);
-            if (s == DY_OK) {
-                if (pass || !found_latest) log_warn("resuming from %s, an older checkpoint than intended", path);
-                else log_info("resuming from %s", path);
-                free(v);
-                return DY_OK;
-            }
-            log_warn("skipping checkpoint %s: %s", path, err_msg());
+    /* Newest name first.  Files are renamed into place only when complete, so one
+     * newer than `latest` (a crash between the rename and the pointer update) is
+     * complete too and is preferred; it still has to verify. */
+    for (int i = 0; i < n; i++) {
+        if (v[i].is_tmp) continue;
+        char path[CKPT_PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
+        s = ckpt_reader_open(out, path, comm);
+        if (s == DY_OK) {
+            if (v[i].is_latest) log_info("resuming from %s", path);
+            else log_warn("resuming from %s, which %s/latest does not name", path, dir);
+            free(v);
+            return DY_OK;
         }
+        log_warn("skipping checkpoint %s: %s", path, err_msg());
     }
     free(v);
     return DY_ERR(DY_ECORRUPT, "no checkpoint in %s verifies (%d tried; see the warnings above)", dir, ncand);

@@ -198,6 +198,21 @@ static void suite_async_export(void)
     TAP_EQ_INT(auto_step(), 5, "export did not move latest");
 }
 
+/* A crash between the rename and the `latest` update leaves a complete newer file. */
+static void suite_stale_latest(void)
+{
+    dy_status s = td_write(dir, 6, 1000, MPI_COMM_WORLD, 0, 0);
+    if (rank == 0) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/latest", dir);
+        FILE *f = fopen(p, "w");
+        if (f) fputs("ckpt-000000000005.h5\n", f), fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    TAP_OK(s == DY_OK && auto_step() == 6, "a complete file newer than latest is preferred");
+    TAP_OK(log_has("which " ) && log_has("latest does not name"), "with a warning that latest is stale");
+}
+
 static void suite_errors(void)
 {
     char bad[700];
@@ -227,6 +242,7 @@ static int suite(void)
     suite_retention();
     suite_corruption();
     suite_async_export();
+    suite_stale_latest();
     suite_errors();
     if (lf) log_set_stream(stderr), fclose(lf);
     return tap_done();
