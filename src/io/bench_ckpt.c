@@ -269,7 +269,7 @@ int bench_ckpt_main(int argc, char **argv)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world);
-    log_setup(rank, 0, LOG_WARN);
+    log_setup(rank, 0, getenv("DYOLO_BENCH_DEBUG") ? LOG_DEBUG : LOG_WARN);
     if (rank == 0 && o.dd) o.dd_mbps = run_dd(o.dir);
     MPI_Bcast(&o.dd_mbps, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (rank == 0 && o.header)

@@ -371,7 +371,7 @@ static dy_status write_entry(ckpt_writer *w, hid_t file, const wentry *e, uint32
     size_t esz = e->kind == CKPT_KIND_TABLE ? sizeof(ckpt_table_row) : ckpt_dtype_size(e->t);
     if (e->kind == CKPT_KIND_TEXT) esz = 1;
     const char *src = (const char *)e->data + (e->kind == CKPT_KIND_RANK ? 0 : (size_t)lo * esz);
-    uint32_t crc = crc32c(src, (size_t)(hi - lo) * esz);
+    uint32_t crc = ckpt_crc32c(src, (size_t)(hi - lo) * esz);
     s = ckpt_agree(w->comm, s);
     if (s == DY_OK && MPI_Allgather(&crc, 1, MPI_UINT32_T, crcs, 1, MPI_UINT32_T, w->comm) != MPI_SUCCESS)
         s = DY_ERR(DY_EMPI, "exchanging checksums of %s", e->name);
@@ -468,7 +468,9 @@ static dy_status commit_impl(ckpt_writer *w)
     }
     if (fapl >= 0) H5Pclose(fapl);
     s = ckpt_agree(w->comm, s);
+    double t1 = timer_now();
     if (s == DY_OK) s = write_contents(w, file);
+    double t2 = timer_now();
     if (s == DY_OK) ckpt_pause_hook(w->rank);
     if (s == DY_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) {
         char m[1024];
@@ -480,9 +482,11 @@ static dy_status commit_impl(ckpt_writer *w)
         check_h5_message(m, sizeof m);
         s = DY_ERR(DY_EIO, "closing %s: %s", w->tmp, m);
     }
+    double t3 = timer_now();
     /* Each rank syncs what it wrote through its own descriptor's node. */
     if (s == DY_OK) s = ckpt_fsync_path(w->tmp);
     s = ckpt_agree(w->comm, s);
+    double t4 = timer_now();
     if (s == DY_OK && w->rank == 0) s = publish(w);
     if (s != DY_OK && w->rank == 0) {
         unlink(w->tmp);
@@ -497,6 +501,8 @@ static dy_status commit_impl(ckpt_writer *w)
     }
     s = ckpt_agree(w->comm, s);
     w->seconds = timer_now() - t0;
+    log_debug("checkpoint %s: create %.3f s, write+crc %.3f s, flush+close %.3f s, fsync %.3f s, publish %.3f s",
+              w->path, t1 - t0, t2 - t1, t3 - t2, t4 - t3, w->seconds - (t4 - t0));
     if (s != DY_OK) return err_wrap(s, "writing checkpoint %s (previous checkpoints untouched)", w->path);
     return DY_OK;
 }
