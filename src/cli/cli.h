@@ -2,7 +2,8 @@
  * share (common options, config assembly, error reporting).  This is the only layer
  * that prints errors and chooses exit codes.
  *
- * Exit codes (documented in README): 0 success, 1 error, 2 usage error.
+ * Exit codes (documented in README): 0 success, 1 error, 2 usage error,
+ * 75 (EX_TEMPFAIL) checkpointed after a preemption signal: requeue me.
  *
  * defines: cli_common, cli_common_parse, cli_build_config, cli_fail, cli_usage_error,
  *          CLI_EXIT_*, and each subcommand's *_main
@@ -13,7 +14,7 @@
 #include "core/config.h"
 #include "core/err.h"
 
-enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
+enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_REQUEUE = 75 };
 
 #define CLI_MAX_SETS 256
 
@@ -49,6 +50,7 @@ int cli_config_main(int argc, char **argv);
 int cli_synth_main(int argc, char **argv);
 int cli_pack_main(int argc, char **argv);
 int cli_model_main(int argc, char **argv);
+int cli_ckpt_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "data/loader.h"
 #include "dist/bench_allreduce.h"
+#include "io/ckpt.h"
 #include "model/bench_step.h"
 
 static const struct {
@@ -19,6 +20,8 @@ static const struct {
      "training step: forward/backward time, images/s, GFLOP/s, peak memory"},
     {"allreduce", bench_allreduce_main,
      "all-reduce time and bus bandwidth per size and transport; DDP overlap"},
+    {"ckpt", bench_ckpt_main,
+     "checkpoint write/read bandwidth vs the disk (dd), sync and async overhead"},
 };
 #define NKINDS (int)(sizeof bench_kinds / sizeof bench_kinds[0])
 

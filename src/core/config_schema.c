@@ -34,6 +34,7 @@ SECTION(cfg_section_runtime, "runtime", "threads and device selection", core_run
 extern const cfg_section cfg_section_train; /* src/train/train_config.c */
 extern const cfg_section cfg_section_dist;  /* src/dist/dist_config.c */
 extern const cfg_section cfg_section_model; /* src/model/model_config.c */
+extern const cfg_section cfg_section_ckpt; /* src/io/ckpt_config.c */
 
 const cfg_section *const cfg_sections[] = {
     &cfg_section_run,
@@ -43,5 +44,6 @@ const cfg_section *const cfg_sections[] = {
     &cfg_section_dist,
     &data_cfg_section,
     &cfg_section_model,
+    &cfg_section_ckpt,
     NULL,
 };
