@@ -1,0 +1,412 @@
+/* trainer.c -- set-up, the training loop and tear-down of `dyolo train` (see
+ * trainer.h); checkpoints live in trainer_ckpt.c, validation in trainer_val.c. */
+#include "train/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/check.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "dist/dist_config.h"
+#include "train/signals.h"
+#include "train/trainer_internal.h"
+
+/* ------------------------------------------------------------------ set-up */
+
+static dy_status mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return DY_ERR(DY_EIO, "cannot create directory \"%s\": %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return DY_ERR(DY_EIO, "cannot create directory \"%s\": %s", buf, strerror(errno));
+    return DY_OK;
+}
+
+/* Rank 0 creates the run directory and writes the effective config; all agree. */
+static dy_status setup_run_dir(trainer *t)
+{
+    const char *ck = cfg_str(t->cfg, "ckpt.dir");
+    snprintf(t->run_dir, sizeof t->run_dir, "%s", cfg_str(t->cfg, "run.out_dir"));
+    if (*ck)
+        snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s", ck);
+    else
+        snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s/checkpoints", t->run_dir);
+    dy_status s = DY_OK;
+    if (t->dist->rank == 0) {
+        char path[1100];
+        s = mkdir_p(t->run_dir);
+        if (s == DY_OK) s = mkdir_p(t->ckpt_dir);
+        snprintf(path, sizeof path, "%s/config.json", t->run_dir);
+        if (s == DY_OK) s = cfg_write_json(t->cfg, path);
+        snprintf(path, sizeof path, "%s/metrics.jsonl", t->run_dir);
+        if (s == DY_OK) s = metrics_open(&t->metrics, path, 1);
+    }
+    return ckpt_agree(t->dist->world, s);
+}
+
+static dy_status open_loader(trainer *t, const char *key, int train, int batch, data_loader **out)
+{
+    const char *path = cfg_str(t->cfg, key);
+    loader_opts lo;
+    loader_opts_from_cfg(t->cfg, train, &lo);
+    lo.batch = batch;
+    DY_TRY_CTX(loader_open(out, &path, 1, &lo, t->dist->world), "%s = \"%s\"", key, path);
+    return DY_OK;
+}
+
+static dy_status setup_data(trainer *t)
+{
+    if (!*cfg_str(t->cfg, "data.train"))
+        return DY_ERR(DY_EINVAL, "data.train is empty: set it to the shard manifest written by "
+                                 "`dyolo pack --out PREFIX` (PREFIX.manifest.json)");
+    t->global_batch = (long)cfg_int(t->cfg, "train.batch_size");
+    DY_TRY(dist_split_batch(t->dist, t->global_batch, &t->batch));
+    t->imgsz = (int)cfg_int(t->cfg, "data.imgsz");
+    t->epochs = (int)cfg_int(t->cfg, "train.epochs");
+    t->val_batch = (int)cfg_int(t->cfg, "data.val_batch");
+    DY_TRY(open_loader(t, "data.train", 1, (int)t->batch, &t->train));
+    shard_set *sh = loader_shards(t->train);
+    t->nc = shard_nclass(sh);
+    t->names = calloc((size_t)t->nc + 1, sizeof *t->names);
+    if (!t->names) return DY_ERR(DY_ENOMEM, "out of memory");
+    for (int k = 0; k < t->nc; k++) t->names[k] = strdup(shard_class_name(sh, k));
+    int want = (int)cfg_int(t->cfg, "model.nc");
+    if (want && want != t->nc)
+        return DY_ERR(DY_EINVAL, "model.nc = %d but the training shards have %d classes", want, t->nc);
+    if (*cfg_str(t->cfg, "data.val")) {
+        DY_TRY(open_loader(t, "data.val", 0, t->val_batch, &t->val));
+        if (shard_nclass(loader_shards(t->val)) != t->nc)
+            return DY_ERR(DY_EINVAL, "data.val has %d classes, data.train has %d",
+                          shard_nclass(loader_shards(t->val)), t->nc);
+    }
+    if (loader_steps(t->train) < 1)
+        return DY_ERR(DY_EINVAL, "data.train has %lld images: fewer than one global batch of %ld",
+                      (long long)loader_size(t->train), t->global_batch);
+    return DY_OK;
+}
+
+static void grad_ready_hook(size_t offset, size_t count, void *user)
+{
+    trainer *t = user;
+    /* A failure here (a dead peer) resurfaces in ddp_finish, which returns it. */
+    ddp_grad_ready(t->ddp, offset, count);
+}
+
+static dy_status setup_model(trainer *t, const ddp_opts *dopt)
+{
+    DY_TRY(yolo_model_create(cfg_str(t->cfg, "model.spec"), t->nc, &t->model));
+    yolo_model *m = t->model;
+    yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed"));
+    yolo_loss_hyp *h = yolo_model_hyp(m);
+    yolo_loss_hyp_default(h, t->nc, t->imgsz, yolo_model_head(m)->nl);
+    h->anchor_t = (float)cfg_float(t->cfg, "model.anchor_t");
+    h->label_smoothing = (float)cfg_float(t->cfg, "model.label_smoothing");
+    yolo_model_opts o = *yolo_model_opts_ptr(m);
+    o.threads = (int)cfg_int(t->cfg, "runtime.threads");
+    o.f16 = t->ts.hyp.amp;
+    o.grad_ready = grad_ready_hook;
+    o.grad_ready_user = t;
+    yolo_model_set_opts(m, &o);
+    DY_TRY(yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz));
+    int nr = yolo_model_num_param_ranges(m);
+    ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
+    if (!dr) return DY_ERR(DY_ENOMEM, "out of memory");
+    for (int i = 0; i < nr; i++) dr[i] = (ddp_range){yolo_model_param_range(m, i)->offset, yolo_model_param_range(m, i)->count};
+    dy_status s = ddp_create(t->comm, yolo_model_grads(m), dr, nr, dopt, &t->ddp);
+    free(dr);
+    DY_TRY(s);
+    /* Same seed gives the same weights, but rank 0's are the truth (as in DDP). */
+    DY_TRY(ddp_broadcast_params(t->comm, yolo_model_params(m), yolo_model_num_params(m), COMM_F32));
+    DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(m), yolo_model_num_buffers(m), COMM_F32));
+    return DY_OK;
+}
+
+static dy_status setup_state(trainer *t)
+{
+    yolo_model *m = t->model;
+    int nr = yolo_model_num_param_ranges(m);
+    optim_range *or = malloc(sizeof *or * (size_t)nr);
+    if (!or) return DY_ERR(DY_ENOMEM, "out of memory");
+    for (int i = 0; i < nr; i++) {
+        const nn_param_range *r = yolo_model_param_range(m, i);
+        or[i] = (optim_range){r->offset, r->count, r->group};
+    }
+    t->ts.hyp.sched.batches_per_epoch = (long)loader_steps(t->train);
+    dy_status s = train_state_init(&t->ts, &t->ts.hyp, yolo_model_params(m), yolo_model_num_params(m), or, nr);
+    free(or);
+    DY_TRY(s);
+    DY_TRY(ema_init(&t->buf_ema, yolo_model_buffers(m), yolo_model_num_buffers(m), t->ts.hyp.ema_decay,
+                    t->ts.hyp.ema_tau));
+    t->val_params = malloc(sizeof(float) * (yolo_model_num_params(m) + 1));
+    t->val_buffers = malloc(sizeof(float) * (yolo_model_num_buffers(m) + 1));
+    t->history = cJSON_CreateArray();
+    if (!t->val_params || !t->val_buffers || !t->history) return DY_ERR(DY_ENOMEM, "out of memory");
+    t->last_opt_step = -1;
+    t->best_fitness = -1;
+    t->last_ckpt_time = timer_now();
+    return DY_OK;
+}
+
+static dy_status setup(trainer *t, const trainer_opts *o)
+{
+    ddp_opts dopt;
+    dist_devmap_out dev;
+    DY_TRY(train_hyp_from_cfg(t->cfg, &t->ts.hyp));
+    DY_TRY(setup_run_dir(t));
+    DY_TRY(dist_comm_from_cfg(t->cfg, t->dist, &t->comm, &dopt, &dev));
+    DY_TRY(setup_data(t));
+    DY_TRY(setup_model(t, &dopt));
+    DY_TRY(setup_state(t));
+    DY_TRY(signals_install(cfg_str(t->cfg, "ckpt.signals")));
+    if (o->resume) DY_TRY(trainer_restore(t, o->resume));
+    return DY_OK;
+}
+
+static void teardown(trainer *t)
+{
+    signals_uninstall();
+    if (t->train) loader_close(t->train);
+    if (t->val) loader_close(t->val);
+    ddp_destroy(t->ddp);
+    yolo_model_free(t->model);
+    comm_destroy(t->comm);
+    train_state_free(&t->ts);
+    ema_free(&t->buf_ema);
+    metrics_close(t->metrics);
+    cJSON_Delete(t->history);
+    for (int k = 0; t->names && k < t->nc; k++) free(t->names[k]);
+    free(t->names);
+    free(t->val_params);
+    free(t->val_buffers);
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+typedef struct {
+    double box, obj, cls;   /* running means over the epoch */
+    long n;
+    double t0, wait, images;
+} epoch_stats;
+
+/* One micro-batch: forward, loss, backward (DDP all-reduce overlapped through the
+ * gradient hook) and, every `accumulate` micro-batches, the optimizer step. */
+static dy_status micro_step(trainer *t, data_batch *b, epoch_stats *es, train_step_info *info, int *stepped)
+{
+    sched_point sp;
+    sched_at(&t->ts.hyp.sched, (int)t->epoch, (long)t->ni, &sp);
+    int sync = t->ni - t->last_opt_step >= sp.accumulate;
+    yolo_model_opts *o = yolo_model_opts_ptr(t->model);
+    o->accumulate = t->ni - t->last_opt_step > 1; /* first micro-batch of a cycle writes */
+    /* x world: DDP averages, so the sum over ranks of batch-scaled losses survives. */
+    o->loss_scale = (float)t->dist->size * (t->ts.hyp.amp ? t->ts.scaler.scale : 1.0f);
+    ddp_set_sync(t->ddp, sync);
+    yolo_loss_parts parts;
+    DY_TRY(yolo_model_forward(t->model, b->images, 1));
+    DY_TRY(yolo_model_loss(t->model, b->targets, b->ntargets, &parts));
+    yolo_model_backward(t->model);
+    DY_TRY(ddp_finish(t->ddp));
+    es->box += (parts.box - es->box) / (double)(es->n + 1);
+    es->obj += (parts.obj - es->obj) / (double)(es->n + 1);
+    es->cls += (parts.cls - es->cls) / (double)(es->n + 1);
+    es->n++;
+    *stepped = 0;
+    if (sync) {
+        float *p = yolo_model_params(t->model), *g = yolo_model_grads(t->model);
+        DY_TRY(train_apply_step(&t->ts, t->comm, p, g, (int)t->epoch, (long)t->ni, info));
+        /* BN running statistics differ per rank; rank 0's are kept (DDP's
+         * broadcast_buffers), then they enter the EMA. */
+        DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(t->model), yolo_model_num_buffers(t->model),
+                                    COMM_F32));
+        if (t->ts.hyp.ema) ema_update(&t->buf_ema, yolo_model_buffers(t->model));
+        t->last_opt_step = t->ni;
+        t->updates++;
+        t->skipped += info->skipped;
+        *stepped = 1;
+    }
+    t->ni++;
+    t->position += t->global_batch;
+    return DY_OK;
+}
+
+static void log_metrics_step(trainer *t, const epoch_stats *es, const train_step_info *info)
+{
+    if (!t->metrics) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", (double)t->epoch);
+    cJSON_AddNumberToObject(o, "step", (double)t->updates);
+    cJSON_AddNumberToObject(o, "ni", (double)t->ni);
+    cJSON_AddNumberToObject(o, "box", es->box);
+    cJSON_AddNumberToObject(o, "obj", es->obj);
+    cJSON_AddNumberToObject(o, "cls", es->cls);
+    cJSON_AddNumberToObject(o, "lr0", info->sched.lr[0]);
+    cJSON_AddNumberToObject(o, "loss_scale", t->ts.hyp.amp ? t->ts.scaler.scale : 1.0);
+    cJSON_AddNumberToObject(o, "grad_norm", info->grad_norm);
+    cJSON_AddNumberToObject(o, "skipped", (double)t->skipped);
+    metrics_write(t->metrics, o);
+    cJSON_Delete(o);
+}
+
+/* Ranks agree on stopping (signal) and on a periodic checkpoint (rank 0's clock). */
+static dy_status agree_flags(trainer *t, int *stop, int *ckpt_now)
+{
+    long every = (long)cfg_int(t->cfg, "ckpt.interval_steps");
+    double minutes = cfg_float(t->cfg, "ckpt.interval_minutes");
+    int f[2] = {signals_pending() != 0, 0};
+    if (t->dist->rank == 0 && minutes > 0 && timer_now() - t->last_ckpt_time > 60.0 * minutes) f[1] = 1;
+    if (every > 0 && t->updates > 0 && t->updates % every == 0) f[1] = 1;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, f, 2, MPI_INT, MPI_MAX, t->dist->world));
+    *stop = f[0];
+    *ckpt_now = f[1];
+    return DY_OK;
+}
+
+static void progress_extra(const trainer *t, const epoch_stats *es, char *buf, size_t len)
+{
+    double el = timer_now() - es->t0;
+    snprintf(buf, len, "box %.4f obj %.4f cls %.4f lr %.5f scale %g %.1f img/s wait %.0f%%", es->box, es->obj,
+             es->cls, t->ts.opt.lr[0], t->ts.hyp.amp ? t->ts.scaler.scale : 1.0, el > 0 ? es->images / el : 0,
+             el > 0 ? 100 * es->wait / el : 0);
+}
+
+/* Runs the rest of the current epoch; *stop = 1 when a signal asks to checkpoint
+ * and leave. */
+static dy_status run_epoch(trainer *t, int *stop)
+{
+    epoch_stats es = {0};
+    es.t0 = timer_now();
+    log_progress bar;
+    char label[64], extra[256];
+    snprintf(label, sizeof label, "epoch %lld/%d", (long long)t->epoch + 1, t->epochs);
+    int64_t steps = loader_steps(t->train), start = t->position / t->global_batch;
+    log_progress_begin(&bar, label, (long)steps, cfg_float(t->cfg, "log.progress_interval"));
+    DY_TRY(loader_start_epoch(t->train, t->epoch, t->position));
+    train_step_info info = {0};
+    *stop = 0;
+    for (int64_t k = start; k < steps; k++) {
+        data_batch *b = NULL;
+        double w0 = timer_now();
+        DY_TRY(loader_next(t->train, &b));
+        es.wait += timer_now() - w0;
+        if (!b) break;
+        int stepped = 0;
+        dy_status s = micro_step(t, b, &es, &info, &stepped);
+        loader_release(t->train, b);
+        DY_TRY(s);
+        es.images += (double)t->global_batch;
+        if (!stepped) continue;
+        log_metrics_step(t, &es, &info);
+        progress_extra(t, &es, extra, sizeof extra);
+        log_progress_update(&bar, (long)(k + 1), extra);
+        int ckpt_now = 0;
+        DY_TRY(agree_flags(t, stop, &ckpt_now));
+        if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0));
+        if (*stop) return DY_OK;
+    }
+    progress_extra(t, &es, extra, sizeof extra);
+    log_progress_end(&bar, (long)steps, extra);
+    return DY_OK;
+}
+
+static dy_status epoch_end(trainer *t)
+{
+    double fit = -1, m50 = 0, m = 0;
+    int last = t->epoch + 1 == t->epochs;
+    long vi = (long)cfg_int(t->cfg, "train.val_interval");
+    if (t->val && (last || (vi > 0 && (t->epoch + 1) % vi == 0))) DY_TRY(trainer_val(t, &fit, &m50, &m));
+    int best = fit > t->best_fitness;
+    if (best) t->best_fitness = fit;
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddNumberToObject(rec, "epoch", (double)t->epoch);
+    cJSON_AddNumberToObject(rec, "step", (double)t->updates);
+    if (fit >= 0) {
+        cJSON_AddNumberToObject(rec, "mAP50", m50);
+        cJSON_AddNumberToObject(rec, "mAP50_95", m);
+        cJSON_AddNumberToObject(rec, "fitness", fit);
+    }
+    cJSON_AddItemToArray(t->history, rec);
+    if (t->metrics) {
+        cJSON *o = cJSON_Duplicate(rec, 1);
+        cJSON_AddStringToObject(o, "event", "epoch_end");
+        metrics_write(t->metrics, o);
+        cJSON_Delete(o);
+    }
+    t->epoch++;
+    t->position = 0;
+    if (cfg_bool(t->cfg, "ckpt.epoch_end") || last) DY_TRY(trainer_save(t, best));
+    return DY_OK;
+}
+
+static dy_status write_summary(trainer *t, trainer_result *res, double secs, double images)
+{
+    res->steps = t->updates;
+    res->images_per_s = secs > 0 ? images / secs : 0;
+    res->best_fitness = t->best_fitness;
+    snprintf(res->run_dir, sizeof res->run_dir, "%s", t->run_dir);
+    if (t->dist->rank != 0) return DY_OK;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "outcome", res->outcome == TRAINER_FINISHED ? "finished" : "preempted");
+    cJSON_AddNumberToObject(o, "epoch", (double)t->epoch);
+    cJSON_AddNumberToObject(o, "steps", (double)t->updates);
+    cJSON_AddNumberToObject(o, "skipped_steps", (double)t->skipped);
+    cJSON_AddNumberToObject(o, "images_per_s", res->images_per_s);
+    cJSON_AddNumberToObject(o, "world_size", t->dist->size);
+    cJSON_AddNumberToObject(o, "best_fitness", t->best_fitness);
+    cJSON_AddItemToObject(o, "history", cJSON_Duplicate(t->history, 1));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/summary.json", t->run_dir);
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = s ? fopen(path, "w") : NULL;
+    int bad = !f || fprintf(f, "%s\n", s) < 0;
+    if (f) bad |= fclose(f) != 0;
+    cJSON_free(s);
+    return bad ? DY_ERR(DY_EIO, "cannot write \"%s\": %s", path, strerror(errno)) : DY_OK;
+}
+
+static dy_status train_loop(trainer *t, trainer_result *res)
+{
+    double t0 = timer_now(), images = 0;
+    int64_t ni0 = t->ni;
+    res->outcome = TRAINER_FINISHED;
+    log_info("training %s: %d classes, %lld images, global batch %ld (%ld per rank x %d ranks), %d epochs",
+             cfg_str(t->cfg, "model.spec"), t->nc, (long long)loader_size(t->train), t->global_batch, t->batch,
+             t->dist->size, t->epochs);
+    while (t->epoch < t->epochs) {
+        int stop = 0;
+        DY_TRY(run_epoch(t, &stop));
+        if (stop) {
+            res->outcome = TRAINER_PREEMPTED;
+            break;
+        }
+        DY_TRY(epoch_end(t));
+    }
+    images = (double)(t->ni - ni0) * (double)t->global_batch;
+    return write_summary(t, res, timer_now() - t0, images);
+}
+
+dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_result *res)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    memset(res, 0, sizeof *res);
+    t.cfg = c;
+    t.dist = d;
+    dy_status s = setup(&t, o);
+    /* A failure on one rank must not leave the others in a collective. */
+    s = ckpt_agree(d->world, s);
+    if (s == DY_OK) s = train_loop(&t, res);
+    teardown(&t);
+    return s;
+}

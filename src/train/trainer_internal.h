@@ -1,0 +1,55 @@
+/* trainer_internal.h -- the trainer's state, shared by trainer.c (set-up and the
+ * loop) and trainer_ckpt.c (save and restore).  Not a public interface.
+ * defines: trainer, trainer_save, trainer_restore, trainer_val */
+#ifndef DY_TRAIN_TRAINER_INTERNAL_H
+#define DY_TRAIN_TRAINER_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "data/loader.h"
+#include "dist/comm.h"
+#include "dist/ddp.h"
+#include "dist/dist.h"
+#include "io/ckpt.h"
+#include "model/model.h"
+#include "train/step.h"
+#include "train/trainer.h"
+
+typedef struct {
+    const cfg *cfg;
+    dist_ctx *dist;
+    comm *comm;
+    ddp *ddp;
+    yolo_model *model;
+    data_loader *train, *val;
+    train_state ts;
+    ema buf_ema;            /* EMA of the BN buffers (YOLOv5's ModelEMA covers them) */
+    metrics_writer *metrics;
+    cJSON *history;         /* per-epoch records, saved in checkpoints */
+    char run_dir[1024], ckpt_dir[1024];
+    int nc;
+    char **names;
+    long global_batch, batch; /* global and per-rank micro-batch */
+    int imgsz, epochs, val_batch;
+    /* position: everything needed to continue exactly */
+    int64_t epoch;          /* current epoch */
+    int64_t position;       /* global sample position of the next micro-batch in the epoch */
+    int64_t ni;             /* micro-batches done in total (YOLOv5's ni) */
+    int64_t last_opt_step;  /* ni of the last optimizer step (-1 at start) */
+    long updates;           /* optimizer steps applied (incl. skipped) */
+    long skipped;           /* steps skipped by the loss scaler */
+    double best_fitness;
+    double last_ckpt_time;
+    int64_t last_ckpt_ni;
+    float *val_params, *val_buffers; /* scratch to swap EMA weights in for validation */
+} trainer;
+
+dy_status trainer_save(trainer *t, int is_best);
+dy_status trainer_restore(trainer *t, const char *resume);
+/* Validates with the EMA weights; fills fitness, mAP50, mAP50-95 (same on all ranks). */
+dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map);
+
+#endif
