@@ -25,7 +25,7 @@
  * defines: ckpt_dtype, ckpt_dtype_name, ckpt_dtype_size, ckpt_writer, ckpt_writer_begin,
  *          ckpt_add_array, ckpt_add_array_ref, ckpt_add_rank_array, ckpt_add_text,
  *          ckpt_add_table, ckpt_attr_set_int, ckpt_attr_set_float, ckpt_attr_set_str,
- *          ckpt_writer_set_best, ckpt_writer_set_pointers, ckpt_commit, ckpt_commit_async, ckpt_poll, ckpt_wait, ckpt_writer_free,
+ *          ckpt_writer_set_best, ckpt_writer_set_pointers, ckpt_writer_set_keep, ckpt_commit, ckpt_commit_async, ckpt_poll, ckpt_wait, ckpt_writer_free,
  *          ckpt_reader, ckpt_entry, ckpt_reader_open, ckpt_reader_close, ckpt_find,
  *          ckpt_get, ckpt_get_row, ckpt_text, ckpt_attr_int, ckpt_attr_float,
  *          ckpt_attr_str, ckpt_reader_nentries, ckpt_reader_entry, ckpt_reader_nattrs,
@@ -89,6 +89,8 @@ dy_status ckpt_attr_set_str(ckpt_writer *w, const char *name, const char *v);
 void ckpt_writer_set_best(ckpt_writer *w, int best);
 /* 0: do not touch DIR/latest and DIR/best (exports and other single files). */
 void ckpt_writer_set_pointers(ckpt_writer *w, int update);
+/* keep > 0: after publishing, rank 0 runs ckpt_retain(dir, keep) (failures only warn). */
+void ckpt_writer_set_keep(ckpt_writer *w, int keep);
 
 /* Write, flush, fsync and publish (collective).  On failure the .tmp is removed, DIR/
  * latest and older checkpoints are untouched, and every rank returns the error. */

@@ -45,7 +45,7 @@ typedef struct {
 
 struct ckpt_writer {
     MPI_Comm comm;
-    int rank, world, thread_multiple, best, pointers;
+    int rank, world, thread_multiple, best, pointers, keep;
     char dir[CKPT_PATH_MAX], name[256], path[CKPT_PATH_MAX], tmp[CKPT_PATH_MAX];
     wentry *e;
     int ne, cap;
@@ -218,6 +218,7 @@ dy_status ckpt_attr_set_float(ckpt_writer *w, const char *name, double v) { retu
 dy_status ckpt_attr_set_str(ckpt_writer *w, const char *name, const char *v) { return add_attr(w, name, 2, 0, 0, v ? v : ""); }
 void ckpt_writer_set_best(ckpt_writer *w, int best) { w->best = best; }
 void ckpt_writer_set_pointers(ckpt_writer *w, int update) { w->pointers = update; }
+void ckpt_writer_set_keep(ckpt_writer *w, int keep) { w->keep = keep; }
 double ckpt_writer_seconds(const ckpt_writer *w) { return w->seconds; }
 const char *ckpt_writer_path(const ckpt_writer *w) { return w->path; }
 
@@ -419,6 +420,8 @@ static dy_status publish(ckpt_writer *w)
     snprintf(text, sizeof text, "%s\n", w->name);
     DY_TRY(ckpt_write_file_atomic(w->dir, "latest", text));
     if (w->best) DY_TRY(ckpt_write_file_atomic(w->dir, "best", text));
+    /* The new checkpoint is safe: failing to delete old ones is only worth a warning. */
+    if (w->keep > 0 && ckpt_retain(w->dir, w->keep) != DY_OK) log_warn("checkpoint retention: %s", err_msg());
     return DY_OK;
 }
 

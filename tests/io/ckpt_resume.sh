@@ -27,6 +27,8 @@ mkdir -p "$TAP_TMP/ref"
 ok $? "uninterrupted toy run"
 ref=$(digest "$TAP_TMP/ref.log")
 [ -n "$ref" ]; ok $? "it prints a final digest ($ref)"
+kept=$(cd "$TAP_TMP/ref" && ls ckpt-*.h5 | tr '\n' ' ')
+[ "$kept" = "ckpt-000000000050.h5 ckpt-000000000060.h5 " ]; ok $? "the writer's keep=2 left the last two checkpoints ($kept)"
 
 # --- SIGUSR1 to rank 1 only.
 d="$TAP_TMP/sig"

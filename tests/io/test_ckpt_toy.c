@@ -39,10 +39,10 @@ static dy_status save(const char *dir, int64_t step)
     dy_status s = ckpt_add_array(w, "model.params", CKPT_F32, state, NSTATE);
     if (s == DY_OK) s = ckpt_add_rank_array(w, "rng.state", CKPT_I64, row, 4);
     if (s == DY_OK) s = ckpt_attr_set_int(w, "step", step);
+    ckpt_writer_set_keep(w, 2);
     if (s == DY_OK) s = ckpt_commit(w);
     ckpt_writer_free(w);
-    if (s == DY_OK && rank == 0) s = ckpt_retain(dir, 2);
-    return ckpt_agree(MPI_COMM_WORLD, s);
+    return s;
 }
 
 static dy_status resume(const char *dir, int64_t *step)
