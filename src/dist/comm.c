@@ -13,7 +13,11 @@
 #include "core/timer.h"
 #include "core/gpu.h"
 
-#define WD_TAG 7301
+/* Watchdog side channel (c->wd): a timed-out rank sends a query to every other
+ * rank; a rank answers with how many collectives it has started whenever it is in
+ * comm_wait or (thread mode) from the progress thread. */
+#define WD_QUERY 7301
+#define WD_REPLY 7302
 
 static void sleep_us(long us)
 {
@@ -61,12 +65,26 @@ static dy_status poll_locked(comm *c)
     return DY_OK;
 }
 
+/* Answer pending watchdog queries (caller holds mu). */
+static void wd_service_locked(comm *c)
+{
+    for (;;) {
+        int flag = 0, dummy;
+        MPI_Status st;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, WD_QUERY, c->wd, &flag, &st) != MPI_SUCCESS || !flag) return;
+        MPI_Recv(&dummy, 1, MPI_INT, st.MPI_SOURCE, WD_QUERY, c->wd, MPI_STATUS_IGNORE);
+        long started = c->seq;
+        MPI_Send(&started, 1, MPI_LONG, st.MPI_SOURCE, WD_REPLY, c->wd); /* 8 bytes: eager */
+    }
+}
+
 static void *progress_main(void *arg)
 {
     comm *c = arg;
     while (!c->thr_stop) {
         pthread_mutex_lock(&c->mu);
         dy_status s = poll_locked(c);
+        wd_service_locked(c);
         pthread_mutex_unlock(&c->mu);
         /* An error here resurfaces in the owner's comm_test/wait of the same slot. */
         (void)s;
@@ -256,61 +274,61 @@ dy_status comm_poll(comm *c)
     return s;
 }
 
-/* On timeout: tell everyone which collective we are stuck in, listen for the same
- * from the others during the grace period, and name the silent ones. */
+/* On timeout: ask every other rank how many collectives it has started, answer
+ * the same question from others, and classify the ranks for the message. */
+static void wd_classify(const comm *c, const long *started, long mine, char *out, size_t len)
+{
+    int n = 0;
+    out[0] = 0;
+    for (int i = 0; i < c->size; i++) {
+        size_t u = strlen(out);
+        if (i == c->rank || started[i] > mine || u > len - 64) continue;
+        if (started[i] < 0)
+            snprintf(out + u, len - u, "%s%d (no answer: dead, hung or computing)", n++ ? ", " : "", i);
+        else
+            snprintf(out + u, len - u, "%s%d (has started only %ld collective(s))", n++ ? ", " : "", i, started[i]);
+    }
+    if (!n) snprintf(out, len, "none (every rank reached it: the transport itself is stuck)");
+}
+
 static dy_status watchdog_fire(comm *c, comm_req r, double waited)
 {
     const comm_slot *sl = &c->slots[r];
     long mine = sl->seq;
-    long *theirs = malloc(sizeof(long) * (size_t)c->size);
-    MPI_Request *sends = malloc(sizeof(MPI_Request) * (size_t)c->size);
-    char names[768] = "", other[768] = "";
-    if (!theirs || !sends) {
-        free(theirs);
-        free(sends);
-        return DY_ERR(DY_ETIMEOUT, "rank %d: %s #%ld did not complete within %.1f s", c->rank,
-                      sl->opname, mine, waited);
-    }
-    for (int i = 0; i < c->size; i++) {
-        theirs[i] = -1;
-        sends[i] = MPI_REQUEST_NULL;
-        if (i != c->rank) MPI_Isend(&mine, 1, MPI_LONG, i, WD_TAG, c->wd, &sends[i]);
-    }
-    theirs[c->rank] = mine;
-    double t0 = timer_now();
-    while (timer_now() - t0 < c->o.grace_s) {
-        int flag = 0;
-        MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, WD_TAG, c->wd, &flag, &st);
-        if (!flag) {
-            sleep_us(1000);
-            continue;
+    long *started = malloc(sizeof(long) * (size_t)c->size);
+    MPI_Request *q = malloc(sizeof(MPI_Request) * (size_t)c->size);
+    char who[1024] = "unknown (out of memory)";
+    static const int dummy = 0;
+    if (started && q) {
+        for (int i = 0; i < c->size; i++) {
+            started[i] = i == c->rank ? c->seq : -1;
+            q[i] = MPI_REQUEST_NULL;
+            if (i != c->rank) MPI_Isend(&dummy, 1, MPI_INT, i, WD_QUERY, c->wd, &q[i]);
         }
-        long v;
-        MPI_Recv(&v, 1, MPI_LONG, st.MPI_SOURCE, WD_TAG, c->wd, MPI_STATUS_IGNORE);
-        theirs[st.MPI_SOURCE] = v;
-    }
-    int nmissing = 0;
-    for (int i = 0; i < c->size; i++) {
-        size_t u;
-        if (theirs[i] == mine) continue;
-        if (theirs[i] < 0) {
-            u = strlen(names);
-            snprintf(names + u, sizeof names - u, "%s%d", nmissing++ ? "," : "", i);
-        } else {
-            u = strlen(other);
-            snprintf(other + u, sizeof other - u, "; rank %d is stuck at collective #%ld", i, theirs[i]);
+        int pending = c->size - 1;
+        double t0 = timer_now();
+        while (pending > 0 && timer_now() - t0 < c->o.grace_s) {
+            wd_service_locked(c);
+            int flag = 0;
+            MPI_Status st;
+            MPI_Iprobe(MPI_ANY_SOURCE, WD_REPLY, c->wd, &flag, &st);
+            if (!flag) {
+                sleep_us(1000);
+                continue;
+            }
+            MPI_Recv(&started[st.MPI_SOURCE], 1, MPI_LONG, st.MPI_SOURCE, WD_REPLY, c->wd, MPI_STATUS_IGNORE);
+            pending--;
         }
+        wd_classify(c, started, mine, who, sizeof who);
     }
-    /* The sends may never be matched by a dead peer; we are about to abort anyway. */
-    free(theirs);
-    free(sends);
+    /* Queries to dead peers may never complete; the caller aborts the job anyway. */
+    free(started);
+    free(q);
     if (c->ops->abort) c->ops->abort(c);
     return DY_ERR(DY_ETIMEOUT,
                   "watchdog: %s #%ld (%zu x %zu-byte elements, transport %s) did not complete within "
-                  "%.1f s on rank %d; ranks that did not arrive: %s%s (dist.timeout_s sets the limit)",
-                  sl->opname, mine, sl->n, comm_dtype_size(sl->t), c->ops->name, waited, c->rank,
-                  nmissing ? names : "unknown (all answered)", other);
+                  "%.1f s on rank %d; ranks that did not arrive: %s (dist.timeout_s sets the limit)",
+                  sl->opname, mine, sl->n, comm_dtype_size(sl->t), c->ops->name, waited, c->rank, who);
 }
 
 dy_status comm_wait(comm *c, comm_req r)
@@ -325,6 +343,11 @@ dy_status comm_wait(comm *c, comm_req r)
             return s;
         }
         if (c->ops->check_async) DY_TRY(c->ops->check_async(c));
+        if ((spins & 63) == 0) {
+            pthread_mutex_lock(&c->mu);
+            wd_service_locked(c);
+            pthread_mutex_unlock(&c->mu);
+        }
         double waited = timer_now() - t0;
         if (c->o.timeout_s > 0 && waited > c->o.timeout_s) {
             c->st.wait_s += waited;

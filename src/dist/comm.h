@@ -14,9 +14,11 @@
  *
  * Watchdog: comm_wait gives up after `timeout_s` and returns DY_ETIMEOUT with a
  * message naming the operation, its sequence number and the ranks that did not
- * reach it.  It learns those by a side channel used only on timeout: every rank that
- * times out announces the sequence number it is stuck at to all others and listens
- * for a grace period; ranks that stay silent (dead, sleeping, elsewhere) are named.
+ * reach it.  It learns those by a side channel used only on timeout: the timed-out
+ * rank asks every other rank how many collectives it has started; ranks answer
+ * from their own comm_wait loop (or, in thread mode, from the progress thread, even
+ * while computing).  Ranks that started fewer collectives, or give no answer within
+ * the grace period (dead, hung, or computing without a progress thread), are named.
  * The caller then takes the one abort path (dist_abort).
  *
  * Ordering contract (as for MPI and NCCL): all ranks start the same collectives in

@@ -7,3 +7,4 @@ libdyolo_a_SOURCES += \
 	src/dist/comm_mpi.c src/dist/comm_nccl.c src/dist/ddp.c src/dist/ddp.h \
 	src/dist/dist_config.c src/dist/dist_config.h \
 	src/dist/bench_allreduce.c src/dist/bench_allreduce.h
+EXTRA_DIST += benchmarks/run-allreduce.sh benchmarks/allreduce.md
