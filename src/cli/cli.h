@@ -51,6 +51,7 @@ int cli_synth_main(int argc, char **argv);
 int cli_pack_main(int argc, char **argv);
 int cli_model_main(int argc, char **argv);
 int cli_ckpt_main(int argc, char **argv);
+int cli_train_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
 
 #endif

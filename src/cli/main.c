@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"synth", cli_synth_main, "write a deterministic synthetic detection dataset (YOLO layout)"},
     {"pack", cli_pack_main, "convert YOLO/COCO/VOC datasets into HDF5 shards (parallel under mpirun)"},
     {"model", cli_model_main, "build a model from its JSON spec; layer table, parameters, GFLOPs"},
+    {"train", cli_train_main, "train a detector data-parallel over MPI ranks (mpirun -np N dyolo train)"},
     {"ckpt", cli_ckpt_main, "list, verify, inspect and export checkpoints"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])

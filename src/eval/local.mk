@@ -8,3 +8,4 @@ libdyolo_a_SOURCES += src/eval/nms.c src/eval/nms.h
 libdyolo_a_SOURCES += src/eval/eval_dist.c src/eval/eval_dist.h
 libdyolo_a_SOURCES += src/eval/plot.c src/eval/plot.h
 libdyolo_a_SOURCES += src/eval/report.c src/eval/report.h
+libdyolo_a_SOURCES += src/eval/validate.c src/eval/validate.h

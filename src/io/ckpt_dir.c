@@ -175,7 +175,8 @@ dy_status ckpt_export(const char *ckpt_path, const char *out_path, MPI_Comm comm
         /* The name tables describe the layout, the same for the model and its EMA. */
         for (int i = 0; i < ckpt_reader_nentries(r) && s == DY_OK; i++) {
             const ckpt_entry *e = ckpt_reader_entry(r, i);
-            if (e->kind == CKPT_KIND_TEXT && (!strcmp(e->name, "config") || !strcmp(e->name, "model_spec")))
+            if (e->kind == CKPT_KIND_TEXT && (!strcmp(e->name, "config") || !strcmp(e->name, "model_spec") ||
+                                              !strcmp(e->name, "class_names")))
                 s = ckpt_add_text(w, e->name, e->data);
             if (e->kind == CKPT_KIND_TABLE && !strncmp(e->name, "model.", 6))
                 s = ckpt_add_table(w, e->name + 6, e->data, e->n);
@@ -185,7 +186,9 @@ dy_status ckpt_export(const char *ckpt_path, const char *out_path, MPI_Comm comm
         if (s == DY_OK) s = ckpt_attr_set_str(w, "source_checkpoint", ckpt_path);
         for (int i = 0; i < ckpt_reader_nattrs(r) && s == DY_OK; i++) {
             const ckpt_attr *a = ckpt_reader_attr(r, i);
-            if (!strcmp(a->name, "step") || !strcmp(a->name, "epoch")) s = ckpt_attr_set_int(w, a->name, a->i);
+            if (!strcmp(a->name, "step") || !strcmp(a->name, "epoch") || !strcmp(a->name, "nc") ||
+                !strcmp(a->name, "imgsz"))
+                s = ckpt_attr_set_int(w, a->name, a->i);
         }
         if (s == DY_OK) s = ckpt_commit(w);
         ckpt_writer_free(w);

@@ -5,3 +5,5 @@ libdyolo_a_SOURCES += \
 	src/train/train_config.c src/train/train_config.h src/train/step.c src/train/step.h
 
 libdyolo_a_SOURCES += src/train/signals.c src/train/signals.h
+libdyolo_a_SOURCES += src/train/trainer.c src/train/trainer.h src/train/trainer_internal.h \
+	src/train/trainer_ckpt.c src/train/trainer_val.c

@@ -5,6 +5,9 @@
 #include <string.h>
 
 static const cfg_key train_keys[] = {
+    {"train.val_interval", CFG_INT, "1", 0, 1e6, NULL,
+     "validate every N epochs (and after the last one); 0: only after the last"},
+    {"train.val_protocol", CFG_ENUM, "\"yolo\"", 1, 0, "yolo|coco", "mAP protocol that reports and fitness use"},
     {"train.epochs", CFG_INT, "300", 1, 1e6, NULL, "training epochs (the LR schedule spans them)"},
     {"train.batch_size", CFG_INT, "64", 1, 1e7, NULL,
      "global batch size (all ranks together; must divide by the number of ranks)"},

@@ -143,8 +143,9 @@ static dy_status setup_state(trainer *t)
         const nn_param_range *r = yolo_model_param_range(m, i);
         or[i] = (optim_range){r->offset, r->count, r->group};
     }
-    t->ts.hyp.sched.batches_per_epoch = (long)loader_steps(t->train);
-    dy_status s = train_state_init(&t->ts, &t->ts.hyp, yolo_model_params(m), yolo_model_num_params(m), or, nr);
+    train_hyp hyp = t->ts.hyp; /* train_state_init resets t->ts */
+    hyp.sched.batches_per_epoch = (long)loader_steps(t->train);
+    dy_status s = train_state_init(&t->ts, &hyp, yolo_model_params(m), yolo_model_num_params(m), or, nr);
     free(or);
     DY_TRY(s);
     DY_TRY(ema_init(&t->buf_ema, yolo_model_buffers(m), yolo_model_num_buffers(m), t->ts.hyp.ema_decay,
@@ -308,7 +309,7 @@ static dy_status run_epoch(trainer *t, int *stop)
         if (!stepped) continue;
         log_metrics_step(t, &es, &info);
         progress_extra(t, &es, extra, sizeof extra);
-        log_progress_update(&bar, (long)(k + 1), extra);
+        if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
         int ckpt_now = 0;
         DY_TRY(agree_flags(t, stop, &ckpt_now));
         if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0));
@@ -406,6 +407,7 @@ dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_
     dy_status s = setup(&t, o);
     /* A failure on one rank must not leave the others in a collective. */
     s = ckpt_agree(d->world, s);
+    res->agreed = s != DY_OK;
     if (s == DY_OK) s = train_loop(&t, res);
     teardown(&t);
     return s;

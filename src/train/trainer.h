@@ -28,7 +28,9 @@ typedef struct {
     long steps;            /* optimizer steps in total */
     double images_per_s;   /* global, over this invocation */
     double best_fitness;
-    char run_dir[1024];
+    char run_dir[900];
+    int agreed;            /* on failure: every rank returned the same error (clean exit
+                              possible); 0: other ranks may be stuck (abort the job) */
 } trainer_result;
 
 /* Collective over d->world. */

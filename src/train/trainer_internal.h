@@ -29,7 +29,7 @@ typedef struct {
     ema buf_ema;            /* EMA of the BN buffers (YOLOv5's ModelEMA covers them) */
     metrics_writer *metrics;
     cJSON *history;         /* per-epoch records, saved in checkpoints */
-    char run_dir[1024], ckpt_dir[1024];
+    char run_dir[900], ckpt_dir[1024];
     int nc;
     char **names;
     long global_batch, batch; /* global and per-rank micro-batch */

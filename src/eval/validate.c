@@ -1,0 +1,107 @@
+/* validate.c -- implementation of validate.h. */
+#include "eval/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timer.h"
+#include "eval/eval_dist.h"
+
+/* Ground truth of image i of a val batch, back in original pixels. */
+static dy_status add_ground_truth(eval_set *s, const data_batch *b, int i)
+{
+    const float *lb = b->letterbox + 3 * i;
+    int64_t id = b->index[i] + 1; /* COCO image ids start at 1 */
+    int j = 0;
+    for (int t = 0; t < b->ntargets; t++) {
+        const float *tg = b->targets + 6 * t;
+        if ((int)tg[0] != i) continue;
+        double cx = tg[2] * b->w, cy = tg[3] * b->h, w = tg[4] * b->w, h = tg[5] * b->h;
+        eval_gt g = {.image_id = id, .ann_id = id * 100000 + ++j, .category = (int)tg[1]};
+        g.x = (cx - w / 2 - lb[1]) / lb[0], g.y = (cy - h / 2 - lb[2]) / lb[0];
+        g.w = w / lb[0], g.h = h / lb[0];
+        g.area = g.w * g.h;
+        g.iscrowd = (b->target_flags[t] & 3) != 0; /* crowd and difficult are ignored */
+        DY_TRY(eval_set_add_gt(s, &g));
+    }
+    return DY_OK;
+}
+
+static dy_status add_detections(eval_set *s, nms_ctx *ctx, const float *pred, size_t na, int nc,
+                                const nms_params *np, const data_batch *b, int i, nms_box *boxes)
+{
+    int n = 0;
+    DY_TRY(nms_image(ctx, pred, (int)na, nc, np, boxes, &n));
+    const float *lb = b->letterbox + 3 * i;
+    nms_unletterbox(boxes, n, lb[0], lb[1], lb[2], b->orig_size[2 * i], b->orig_size[2 * i + 1]);
+    for (int k = 0; k < n; k++) {
+        eval_dt d = {.image_id = b->index[i] + 1, .category = boxes[k].cls, .score = boxes[k].score};
+        d.x = boxes[k].x1, d.y = boxes[k].y1, d.w = boxes[k].x2 - boxes[k].x1, d.h = boxes[k].y2 - boxes[k].y1;
+        DY_TRY(eval_set_add_dt(s, &d));
+    }
+    return DY_OK;
+}
+
+static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np, double progress_s, eval_set *local)
+{
+    int nc = yolo_model_nc(m);
+    size_t na = yolo_model_num_anchors_total(m);
+    int B = yolo_model_head(m)->batch;
+    float *out = malloc(sizeof(float) * (size_t)B * na * (5 + (size_t)nc) + 1);
+    nms_box *boxes = malloc(sizeof *boxes * (size_t)(np->max_det + 1));
+    nms_ctx ctx = {0};
+    dy_status s = out && boxes ? loader_start_epoch(val, 0, 0) : DY_ERR(DY_ENOMEM, "validation: out of memory");
+    log_progress bar;
+    log_progress_begin(&bar, "val", (long)loader_steps(val), progress_s);
+    long step = 0;
+    while (s == DY_OK) {
+        data_batch *b = NULL;
+        s = loader_next(val, &b);
+        if (s != DY_OK || !b) break;
+        if (b->n > 0) s = yolo_model_forward(m, b->images, 0);
+        if (s == DY_OK && b->n > 0) yolo_model_decode(m, out);
+        for (int i = 0; s == DY_OK && i < b->n; i++) {
+            s = eval_set_add_image(local, b->index[i] + 1);
+            if (s == DY_OK) s = add_ground_truth(local, b, i);
+            if (s == DY_OK)
+                s = add_detections(local, &ctx, out + (size_t)i * na * (5 + nc), na, nc, np, b, i, boxes);
+        }
+        loader_release(val, b);
+        log_progress_update(&bar, ++step, NULL);
+    }
+    log_progress_end(&bar, step, NULL);
+    nms_ctx_free(&ctx);
+    free(out), free(boxes);
+    return s;
+}
+
+dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms_params *np, double progress_s,
+                       validate_result *r)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = timer_now();
+    eval_set local;
+    eval_set_init(&local, yolo_model_nc(m));
+    dy_status s = infer_all(m, val, np, progress_s, &local);
+    /* Every rank reaches the gather (even after a local failure) so none hangs. */
+    int ok = s == DY_OK, all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    if (s == DY_OK && !all) s = DY_ERR(DY_EIO, "validation failed on another rank");
+    if (s == DY_OK) s = eval_set_allgather(&local, comm, &r->set);
+    eval_set_free(&local);
+    if (s == DY_OK) s = yolo_ap_run(&r->set, &r->yolo);
+    if (s == DY_OK) s = coco_eval_run(&r->set, &r->coco);
+    r->nimages = (int)r->set.nimages;
+    r->seconds = timer_now() - t0;
+    r->images_per_s = r->seconds > 0 ? r->nimages / r->seconds : 0;
+    if (s != DY_OK) validate_result_free(r);
+    return s;
+}
+
+void validate_result_free(validate_result *r)
+{
+    eval_set_free(&r->set);
+    yolo_ap_free(&r->yolo);
+    coco_eval_free(&r->coco);
+}

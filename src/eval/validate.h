@@ -1,0 +1,32 @@
+/* validate.h -- distributed validation of a model on a validation loader: every
+ * rank runs inference on its slice (letterbox, f32 or f16 as the model is set),
+ * decodes, applies NMS, maps boxes back to original pixels, then the sets are
+ * gathered canonically (eval_dist.h) and both mAP protocols are computed, giving
+ * bit-identical results on every rank and for every world size.
+ * defines: validate_result, validate_run, validate_result_free */
+#ifndef DY_EVAL_VALIDATE_H
+#define DY_EVAL_VALIDATE_H
+
+#include <mpi.h>
+
+#include "data/loader.h"
+#include "eval/coco_eval.h"
+#include "eval/eval_set.h"
+#include "eval/nms.h"
+#include "eval/yolo_ap.h"
+#include "model/model.h"
+
+typedef struct {
+    eval_set set;          /* gathered ground truth and detections (original pixels) */
+    yolo_ap_result yolo;
+    coco_eval_result coco;
+    int nimages;
+    double seconds, images_per_s; /* inference + NMS + metrics, global images */
+} validate_result;
+
+/* The model must be planned for the loader's per-rank batch size.  Collective. */
+dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms_params *np, double progress_s,
+                       validate_result *r);
+void validate_result_free(validate_result *r);
+
+#endif
