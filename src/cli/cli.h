@@ -52,6 +52,8 @@ int cli_pack_main(int argc, char **argv);
 int cli_model_main(int argc, char **argv);
 int cli_ckpt_main(int argc, char **argv);
 int cli_train_main(int argc, char **argv);
+int cli_val_main(int argc, char **argv);
+int cli_detect_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
 
 #endif

@@ -9,3 +9,5 @@ libdyolo_a_SOURCES += src/eval/eval_dist.c src/eval/eval_dist.h
 libdyolo_a_SOURCES += src/eval/plot.c src/eval/plot.h
 libdyolo_a_SOURCES += src/eval/report.c src/eval/report.h
 libdyolo_a_SOURCES += src/eval/validate.c src/eval/validate.h
+libdyolo_a_SOURCES += src/eval/draw.c src/eval/draw.h
+libdyolo_a_SOURCES += src/eval/weights.c src/eval/weights.h

@@ -1,9 +1,8 @@
-/* plot.c -- implementation of plot.h: an RGB canvas, Bresenham lines, a 5x7 bitmap
- * font (glyphs drawn for this file: digits, capitals, a few symbols; lower case is
- * shown as upper case), written out with libpng. */
+/* plot.c -- implementation of plot.h: an RGB canvas, Bresenham lines, text from
+ * draw.h, written out with libpng. */
 #include "eval/plot.h"
+#include "eval/draw.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <png.h>
 #include <stdio.h>
@@ -20,28 +19,6 @@
 typedef struct {
     unsigned char px[H][W][3];
 } canvas;
-
-/* Each glyph: 7 rows of 5 bits (MSB = left column). */
-static const struct {
-    char c;
-    unsigned char rows[7];
-} font[] = {
-    {'0', {14, 17, 19, 21, 25, 17, 14}}, {'1', {4, 12, 4, 4, 4, 4, 14}},   {'2', {14, 17, 1, 2, 4, 8, 31}},
-    {'3', {31, 2, 4, 2, 1, 17, 14}},     {'4', {2, 6, 10, 18, 31, 2, 2}},  {'5', {31, 16, 30, 1, 1, 17, 14}},
-    {'6', {6, 8, 16, 30, 17, 17, 14}},   {'7', {31, 1, 2, 4, 8, 8, 8}},    {'8', {14, 17, 17, 14, 17, 17, 14}},
-    {'9', {14, 17, 17, 15, 1, 2, 12}},   {'A', {14, 17, 17, 31, 17, 17, 17}}, {'B', {30, 17, 17, 30, 17, 17, 30}},
-    {'C', {14, 17, 16, 16, 16, 17, 14}}, {'D', {28, 18, 17, 17, 17, 18, 28}}, {'E', {31, 16, 16, 30, 16, 16, 31}},
-    {'F', {31, 16, 16, 30, 16, 16, 16}}, {'G', {14, 17, 16, 23, 17, 17, 15}}, {'H', {17, 17, 17, 31, 17, 17, 17}},
-    {'I', {14, 4, 4, 4, 4, 4, 14}},      {'J', {7, 2, 2, 2, 2, 18, 12}},   {'K', {17, 18, 20, 24, 20, 18, 17}},
-    {'L', {16, 16, 16, 16, 16, 16, 31}}, {'M', {17, 27, 21, 21, 17, 17, 17}}, {'N', {17, 17, 25, 21, 19, 17, 17}},
-    {'O', {14, 17, 17, 17, 17, 17, 14}}, {'P', {30, 17, 17, 30, 16, 16, 16}}, {'Q', {14, 17, 17, 17, 21, 18, 13}},
-    {'R', {30, 17, 17, 30, 20, 18, 17}}, {'S', {15, 16, 16, 14, 1, 1, 30}}, {'T', {31, 4, 4, 4, 4, 4, 4}},
-    {'U', {17, 17, 17, 17, 17, 17, 14}}, {'V', {17, 17, 17, 17, 17, 10, 4}}, {'W', {17, 17, 17, 21, 21, 21, 10}},
-    {'X', {17, 17, 10, 4, 10, 17, 17}},  {'Y', {17, 17, 10, 4, 4, 4, 4}},   {'Z', {31, 1, 2, 4, 8, 16, 31}},
-    {'.', {0, 0, 0, 0, 0, 12, 12}},      {':', {0, 12, 12, 0, 12, 12, 0}}, {'-', {0, 0, 0, 31, 0, 0, 0}},
-    {'_', {0, 0, 0, 0, 0, 0, 31}},       {'(', {2, 4, 8, 8, 8, 4, 2}},     {')', {8, 4, 2, 2, 2, 4, 8}},
-    {'=', {0, 0, 31, 0, 31, 0, 0}},      {'/', {1, 1, 2, 4, 8, 16, 16}},   {'@', {14, 17, 1, 13, 21, 21, 14}},
-};
 
 static const unsigned char palette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
                                            {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127},
@@ -64,24 +41,6 @@ static void line(canvas *c, int x0, int y0, int x1, int y1, const unsigned char 
     }
 }
 
-static void text(canvas *c, int x, int y, const char *s, const unsigned char rgb[3], int vertical)
-{
-    for (int i = 0; s[i]; i++) {
-        char ch = (char)toupper((unsigned char)s[i]);
-        for (size_t g = 0; g < sizeof font / sizeof font[0]; g++) {
-            if (font[g].c != ch) continue;
-            for (int r = 0; r < 7; r++)
-                for (int b = 0; b < 5; b++)
-                    if (font[g].rows[r] & (16 >> b)) {
-                        if (vertical)
-                            put(c, x + r, y - i * 6 - b, rgb);
-                        else
-                            put(c, x + i * 6 + b, y + r, rgb);
-                    }
-        }
-    }
-}
-
 static int sx(double v) { return X0 + (int)(v * PW + 0.5); }
 static int sy(double v) { return Y0 + PH - (int)(v * PH + 0.5); }
 
@@ -97,12 +56,12 @@ static void axes(canvas *c, const char *title, const char *xl, const char *yl)
     for (int i = 0; i <= 4; i++) {
         char lab[8];
         snprintf(lab, sizeof lab, "%.2f", i / 4.0);
-        text(c, sx(i / 4.0) - 12, sy(0) + 6, lab, black, 0);
-        text(c, sx(0) - 34, sy(i / 4.0) - 3, lab, black, 0);
+        draw_text(c->px[0][0], W, H, sx(i / 4.0) - 12, sy(0) + 6, lab, black, 0);
+        draw_text(c->px[0][0], W, H, sx(0) - 34, sy(i / 4.0) - 3, lab, black, 0);
     }
-    text(c, X0, 15, title, black, 0);
-    text(c, sx(0.5) - (int)strlen(xl) * 3, sy(0) + 22, xl, black, 0);
-    text(c, 12, sy(0.5) + (int)strlen(yl) * 3, yl, black, 1);
+    draw_text(c->px[0][0], W, H, X0, 15, title, black, 0);
+    draw_text(c->px[0][0], W, H, sx(0.5) - (int)strlen(xl) * 3, sy(0) + 22, xl, black, 0);
+    draw_text(c->px[0][0], W, H, 12, sy(0.5) + (int)strlen(yl) * 3, yl, black, 1);
 }
 
 static dy_status write_png(const char *path, canvas *c)
@@ -142,7 +101,7 @@ dy_status plot_lines_png(const char *path, const char *title, const char *xlabel
         int ly = Y0 + 10 + i * 14;
         if (ly < H - 20) {
             line(c, X0 + PW + 20, ly + 3, X0 + PW + 40, ly + 3, col, s[i].thick ? 3 : 1);
-            text(c, X0 + PW + 46, ly, s[i].label, (const unsigned char[3]){0, 0, 0}, 0);
+            draw_text(c->px[0][0], W, H, X0 + PW + 46, ly, s[i].label, (const unsigned char[3]){0, 0, 0}, 0);
         }
     }
     dy_status st = write_png(path, c);
