@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,8 @@ static dy_status micro_step(trainer *t, data_batch *b, epoch_stats *es, train_st
     es->obj += (parts.obj - es->obj) / (double)(es->n + 1);
     es->cls += (parts.cls - es->cls) / (double)(es->n + 1);
     es->n++;
+    t->cyc[0] += parts.box, t->cyc[1] += parts.obj, t->cyc[2] += parts.cls;
+    t->cyc_n++;
     *stepped = 0;
     if (sync) {
         float *p = yolo_model_params(t->model), *g = yolo_model_grads(t->model);
@@ -241,16 +244,21 @@ static dy_status micro_step(trainer *t, data_batch *b, epoch_stats *es, train_st
     return DY_OK;
 }
 
-static void log_metrics_step(trainer *t, const epoch_stats *es, const train_step_info *info)
+/* One line per optimizer step with the losses of its micro-batches (not running
+ * means, which would depend on where a resumed run started). */
+static void log_metrics_step(trainer *t, const train_step_info *info)
 {
+    double n = t->cyc_n ? t->cyc_n : 1;
+    double box = t->cyc[0] / n, obj = t->cyc[1] / n, cls = t->cyc[2] / n;
+    t->cyc[0] = t->cyc[1] = t->cyc[2] = 0, t->cyc_n = 0;
     if (!t->metrics) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "epoch", (double)t->epoch);
     cJSON_AddNumberToObject(o, "step", (double)t->updates);
     cJSON_AddNumberToObject(o, "ni", (double)t->ni);
-    cJSON_AddNumberToObject(o, "box", es->box);
-    cJSON_AddNumberToObject(o, "obj", es->obj);
-    cJSON_AddNumberToObject(o, "cls", es->cls);
+    cJSON_AddNumberToObject(o, "box", box);
+    cJSON_AddNumberToObject(o, "obj", obj);
+    cJSON_AddNumberToObject(o, "cls", cls);
     cJSON_AddNumberToObject(o, "lr0", info->sched.lr[0]);
     cJSON_AddNumberToObject(o, "loss_scale", t->ts.hyp.amp ? t->ts.scaler.scale : 1.0);
     cJSON_AddNumberToObject(o, "grad_norm", info->grad_norm);
@@ -262,6 +270,10 @@ static void log_metrics_step(trainer *t, const epoch_stats *es, const train_step
 /* Ranks agree on stopping (signal) and on a periodic checkpoint (rank 0's clock). */
 static dy_status agree_flags(trainer *t, int *stop, int *ckpt_now)
 {
+    /* Test hook: the last rank signals itself after this optimizer step, so the
+     * preemption tests interrupt at a known point. */
+    const char *hook = getenv("DYOLO_TEST_SIGNAL_AT_STEP");
+    if (hook && t->updates == atol(hook) && t->dist->rank == t->dist->size - 1) raise(SIGUSR1);
     long every = (long)cfg_int(t->cfg, "ckpt.interval_steps");
     double minutes = cfg_float(t->cfg, "ckpt.interval_minutes");
     int f[2] = {signals_pending() != 0, 0};
@@ -307,7 +319,7 @@ static dy_status run_epoch(trainer *t, int *stop)
         DY_TRY(s);
         es.images += (double)t->global_batch;
         if (!stepped) continue;
-        log_metrics_step(t, &es, &info);
+        log_metrics_step(t, &info);
         progress_extra(t, &es, extra, sizeof extra);
         if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
         int ckpt_now = 0;

@@ -42,6 +42,8 @@ typedef struct {
     long updates;           /* optimizer steps applied (incl. skipped) */
     long skipped;           /* steps skipped by the loss scaler */
     double best_fitness;
+    double cyc[3];          /* box/obj/cls summed over the current accumulation cycle */
+    int cyc_n;
     double last_ckpt_time;
     int64_t last_ckpt_ni;
     float *val_params, *val_buffers; /* scratch to swap EMA weights in for validation */

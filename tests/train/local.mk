@@ -9,3 +9,5 @@ tests_train_test_train_mpi_LDADD = $(TEST_LIBS)
 TESTS += tests/train/test_train tests/train/scaler_mpi.sh tests/train/train_mpi.sh
 EXTRA_DIST += tests/train/scaler_mpi.sh tests/train/train_mpi.sh
 SANITIZER_TESTS += tests/train/test_train
+TESTS += tests/e2e/train_e2e.sh
+EXTRA_DIST += tests/e2e/train_e2e.sh tests/e2e/compare_ckpt.py
