@@ -25,7 +25,7 @@ for w in 2 3 4; do
   cmp -s "$T/u1" "$T/u$w"
   ok $? "world $w produces the same augmented samples as world 1"
 done
-grep -q " r1$" "$T/tr2" && grep -q " r3$" "$T/tr4"
+grep -q " r1 " "$T/tr2" && grep -q " r3 " "$T/tr4"
 ok $? "samples were produced on several ranks"
 e0=$(awk '$1==0 {print $2}' "$T/u1" | tr '\n' ' '); e1=$(awk '$1==1 {print $2}' "$T/u1" | tr '\n' ' ')
 awk '$1==0' "$T/u1" | awk '$4!="00000000"' | grep -q . && [ "$(awk '$1==0 && $5>0' "$T/u1" | wc -l)" -gt 5 ]
@@ -39,6 +39,17 @@ done
 cut -d' ' -f1-5 "$T/va1" | sort > "$T/v1"; cut -d' ' -f1-5 "$T/va4" | sort > "$T/v4"
 cmp -s "$T/v1" "$T/v4"
 ok $? "val samples identical for world sizes 1 and 4"
+# rect val: aspect-ratio order and YOLOv5 batch shapes, independent of the world size
+for w in 1 3; do
+  "$RUN_MPI" $w "$DIG" "$M" valrect 3 2 1 128 > "$T/vr$w" 2>"$T/err"
+  ok $? "rect val loader, world $w"
+done
+cut -d' ' -f1-5,7 "$T/vr1" | sort > "$T/r1"; cut -d' ' -f1-5,7 "$T/vr3" | sort > "$T/r3"
+cmp -s "$T/r1" "$T/r3" && [ "$(wc -l < "$T/r1")" -eq 19 ]
+ok $? "rect val samples and batch shapes identical for world sizes 1 and 3"
+awk '{split($7, s, "x"); if (s[1] % 32 || s[2] % 32 || s[1] > 160 || s[2] > 160) bad = 1; if (s[1] != s[2]) rect = 1}
+     END {exit bad || !rect}' "$T/vr1"
+ok $? "rect batch shapes are multiples of 32 and some are not square"
 # resume: world 2, batch 2 -> G = 4; start epoch 0 at position 8 (step 2)
 "$RUN_MPI" 2 "$DIG" "$M" train 2 2 1 64 8 > "$T/res" 2>"$T/err"
 cut -d' ' -f1-5 "$T/res" | sort -u > "$T/ru"

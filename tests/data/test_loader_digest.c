@@ -2,7 +2,7 @@
  * produced: "epoch index crc(image) crc(targets) ntargets", so a shell test can
  * check that a sample's augmented output is identical whichever rank/thread (and
  * world size) made it, and that ranks' slices are disjoint and cover the dataset.
- * usage: test_loader_digest SHARDS train|val BATCH WORKERS EPOCHS IMGSZ [START_POS] */
+ * usage: test_loader_digest SHARDS train|val|valrect BATCH WORKERS EPOCHS IMGSZ [START_POS] */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@ static dy_status run(char **argv, int argc, int rank)
     loader_opts o;
     loader_opts_default(&o);
     o.train = !strcmp(argv[2], "train");
+    o.rect = !strcmp(argv[2], "valrect");
     o.batch = atoi(argv[3]), o.workers = atoi(argv[4]), o.imgsz = atoi(argv[6]), o.prefetch = 3, o.seed = 7;
     int epochs = atoi(argv[5]);
     int64_t start = argc > 7 ? atoll(argv[7]) : 0;
@@ -38,8 +39,8 @@ static dy_status run(char **argv, int argc, int rank)
                         ct = crc32c_update(ct, &b->targets[6 * t + 1], 5 * sizeof(float));
                         nt++;
                     }
-                printf("%lld %lld %08x %08x %d r%d\n", (long long)b->epoch, (long long)b->index[i],
-                       crc32c(b->images + i * isz, isz), ct, nt, rank);
+                printf("%lld %lld %08x %08x %d r%d %dx%d\n", (long long)b->epoch, (long long)b->index[i],
+                       crc32c(b->images + i * isz, isz), ct, nt, rank, b->h, b->w);
             }
             loader_release(l, b);
         }
