@@ -171,6 +171,78 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
     return DY_OK;
 }
 
+/* Horizontal bilinear pass of source row `r` over output columns [lo, hi). */
+static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
+{
+    const uint8_t *row = src->px + (size_t)r * src->w * 3;
+    for (int x = lo; x < hi; x++) {
+        const uint8_t *p = row + xo[x];
+        int a = ax[x], b = 32 - a;
+        out[3 * x] = (uint16_t)(p[0] * b + p[3] * a);
+        out[3 * x + 1] = (uint16_t)(p[1] * b + p[4] * a);
+        out[3 * x + 2] = (uint16_t)(p[2] * b + p[5] * a);
+    }
+}
+
+/* Scale + translate only (M[1] == M[3] == 0, YOLOv5's default hyp): separable
+ * bilinear with the same 5-bit weights as aug_warp_affine; each source row's
+ * horizontal pass is computed once and reused by the output rows that need it. */
+dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
+{
+    if (M[0] == 0 || M[4] == 0) return DY_ERR(DY_EINVAL, "singular scale transform");
+    DY_TRY(img_alloc(dst, w, h));
+    int *xo = malloc(sizeof(int) * (size_t)w);
+    uint8_t *ax = malloc((size_t)w);
+    int64_t *fxs = malloc(sizeof(int64_t) * (size_t)w);
+    uint16_t *hb[2] = {malloc(sizeof(uint16_t) * 3 * (size_t)w), malloc(sizeof(uint16_t) * 3 * (size_t)w)};
+    if (!xo || !ax || !fxs || !hb[0] || !hb[1]) {
+        free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
+        img_free(dst);
+        return DY_ERR(DY_ENOMEM, "out of memory warping");
+    }
+    int lo = w, hi = 0; /* interior columns: both taps inside the source */
+    for (int x = 0; x < w; x++) {
+        fxs[x] = llrint((x - M[2]) / M[0] * 1024.0);
+        int64_t sx = fxs[x] >> 10;
+        int in = sx >= 0 && sx < src->w - 1;
+        xo[x] = in ? (int)sx * 3 : 0;
+        ax[x] = (uint8_t)((fxs[x] >> 5) & 31);
+        if (in && x < lo) lo = x;
+        if (in) hi = x + 1;
+    }
+    int cached[2] = {-1, -1};
+    for (int y = 0; y < h; y++) {
+        int64_t fy = llrint((y - M[5]) / M[4] * 1024.0), sy = fy >> 10;
+        uint8_t *o = dst->px + (size_t)y * w * 3;
+        int yin = sy >= 0 && sy < src->h - 1;
+        for (int x = 0; x < w; x++) /* edges (and whole rows near the border): checked path */
+            if (!yin || x < lo || x >= hi || fxs[x] >> 10 < 0 || fxs[x] >> 10 >= src->w - 1) {
+                warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
+                if (yin && x == lo - 1 && hi > lo) x = hi - 1; /* skip the interior */
+            }
+        if (!yin || hi <= lo) continue;
+        int r0 = (int)sy;
+        if (cached[0] != r0) {
+            if (cached[1] == r0) { /* slide the window down one row */
+                uint16_t *t = hb[0];
+                hb[0] = hb[1], hb[1] = t, cached[0] = r0, cached[1] = -1;
+            } else {
+                hpass(src, r0, xo, ax, lo, hi, hb[0]);
+                cached[0] = r0;
+            }
+        }
+        if (cached[1] != r0 + 1) {
+            hpass(src, r0 + 1, xo, ax, lo, hi, hb[1]);
+            cached[1] = r0 + 1;
+        }
+        int ay = (int)((fy >> 5) & 31), by = 32 - ay;
+        const uint16_t *h0 = hb[0], *h1 = hb[1];
+        for (int i = 3 * lo; i < 3 * hi; i++) o[i] = (uint8_t)((h0[i] * by + h1[i] * ay + 512) >> 10);
+    }
+    free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
+    return DY_OK;
+}
+
 /* Perspective warp (only when hyp perspective > 0): per-pixel division. */
 static dy_status warp_perspective(const img_rgb *src, const double M[9], int w, int h, img_rgb *dst)
 {
@@ -317,7 +389,10 @@ static dy_status random_perspective(aug_img *in, rng_stream *r, const aug_params
     double t1[9], t2[9], t3[9], M[9];
     mat3(P, C, t1), mat3(R, t1, t2), mat3(S, t2, t3), mat3(T, t3, M);
     memset(out, 0, sizeof *out);
-    dy_status st = p->perspective != 0 ? warp_perspective(&in->im, M, W, H, &out->im) : aug_warp_affine(&in->im, M, W, H, &out->im);
+    dy_status st;
+    if (p->perspective != 0) st = warp_perspective(&in->im, M, W, H, &out->im);
+    else if (M[1] == 0 && M[3] == 0) st = aug_warp_scale(&in->im, M, W, H, &out->im);
+    else st = aug_warp_affine(&in->im, M, W, H, &out->im);
     if (st != DY_OK) return st;
     for (int k = 0; k < in->nbox; k++) {
         const aug_box *b = &in->box[k];
