@@ -48,5 +48,14 @@ OUT=benchmarks/loader.md
   else
     echo "(skipped: $PY cannot import cv2 and numpy; pip install opencv-python-headless numpy)"
   fi
+  echo
+  echo "## How to read this"
+  echo
+  echo "- \"threads\" is the number of decode/augment workers; the whole pipeline also runs"
+  echo "  the loader's I/O thread (HDF5 reads) and the consuming thread."
+  echo "- decode MB/s counts decoded pixels, hdf5 read MB/s payload bytes, the rest output bytes."
+  echo "- A mosaic sample decodes 4 images, so the whole pipeline is roughly"
+  echo "  1 / (4 / decode + 1 / augment) per worker; OpenCV's row is one Python process."
+  echo "- On a shared or loaded machine numbers vary run to run; compare rows of one run."
 } > "$OUT"
 echo "wrote $OUT"
