@@ -57,5 +57,7 @@ OUT=benchmarks/loader.md
   echo "- A mosaic sample decodes 4 images, so the whole pipeline is roughly"
   echo "  1 / (4 / decode + 1 / augment) per worker; OpenCV's row is one Python process."
   echo "- On a shared or loaded machine numbers vary run to run; compare rows of one run."
+  echo "  Best-of-3 favours the short stages (more chances of a quiet window) over the"
+  echo "  longer whole-pipeline run, so under load the stage rows overstate the pipeline."
 } > "$OUT"
 echo "wrote $OUT"
