@@ -453,3 +453,9 @@ int64_t loader_size(const data_loader *l) { return shard_count(l->sh); }
 int64_t loader_steps(const data_loader *l) { return sampler_steps(&l->smp); }
 sampler_state loader_state(const data_loader *l) { return l->consumed_state; }
 shard_set *loader_shards(data_loader *l) { return l->sh; }
+
+void data_batch_to_float(const data_batch *b, float *out)
+{
+    size_t n = (size_t)b->n * 3 * b->h * b->w;
+    for (size_t i = 0; i < n; i++) out[i] = b->images[i] * (1.0f / 255.0f);
+}

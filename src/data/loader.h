@@ -23,7 +23,7 @@
  * defines: loader_opts, data_batch, data_loader, loader_opts_default,
  *          loader_opts_from_cfg, loader_open, loader_start_epoch, loader_next,
  *          loader_release, loader_close, loader_size, loader_steps, loader_state,
- *          loader_shards, data_cfg_section, bench_loader_main
+ *          loader_shards, data_cfg_section, data_batch_to_float, bench_loader_main
  */
 #ifndef DY_DATA_LOADER_H
 #define DY_DATA_LOADER_H
@@ -81,6 +81,9 @@ int64_t loader_steps(const data_loader *l);
 /* Sampler state after the last batch returned by loader_next (for checkpoints). */
 sampler_state loader_state(const data_loader *l);
 shard_set *loader_shards(data_loader *l);
+
+/* images / 255 as float NCHW into out[n * 3 * h * w] (for models that take float). */
+void data_batch_to_float(const data_batch *b, float *out);
 
 /* `dyolo bench loader` (src/data/bench_loader.c), dispatched by src/cli/cli_bench.c. */
 int bench_loader_main(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include "../tap.h"
 #include "data/augment.h"
 #include "data/image.h"
+#include "data/loader.h"
 #include "data/sampler.h"
 
 /* Every (world, epoch): slices disjoint within a step, valid entries cover 0..n-1
@@ -223,8 +224,22 @@ static void check_image_ops(void)
     img_free(&a), img_free(&b), img_free(&d);
 }
 
+static void check_to_float(void)
+{
+    uint8_t px[2 * 3 * 2 * 2];
+    for (int i = 0; i < 24; i++) px[i] = (uint8_t)(i * 11);
+    data_batch b;
+    memset(&b, 0, sizeof b);
+    b.n = 2, b.h = 2, b.w = 2, b.images = px;
+    float f[24];
+    data_batch_to_float(&b, f);
+    TAP_OK(f[0] == 0.0f && fabsf(f[23] - 253.0f / 255.0f) < 1e-6f && fabsf(f[5] - 55.0f / 255.0f) < 1e-6f,
+           "batch images convert to float / 255");
+}
+
 int main(void)
 {
+    check_to_float();
     for (int w = 1; w <= 4; w++)
         for (int e = 0; e < 3; e++) {
             check_cover(37, w, 4, 1, e);
