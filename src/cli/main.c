@@ -16,8 +16,8 @@ static const cli_command commands[] = {
     {"version", cli_version_main, "versions of dyolo, its libraries and the visible GPUs"},
     {"config", cli_config_main, "validate and print the effective configuration, or its schema"},
     {"synth", cli_synth_main, "write a deterministic synthetic detection dataset (YOLO layout)"},
-    {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
     {"pack", cli_pack_main, "convert YOLO/COCO/VOC datasets into HDF5 shards (parallel under mpirun)"},
+    {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 
