@@ -237,9 +237,29 @@ static void check_to_float(void)
            "batch images convert to float / 255");
 }
 
+static void check_cfg(void)
+{
+    cfg *c = NULL;
+    loader_opts t, v;
+    int ok = cfg_new(&c) == DY_OK && cfg_set(c, "data.rect=true") == DY_OK && cfg_set(c, "data.mosaic=0.25") == DY_OK;
+    if (ok) {
+        loader_opts_from_cfg(c, 1, &t);
+        loader_opts_from_cfg(c, 0, &v);
+    }
+    TAP_OK(ok && t.train && !t.rect && v.rect && !v.train && t.imgsz == 640 && t.workers == 2 && t.batch == 16,
+           "data.* config keys feed the loader options (train/val)");
+    TAP_OK(ok && fabsf(t.aug.hsv_h - 0.015f) < 1e-7f && fabsf(t.aug.hsv_s - 0.7f) < 1e-7f &&
+               fabsf(t.aug.hsv_v - 0.4f) < 1e-7f && fabsf(t.aug.translate - 0.1f) < 1e-7f &&
+               fabsf(t.aug.scale - 0.5f) < 1e-7f && fabsf(t.aug.fliplr - 0.5f) < 1e-7f && t.aug.degrees == 0 &&
+               t.aug.shear == 0 && t.aug.perspective == 0 && t.aug.flipud == 0 && fabsf(t.aug.mosaic - 0.25f) < 1e-7f,
+           "augmentation defaults are hyp.scratch-low; --set overrides them");
+    cfg_free(c);
+}
+
 int main(void)
 {
     check_to_float();
+    check_cfg();
     for (int w = 1; w <= 4; w++)
         for (int e = 0; e < 3; e++) {
             check_cover(37, w, 4, 1, e);
