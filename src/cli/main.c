@@ -16,13 +16,13 @@ typedef struct {
 static const cli_command commands[] = {
     {"version", cli_version_main, "versions of dyolo, its libraries and the visible GPUs"},
     {"config", cli_config_main, "validate and print the effective configuration, or its schema"},
-    {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
     {"synth", cli_synth_main, "write a deterministic synthetic detection dataset (YOLO layout)"},
     {"pack", cli_pack_main, "convert YOLO/COCO/VOC datasets into HDF5 shards (parallel under mpirun)"},
-    {"model", cli_model_main, "build a model from its JSON spec; layer table, parameters, GFLOPs"},
     {"train", cli_train_main, "train a detector data-parallel over MPI ranks (mpirun -np N dyolo train)"},
     {"val", cli_val_main, "validate weights on shards: COCO-exact and YOLOv5 mAP, on all ranks"},
     {"detect", cli_detect_main, "detect objects in images; writes JSON and annotated images"},
+    {"model", cli_model_main, "build a model from its JSON spec; layer table, parameters, GFLOPs"},
+    {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
     {"ckpt", cli_ckpt_main, "list, verify, inspect and export checkpoints"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])

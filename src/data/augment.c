@@ -171,6 +171,78 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
     return DY_OK;
 }
 
+/* Horizontal bilinear pass of source row `r` over output columns [lo, hi). */
+static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
+{
+    const uint8_t *row = src->px + (size_t)r * src->w * 3;
+    for (int x = lo; x < hi; x++) {
+        const uint8_t *p = row + xo[x];
+        int a = ax[x], b = 32 - a;
+        out[3 * x] = (uint16_t)(p[0] * b + p[3] * a);
+        out[3 * x + 1] = (uint16_t)(p[1] * b + p[4] * a);
+        out[3 * x + 2] = (uint16_t)(p[2] * b + p[5] * a);
+    }
+}
+
+/* Scale + translate only (M[1] == M[3] == 0, YOLOv5's default hyp): separable
+ * bilinear with the same 5-bit weights as aug_warp_affine; each source row's
+ * horizontal pass is computed once and reused by the output rows that need it. */
+dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
+{
+    if (M[0] == 0 || M[4] == 0) return DY_ERR(DY_EINVAL, "singular scale transform");
+    DY_TRY(img_alloc(dst, w, h));
+    int *xo = malloc(sizeof(int) * (size_t)w);
+    uint8_t *ax = malloc((size_t)w);
+    int64_t *fxs = malloc(sizeof(int64_t) * (size_t)w);
+    uint16_t *hb[2] = {malloc(sizeof(uint16_t) * 3 * (size_t)w), malloc(sizeof(uint16_t) * 3 * (size_t)w)};
+    if (!xo || !ax || !fxs || !hb[0] || !hb[1]) {
+        free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
+        img_free(dst);
+        return DY_ERR(DY_ENOMEM, "out of memory warping");
+    }
+    int lo = w, hi = 0; /* interior columns: both taps inside the source */
+    for (int x = 0; x < w; x++) {
+        fxs[x] = llrint((x - M[2]) / M[0] * 1024.0);
+        int64_t sx = fxs[x] >> 10;
+        int in = sx >= 0 && sx < src->w - 1;
+        xo[x] = in ? (int)sx * 3 : 0;
+        ax[x] = (uint8_t)((fxs[x] >> 5) & 31);
+        if (in && x < lo) lo = x;
+        if (in) hi = x + 1;
+    }
+    int cached[2] = {-1, -1};
+    for (int y = 0; y < h; y++) {
+        int64_t fy = llrint((y - M[5]) / M[4] * 1024.0), sy = fy >> 10;
+        uint8_t *o = dst->px + (size_t)y * w * 3;
+        int yin = sy >= 0 && sy < src->h - 1;
+        for (int x = 0; x < w; x++) /* edges (and whole rows near the border): checked path */
+            if (!yin || x < lo || x >= hi || fxs[x] >> 10 < 0 || fxs[x] >> 10 >= src->w - 1) {
+                warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
+                if (yin && x == lo - 1 && hi > lo) x = hi - 1; /* skip the interior */
+            }
+        if (!yin || hi <= lo) continue;
+        int r0 = (int)sy;
+        if (cached[0] != r0) {
+            if (cached[1] == r0) { /* slide the window down one row */
+                uint16_t *t = hb[0];
+                hb[0] = hb[1], hb[1] = t, cached[0] = r0, cached[1] = -1;
+            } else {
+                hpass(src, r0, xo, ax, lo, hi, hb[0]);
+                cached[0] = r0;
+            }
+        }
+        if (cached[1] != r0 + 1) {
+            hpass(src, r0 + 1, xo, ax, lo, hi, hb[1]);
+            cached[1] = r0 + 1;
+        }
+        int ay = (int)((fy >> 5) & 31), by = 32 - ay;
+        const uint16_t *h0 = hb[0], *h1 = hb[1];
+        for (int i = 3 * lo; i < 3 * hi; i++) o[i] = (uint8_t)((h0[i] * by + h1[i] * ay + 512) >> 10);
+    }
+    free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
+    return DY_OK;
+}
+
 /* Perspective warp (only when hyp perspective > 0): per-pixel division. */
 static dy_status warp_perspective(const img_rgb *src, const double M[9], int w, int h, img_rgb *dst)
 {
@@ -300,24 +372,39 @@ static void mat3(const double *a, const double *b, double *o)
         for (int j = 0; j < 3; j++) o[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
 }
 
-/* YOLOv5 random_perspective: output (in.w + 2*border) x (in.h + 2*border). */
-static dy_status random_perspective(aug_img *in, rng_stream *r, const aug_params *p, int border, aug_img *out)
+/* YOLOv5 random_perspective, part 1: draw the transform.  The output is
+ * (in.w + 2*border) x (in.h + 2*border); *s is the random scale. */
+static void perspective_matrix(const aug_img *in, rng_stream *r, const aug_params *p, int border, double M[9],
+                               double *s, int *W, int *H)
 {
-    int W = in->im.w + 2 * border, H = in->im.h + 2 * border;
+    *W = in->im.w + 2 * border, *H = in->im.h + 2 * border;
     double C[9] = {1, 0, -in->im.w / 2.0, 0, 1, -in->im.h / 2.0, 0, 0, 1}, P[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     P[6] = rng_uniform_range(r, -p->perspective, p->perspective);
     P[7] = rng_uniform_range(r, -p->perspective, p->perspective);
-    double a = rng_uniform_range(r, -p->degrees, p->degrees) * DEG, s = rng_uniform_range(r, 1 - p->scale, 1 + p->scale);
-    double R[9] = {s * cos(a), s * sin(a), 0, -s * sin(a), s * cos(a), 0, 0, 0, 1};
+    double a = rng_uniform_range(r, -p->degrees, p->degrees) * DEG;
+    *s = rng_uniform_range(r, 1 - p->scale, 1 + p->scale);
+    double R[9] = {*s * cos(a), *s * sin(a), 0, -*s * sin(a), *s * cos(a), 0, 0, 0, 1};
     double S[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, T[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     S[1] = tan(rng_uniform_range(r, -p->shear, p->shear) * DEG);
     S[3] = tan(rng_uniform_range(r, -p->shear, p->shear) * DEG);
-    T[2] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * W;
-    T[5] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * H;
-    double t1[9], t2[9], t3[9], M[9];
+    T[2] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * *W;
+    T[5] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * *H;
+    double t1[9], t2[9], t3[9];
     mat3(P, C, t1), mat3(R, t1, t2), mat3(S, t2, t3), mat3(T, t3, M);
+}
+
+/* Part 2: warp the pixels (with the flips folded into the matrix, which is exact:
+ * a flip is one more affine map) and transform, clip and filter the boxes. */
+static dy_status apply_perspective(aug_img *in, const double M[9], double s, int W, int H, int flr, int fud,
+                                   aug_img *out)
+{
+    double F[9] = {flr ? -1 : 1, 0, flr ? W - 1 : 0, 0, fud ? -1 : 1, fud ? H - 1 : 0, 0, 0, 1}, MF[9];
+    mat3(F, M, MF);
     memset(out, 0, sizeof *out);
-    dy_status st = p->perspective != 0 ? warp_perspective(&in->im, M, W, H, &out->im) : aug_warp_affine(&in->im, M, W, H, &out->im);
+    dy_status st;
+    if (M[6] != 0 || M[7] != 0) st = warp_perspective(&in->im, MF, W, H, &out->im);
+    else if (MF[1] == 0 && MF[3] == 0) st = aug_warp_scale(&in->im, MF, W, H, &out->im);
+    else st = aug_warp_affine(&in->im, MF, W, H, &out->im);
     if (st != DY_OK) return st;
     for (int k = 0; k < in->nbox; k++) {
         const aug_box *b = &in->box[k];
@@ -333,6 +420,14 @@ static dy_status random_perspective(aug_img *in, rng_stream *r, const aug_params
         double w1 = (b->x1 - b->x0) * s, h1 = (b->y1 - b->y0) * s, w2 = x1 - x0, h2 = y1 - y0;
         double ar = fmax(w2 / (h2 + 1e-16), h2 / (w2 + 1e-16));
         if (!(w2 > 2 && h2 > 2 && w2 * h2 / (w1 * h1 + 1e-16) > 0.1 && ar < 100)) continue;
+        if (flr) {
+            double t = x0;
+            x0 = W - x1, x1 = W - t;
+        }
+        if (fud) {
+            double t = y0;
+            y0 = H - y1, y1 = H - t;
+        }
         DY_TRY(add_box(out, (aug_box){(float)x0, (float)y0, (float)x1, (float)y1, b->cls, b->flags}));
     }
     return DY_OK;
@@ -405,14 +500,22 @@ dy_status aug_train(aug_img *src, int nsrc, rng_stream *r, const aug_params *p, 
         st = aug_val(&src[0], s, s, &base);
         border = 0;
     }
-    if (st == DY_OK) st = random_perspective(&base, r, p, border, out);
+    /* Draw order: affine, HSV gains, flipud, fliplr (YOLOv5's); the flips are then
+     * folded into the warp and HSV, a per-pixel map, is applied last. */
+    double M[9], sc = 1;
+    int W = 0, H = 0, fud = 0, flr = 0;
+    float gh = 1, gs = 1, gv = 1;
+    if (st == DY_OK) {
+        perspective_matrix(&base, r, p, border, M, &sc, &W, &H);
+        gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
+        gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
+        fud = rng_uniform(r) < p->flipud;
+        flr = rng_uniform(r) < p->fliplr;
+        st = apply_perspective(&base, M, sc, W, H, flr, fud, out);
+    }
     out->scale = base.scale, out->pad_x = base.pad_x, out->pad_y = base.pad_y;
     aug_img_free(&base);
     if (st != DY_OK) return st;
-    float gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
-    float gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
     if (p->hsv_h || p->hsv_s || p->hsv_v) aug_hsv(&out->im, gh, gs, gv);
-    if (rng_uniform(r) < p->flipud) aug_flip_ud(out);
-    if (rng_uniform(r) < p->fliplr) aug_flip_lr(out);
     return DY_OK;
 }

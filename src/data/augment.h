@@ -10,7 +10,7 @@
  * the same on any rank or thread.
  *
  * defines: aug_params, aug_box, aug_img, aug_params_default, aug_img_free, aug_load,
- *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_hsv, aug_flip_lr,
+ *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_warp_scale, aug_hsv, aug_flip_lr,
  *          aug_flip_ud, AUG_PURPOSE
  */
 #ifndef DY_DATA_AUGMENT_H
@@ -62,6 +62,8 @@ dy_status aug_val(const aug_img *src, int w, int h, aug_img *out);
 /* Building blocks (exposed for tests and the benchmark). M maps source to
  * destination pixels: [x'; y'] = [M0 M1 M2; M3 M4 M5] [x; y; 1]. */
 dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst);
+/* Same for M[1] == M[3] == 0 (scale + translate), separable and faster. */
+dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst);
 void aug_hsv(img_rgb *im, float rh, float rs, float rv); /* gains (1 = unchanged) */
 void aug_flip_lr(aug_img *a);
 void aug_flip_ud(aug_img *a);

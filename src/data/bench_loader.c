@@ -29,6 +29,7 @@ static const char bench_loader_help[] =
     "  --samples N     samples per stage (default: min(dataset, 256))\n"
     "  --repeat R      run each stage R times and report the best (default 3)\n"
     "  --json          one JSON object per line instead of a table\n"
+    "  --encoding E    accepted for symmetry with pack; the shards' own encoding is used\n"
     "  -h, --help      show this help\n";
 
 typedef struct {

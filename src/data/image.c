@@ -95,7 +95,7 @@ dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *w
     } else if ((s = img_alloc(out, w, h)) == DY_OK) {
         /* Warnings (e.g. premature end of data) count as corruption: a truncated
          * JPEG decodes to grey and would silently poison training. */
-        if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_FASTDCT)) {
+        if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE)) {
             s = DY_ERR(DY_EFORMAT, "%s: corrupt JPEG: %s", what, tjGetErrorStr2(tj));
             img_free(out);
         }

@@ -5,6 +5,7 @@
  * IN_USE (handed to the caller) -> FREE (loader_release). */
 #include "data/loader.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ struct data_loader {
     shard_set *sh;
     sampler smp;
     int64_t *idx;
+    float *ar;       /* rect: h/w of every sample */
+    int maxside;     /* largest batch side (rect can exceed imgsz) */
     ring_ent *ring;
     pthread_t io, *workers;
     int nworkers_started, io_started;
@@ -55,6 +58,7 @@ static const cfg_key data_cfg_keys[] = {
     {"data.val_batch", CFG_INT, "16", 1, 65536, NULL, "validation images per rank per step"},
     {"data.workers", CFG_INT, "2", 1, 256, NULL, "decode/augment threads per rank"},
     {"data.prefetch", CFG_INT, "4", 1, 256, NULL, "batches prepared ahead of the training step"},
+    {"data.rect", CFG_BOOL, "false", 1, 0, NULL, "validation: rectangular batches sorted by aspect ratio (YOLOv5 rect)"},
     {"data.hsv_h", CFG_FLOAT, "0.015", 0, 1, NULL, "hue gain (fraction)"},
     {"data.hsv_s", CFG_FLOAT, "0.7", 0, 1, NULL, "saturation gain (fraction)"},
     {"data.hsv_v", CFG_FLOAT, "0.4", 0, 1, NULL, "value gain (fraction)"},
@@ -73,7 +77,7 @@ const cfg_section data_cfg_section = {"data", "datasets, loader threads and augm
 void loader_opts_default(loader_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->batch = 16, o->imgsz = 640, o->workers = 2, o->prefetch = 4, o->train = 1;
+    o->batch = 16, o->imgsz = 640, o->workers = 2, o->prefetch = 4, o->train = 1, o->stride = 32;
     aug_params_default(&o->aug);
 }
 
@@ -85,6 +89,7 @@ void loader_opts_from_cfg(const cfg *c, int train, loader_opts *o)
     o->imgsz = (int)cfg_int(c, "data.imgsz");
     o->workers = (int)cfg_int(c, "data.workers");
     o->prefetch = (int)cfg_int(c, "data.prefetch");
+    o->rect = !train && cfg_bool(c, "data.rect");
     o->seed = (uint64_t)cfg_int(c, "run.seed");
     aug_params *a = &o->aug;
     a->hsv_h = (float)cfg_float(c, "data.hsv_h"), a->hsv_s = (float)cfg_float(c, "data.hsv_s");
@@ -95,12 +100,58 @@ void loader_opts_from_cfg(const cfg *c, int train, loader_opts *o)
     a->mosaic = (float)cfg_float(c, "data.mosaic");
 }
 
+/* YOLOv5 rect batch shape from the aspect ratios of this batch's samples. */
+static void rect_shape(const data_loader *l, int *h, int *w)
+{
+    *h = *w = l->o.imgsz;
+    if (!l->ar) return;
+    float mn = 1e30f, mx = 0, sh = 1, sw = 1;
+    for (int k = 0; k < l->o.batch; k++)
+        if (l->idx[k] >= 0) {
+            float a = l->ar[l->idx[k]];
+            mn = a < mn ? a : mn, mx = a > mx ? a : mx;
+        }
+    if (mx == 0) return; /* only padding */
+    if (mx < 1) sh = mx;
+    else if (mn > 1) sw = 1 / mn;
+    int st = l->o.stride;
+    *h = (int)ceil((double)sh * l->o.imgsz / st + 0.5) * st;
+    *w = (int)ceil((double)sw * l->o.imgsz / st + 0.5) * st;
+}
+
+static int cmp_ar(const void *a, const void *b, void *ctx)
+{
+    const float *ar = ctx;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return ar[x] < ar[y] ? -1 : ar[x] > ar[y] ? 1 : (x > y) - (x < y);
+}
+
+/* Val rect: order samples by aspect ratio (ties by index). */
+static dy_status setup_rect(data_loader *l)
+{
+    int64_t n = shard_count(l->sh);
+    l->ar = malloc(sizeof(float) * (size_t)n);
+    int64_t *ord = malloc(sizeof(int64_t) * (size_t)n);
+    if (!l->ar || !ord) return DY_ERR(DY_ENOMEM, "loader: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        shard_sample m;
+        shard_sample_get(l->sh, i, &m);
+        l->ar[i] = (float)m.orig_h / (float)m.orig_w;
+        ord[i] = i;
+    }
+    qsort_r(ord, (size_t)n, sizeof *ord, cmp_ar, l->ar);
+    dy_status s = sampler_set_order(&l->smp, ord);
+    free(ord);
+    return s;
+}
+
 /* ---- I/O thread: sampler + HDF5 reads (the only HDF5 caller). */
 static dy_status fill(data_loader *l, ring_ent *e, int64_t step)
 {
     int64_t n = shard_count(l->sh);
     sampler_next(&l->smp, l->idx);
     e->b.step = step, e->b.epoch = l->smp.st.epoch, e->b.n = 0;
+    rect_shape(l, &e->b.h, &e->b.w);
     for (int k = 0; k < l->o.batch; k++) {
         slot *s = &e->slots[k];
         s->pos = -1;
@@ -154,7 +205,7 @@ static void *io_main(void *arg)
 static dy_status work(data_loader *l, ring_ent *e, slot *s)
 {
     aug_img src[4];
-    int S = l->o.imgsz, ok = 0;
+    int S = l->o.imgsz, W = e->b.w, H = e->b.h, ok = 0;
     dy_status st = DY_OK;
     char what[64];
     for (; ok < s->nsrc && st == DY_OK; ok++) {
@@ -165,14 +216,14 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     aug_img_free(&s->out);
     if (st == DY_OK) {
         rng_stream r = s->rng;
-        st = l->o.train ? aug_train(src, s->nsrc, &r, &l->o.aug, S, &s->out) : aug_val(&src[0], S, S, &s->out);
+        st = l->o.train ? aug_train(src, s->nsrc, &r, &l->o.aug, S, &s->out) : aug_val(&src[0], W, H, &s->out);
     }
     for (int j = 0; j < ok; j++) aug_img_free(&src[j]);
     if (st != DY_OK) return st;
     /* HWC -> CHW into the batch */
-    uint8_t *dst = e->b.images + (size_t)s->pos * 3 * S * S;
+    uint8_t *dst = e->b.images + (size_t)s->pos * 3 * W * H;
     const uint8_t *p = s->out.im.px;
-    for (size_t i = 0, n = (size_t)S * S; i < n; i++) dst[i] = p[3 * i], dst[n + i] = p[3 * i + 1], dst[2 * n + i] = p[3 * i + 2];
+    for (size_t i = 0, n = (size_t)W * H; i < n; i++) dst[i] = p[3 * i], dst[n + i] = p[3 * i + 1], dst[2 * n + i] = p[3 * i + 2];
     e->b.index[s->pos] = s->idx[0];
     e->b.orig_size[2 * s->pos] = s->meta[0].orig_w, e->b.orig_size[2 * s->pos + 1] = s->meta[0].orig_h;
     e->b.letterbox[3 * s->pos] = s->out.scale, e->b.letterbox[3 * s->pos + 1] = s->out.pad_x;
@@ -209,7 +260,7 @@ static void *worker_main(void *arg)
 
 static dy_status alloc_ring(data_loader *l)
 {
-    int B = l->o.batch, S = l->o.imgsz;
+    int B = l->o.batch, S = l->maxside;
     l->ring = calloc((size_t)l->o.prefetch, sizeof(ring_ent));
     l->idx = malloc(sizeof(int64_t) * (size_t)B);
     l->qcap = l->o.prefetch * B;
@@ -260,6 +311,8 @@ dy_status loader_open(data_loader **out, const char *const *paths, int npaths, c
     l->o = *o;
     dy_status s = shard_open(&l->sh, paths, npaths, comm);
     if (s == DY_OK) s = sampler_init(&l->smp, shard_count(l->sh), world, rank, o->batch, o->seed, o->train);
+    l->maxside = o->imgsz + (o->rect && !o->train ? 2 * o->stride : 0);
+    if (s == DY_OK && o->rect && !o->train) s = setup_rect(l);
     if (s == DY_OK) s = alloc_ring(l);
     if (s == DY_OK) s = start_threads(l);
     if (s != DY_OK) {
@@ -312,7 +365,7 @@ static dy_status assemble_targets(ring_ent *e)
     b->target_flags = malloc((size_t)(nt ? nt : 1));
     if (!b->targets || !b->target_flags) return DY_ERR(DY_ENOMEM, "loader: out of memory for targets");
     b->ntargets = 0;
-    float S = (float)b->w;
+    float W = (float)b->w, H = (float)b->h;
     for (int k = 0; k < b->capacity; k++) {
         const slot *s = &e->slots[k];
         if (s->pos < 0) continue;
@@ -320,8 +373,8 @@ static dy_status assemble_targets(ring_ent *e)
             const aug_box *x = &s->out.box[j];
             float *t = &b->targets[6 * b->ntargets];
             t[0] = (float)s->pos, t[1] = (float)x->cls;
-            t[2] = (x->x0 + x->x1) / 2 / S, t[3] = (x->y0 + x->y1) / 2 / S;
-            t[4] = (x->x1 - x->x0) / S, t[5] = (x->y1 - x->y0) / S;
+            t[2] = (x->x0 + x->x1) / 2 / W, t[3] = (x->y0 + x->y1) / 2 / H;
+            t[4] = (x->x1 - x->x0) / W, t[5] = (x->y1 - x->y0) / H;
             b->target_flags[b->ntargets++] = x->flags;
         }
     }
@@ -389,7 +442,7 @@ dy_status loader_close(data_loader *l)
         free(e->slots), free(e->b.images), free(e->b.index), free(e->b.orig_size), free(e->b.letterbox);
         free(e->b.targets), free(e->b.target_flags);
     }
-    free(l->ring), free(l->idx), free(l->queue), free(l->workers);
+    free(l->ring), free(l->idx), free(l->queue), free(l->workers), free(l->ar);
     sampler_free(&l->smp);
     dy_status s = shard_close(l->sh);
     free(l);
@@ -400,3 +453,9 @@ int64_t loader_size(const data_loader *l) { return shard_count(l->sh); }
 int64_t loader_steps(const data_loader *l) { return sampler_steps(&l->smp); }
 sampler_state loader_state(const data_loader *l) { return l->consumed_state; }
 shard_set *loader_shards(data_loader *l) { return l->sh; }
+
+void data_batch_to_float(const data_batch *b, float *out)
+{
+    size_t n = (size_t)b->n * 3 * b->h * b->w;
+    for (size_t i = 0; i < n; i++) out[i] = b->images[i] * (1.0f / 255.0f);
+}

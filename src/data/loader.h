@@ -15,11 +15,15 @@
  *   pad_y) with net = orig * scale + pad (exact in val mode; in train mode it
  *   describes the image before the random affine).
  * In val mode padded sampler entries are skipped, so n may be < batch (even 0).
+ * With rect (val), samples are ordered by aspect ratio h/w and each batch gets
+ * YOLOv5's shape: h x w = ceil(shape * imgsz / stride + 0.5) * stride, where shape
+ * is (max ar, 1) if every ar < 1, (1, 1/min ar) if every ar > 1, else (1, 1); the
+ * shape depends only on the batch's positions, not on the world size.
  *
  * defines: loader_opts, data_batch, data_loader, loader_opts_default,
  *          loader_opts_from_cfg, loader_open, loader_start_epoch, loader_next,
  *          loader_release, loader_close, loader_size, loader_steps, loader_state,
- *          loader_shards, data_cfg_section, bench_loader_main
+ *          loader_shards, data_cfg_section, data_batch_to_float, bench_loader_main
  */
 #ifndef DY_DATA_LOADER_H
 #define DY_DATA_LOADER_H
@@ -38,6 +42,8 @@ typedef struct {
     int workers;   /* decode/augment threads (>= 1) */
     int prefetch;  /* batches in flight (>= 1) */
     int train;     /* shuffle + augment; else identity order + letterbox */
+    int rect;      /* val: YOLOv5 rectangular batches (sorted by aspect ratio) */
+    int stride;    /* rect: batch shapes are multiples of this (32) */
     uint64_t seed;
     aug_params aug;
 } loader_opts;
@@ -75,6 +81,9 @@ int64_t loader_steps(const data_loader *l);
 /* Sampler state after the last batch returned by loader_next (for checkpoints). */
 sampler_state loader_state(const data_loader *l);
 shard_set *loader_shards(data_loader *l);
+
+/* images / 255 as float NCHW into out[n * 3 * h * w] (for models that take float). */
+void data_batch_to_float(const data_batch *b, float *out);
 
 /* `dyolo bench loader` (src/data/bench_loader.c), dispatched by src/cli/cli_bench.c. */
 int bench_loader_main(int argc, char **argv);

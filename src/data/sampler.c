@@ -21,7 +21,29 @@ dy_status sampler_init(sampler *s, int64_t n, int world, int rank, int batch, ui
 void sampler_free(sampler *s)
 {
     free(s->order);
-    s->order = NULL;
+    free(s->base);
+    s->order = s->base = NULL;
+}
+
+dy_status sampler_set_order(sampler *s, const int64_t *order)
+{
+    if (s->shuffle) return DY_ERR(DY_EINVAL, "sampler: a fixed order is for validation only");
+    s->base = malloc(sizeof(int64_t) * (size_t)s->n);
+    char *seen = calloc((size_t)s->n, 1);
+    if (!s->base || !seen) {
+        free(seen);
+        return DY_ERR(DY_ENOMEM, "sampler: out of memory");
+    }
+    for (int64_t i = 0; i < s->n; i++) {
+        if (order[i] < 0 || order[i] >= s->n || seen[order[i]]) {
+            free(seen);
+            return DY_ERR(DY_EINVAL, "sampler: order is not a permutation (entry %lld)", (long long)i);
+        }
+        seen[order[i]] = 1;
+        s->base[i] = order[i];
+    }
+    free(seen);
+    return sampler_start_epoch(s, s->st.epoch, 0);
 }
 
 int64_t sampler_steps(const sampler *s)
@@ -36,7 +58,7 @@ dy_status sampler_start_epoch(sampler *s, int64_t epoch, int64_t position)
     if (epoch < 0 || position < 0 || position % g || position > sampler_steps(s) * g)
         return DY_ERR(DY_ERANGE, "sampler: position %lld is not a multiple of the global batch %lld within the epoch",
                       (long long)position, (long long)g);
-    for (int64_t i = 0; i < s->n; i++) s->order[i] = i;
+    for (int64_t i = 0; i < s->n; i++) s->order[i] = s->base ? s->base[i] : i;
     if (s->shuffle) {
         rng_stream r;
         rng_stream_init(&r, s->seed, SAMPLER_PURPOSE, (uint64_t)epoch, 0);

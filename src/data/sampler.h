@@ -12,7 +12,8 @@
  * that divides the position.
  *
  * defines: sampler, sampler_state, sampler_init, sampler_free, sampler_start_epoch,
- *          sampler_steps, sampler_next, sampler_get_state, SAMPLER_PURPOSE
+ *          sampler_steps, sampler_next, sampler_get_state, sampler_set_order,
+ *          SAMPLER_PURPOSE
  */
 #ifndef DY_DATA_SAMPLER_H
 #define DY_DATA_SAMPLER_H
@@ -35,10 +36,13 @@ typedef struct {
     int shuffle;
     sampler_state st;
     int64_t *order;
+    int64_t *base; /* val: fixed order (e.g. sorted by aspect ratio); NULL: identity */
 } sampler;
 
 dy_status sampler_init(sampler *s, int64_t n, int world, int rank, int batch, uint64_t seed, int shuffle);
 void sampler_free(sampler *s);
+/* Val only: use this order (a permutation of 0..n-1) instead of the identity. */
+dy_status sampler_set_order(sampler *s, const int64_t *order);
 /* position must be a multiple of world * batch and <= the epoch's padded length. */
 dy_status sampler_start_epoch(sampler *s, int64_t epoch, int64_t position);
 int64_t sampler_steps(const sampler *s);

@@ -63,6 +63,10 @@ PY
 [ $? -ne 0 ]
 ok $? "flipped byte makes reading fail"
 check_contains "$T/log4" "c-00000.h5: sample 0 .*CRC-32C" "the CRC error names the shard and the sample"
+"$RUN_MPI" 2 "$TOP_BUILDDIR/tests/data/test_loader_digest" "$T/c.manifest.json" val 1 2 1 64 >/dev/null 2>"$T/log6"
+[ $? -ne 0 ]
+ok $? "the loader (2 ranks, worker threads) fails on the corrupt sample instead of hanging"
+check_contains "$T/log6" "loader: .*c-00000.h5: sample 0 .*CRC-32C" "the loader's error names the shard and the sample"
 
 cp "$T/p-00000.h5" "$T/t-00000.h5"
 truncate -s $(( $(stat -c %s "$T/t-00000.h5") / 2 )) "$T/t-00000.h5"

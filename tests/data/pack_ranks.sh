@@ -25,6 +25,11 @@ for np in 2 3; do
   done
   ok $same "datasets packed with $np ranks are identical to 1 rank (jpeg, 2 shards; raw)"
 done
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/one" 2>/dev/null
+D="$TOP_BUILDDIR/tests/data/test_shard_dump"
+"$D" "$T/one.manifest.json" --labels > "$T/l1" && "$D" "$T/j3.manifest.json" --labels > "$T/l3" &&
+  [ -s "$T/l1" ] && cmp -s "$T/l1" "$T/l3" && "$D" "$T/j3.manifest.json" --verify
+ok $? "a 2-shard manifest reads back the same samples as 1 shard, all CRCs good"
 n1=$(grep -c "corrupt image" "$T/log1"); n3=$(grep -c "corrupt image" "$T/log3")
 [ "$n1" -ge 1 ] && [ "$n1" -eq "$n3" ]
 ok $? "the dropped image is reported once whatever the rank count ($n1, $n3)"

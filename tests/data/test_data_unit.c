@@ -7,6 +7,7 @@
 #include "../tap.h"
 #include "data/augment.h"
 #include "data/image.h"
+#include "data/loader.h"
 #include "data/sampler.h"
 
 /* Every (world, epoch): slices disjoint within a step, valid entries cover 0..n-1
@@ -186,6 +187,30 @@ static void check_image_ops(void)
     aug_warp_affine(&a, M, 100, 50, &c);
     TAP_OK(!memcmp(a.px, c.px, (size_t)100 * 49 * 3), "identity warp copies the image");
     img_free(&c);
+    int maxd_w = 0;
+    img_rgb sm; /* smooth image: sub-pixel rounding differences stay within 1-2 levels */
+    img_alloc(&sm, 100, 50);
+    for (int y = 0; y < 50; y++)
+        for (int x = 0; x < 100; x++)
+            for (int ch = 0; ch < 3; ch++) sm.px[(y * 100 + x) * 3 + ch] = (uint8_t)(x + 2 * y + 40 * ch);
+    for (int t = 0; t < 4; t++) { /* separable scale warp == general warp (+-1 rounding) */
+        double S[6] = {0.5 + 0.37 * t, 0, -20.0 + 13 * t, 0, 0.6 + 0.29 * t, 7.0 - 9 * t};
+        img_rgb g, f;
+        aug_warp_affine(&sm, S, 90, 70, &g);
+        aug_warp_scale(&sm, S, 90, 70, &f);
+        for (int y = 0; y < 70; y++)
+            for (int x = 0; x < 90; x++) {
+                double sx = (x - S[2]) / S[0], sy = (y - S[5]) / S[3 + 1];
+                if (sx < 1 || sy < 1 || sx > 98 || sy > 48) continue; /* pad blending differs by rounding */
+                for (int ch = 0; ch < 3; ch++) {
+                    int dd = abs(g.px[(y * 90 + x) * 3 + ch] - f.px[(y * 90 + x) * 3 + ch]);
+                    maxd_w = dd > maxd_w ? dd : maxd_w;
+                }
+            }
+        img_free(&g), img_free(&f);
+    }
+    img_free(&sm);
+    TAP_OK(maxd_w <= 2, "separable scale warp matches the general warp (max diff %d)", maxd_w);
     img_rgb d = {0};
     img_alloc(&d, 4, 1);
     uint8_t cols[12] = {200, 30, 30, 30, 200, 30, 30, 30, 200, 90, 90, 90};
@@ -199,8 +224,42 @@ static void check_image_ops(void)
     img_free(&a), img_free(&b), img_free(&d);
 }
 
+static void check_to_float(void)
+{
+    uint8_t px[2 * 3 * 2 * 2];
+    for (int i = 0; i < 24; i++) px[i] = (uint8_t)(i * 11);
+    data_batch b;
+    memset(&b, 0, sizeof b);
+    b.n = 2, b.h = 2, b.w = 2, b.images = px;
+    float f[24];
+    data_batch_to_float(&b, f);
+    TAP_OK(f[0] == 0.0f && fabsf(f[23] - 253.0f / 255.0f) < 1e-6f && fabsf(f[5] - 55.0f / 255.0f) < 1e-6f,
+           "batch images convert to float / 255");
+}
+
+static void check_cfg(void)
+{
+    cfg *c = NULL;
+    loader_opts t, v;
+    int ok = cfg_new(&c) == DY_OK && cfg_set(c, "data.rect=true") == DY_OK && cfg_set(c, "data.mosaic=0.25") == DY_OK;
+    if (ok) {
+        loader_opts_from_cfg(c, 1, &t);
+        loader_opts_from_cfg(c, 0, &v);
+    }
+    TAP_OK(ok && t.train && !t.rect && v.rect && !v.train && t.imgsz == 640 && t.workers == 2 && t.batch == 16,
+           "data.* config keys feed the loader options (train/val)");
+    TAP_OK(ok && fabsf(t.aug.hsv_h - 0.015f) < 1e-7f && fabsf(t.aug.hsv_s - 0.7f) < 1e-7f &&
+               fabsf(t.aug.hsv_v - 0.4f) < 1e-7f && fabsf(t.aug.translate - 0.1f) < 1e-7f &&
+               fabsf(t.aug.scale - 0.5f) < 1e-7f && fabsf(t.aug.fliplr - 0.5f) < 1e-7f && t.aug.degrees == 0 &&
+               t.aug.shear == 0 && t.aug.perspective == 0 && t.aug.flipud == 0 && fabsf(t.aug.mosaic - 0.25f) < 1e-7f,
+           "augmentation defaults are hyp.scratch-low; --set overrides them");
+    cfg_free(c);
+}
+
 int main(void)
 {
+    check_to_float();
+    check_cfg();
     for (int w = 1; w <= 4; w++)
         for (int e = 0; e < 3; e++) {
             check_cover(37, w, 4, 1, e);
