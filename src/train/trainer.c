@@ -105,6 +105,16 @@ static void grad_ready_hook(size_t offset, size_t count, void *user)
     ddp_grad_ready(t->ddp, offset, count);
 }
 
+/* SyncBN: the model hands per-channel sums (and the count) to be added over ranks.
+ * A failed all-reduce cannot be returned from here; the watchdog aborts on a dead
+ * peer, and any other failure shows up in the next DDP call. */
+static void syncbn_hook(float *buf, int n, void *user)
+{
+    trainer *t = user;
+    if (comm_allreduce_sync(t->comm, buf, (size_t)n, COMM_F32, COMM_SUM) != DY_OK)
+        log_error("SyncBN all-reduce failed: %s", err_msg());
+}
+
 static dy_status setup_model(trainer *t, const ddp_opts *dopt)
 {
     DY_TRY(yolo_model_create(cfg_str(t->cfg, "model.spec"), t->nc, &t->model));
@@ -119,6 +129,10 @@ static dy_status setup_model(trainer *t, const ddp_opts *dopt)
     o.f16 = t->ts.hyp.amp;
     o.grad_ready = grad_ready_hook;
     o.grad_ready_user = t;
+    if (cfg_bool(t->cfg, "dist.sync_bn") && t->dist->size > 1) {
+        o.bn_reduce = syncbn_hook;
+        o.bn_reduce_user = t;
+    }
     yolo_model_set_opts(m, &o);
     DY_TRY(yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz));
     int nr = yolo_model_num_param_ranges(m);
