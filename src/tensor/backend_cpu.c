@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tensor/backend.h"
+#include "tensor/cpu_kernels.h"
 
 void tn_conv_shape_init(tn_conv_shape *s)
 {
@@ -53,6 +54,7 @@ size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
 static void cpu_set_threads(int threads)
 {
     openblas_set_num_threads(threads > 0 ? threads : 1);
+    cpu_set_kernel_threads(threads);
 }
 
 /* One output row of im2col: out[ox] = x[iy][ox*stride - pad + kj] or 0 outside. */
@@ -73,11 +75,22 @@ static void im2col_row(const float *xr, int w, int ow, int stride, int off, floa
     }
 }
 
-static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float *col)
+typedef struct {
+    const tn_conv_shape *s;
+    const float *x;
+    float *col;
+    int n0, nb;
+} col_job;
+
+static void im2col_part(void *p, int lo, int hi)
 {
-    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w;
+    const col_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const float *x = j->x;
+    float *col = j->col;
+    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w, n0 = j->n0, nb = j->nb;
     const size_t len = (size_t)nb * oh * ow, hw = (size_t)h * w;
-    for (int ci = 0; ci < s->cin; ci++)
+    for (int ci = lo; ci < hi; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 float *row = col + ((size_t)(ci * k + ki) * k + kj) * len;
@@ -93,11 +106,21 @@ static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float
             }
 }
 
-static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, float *gx)
+static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float *col)
 {
-    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w;
+    col_job j = {s, x, col, n0, nb};
+    cpu_parallel(s->cin, conv_krows(s) * (size_t)nb * s->oh * s->ow, im2col_part, &j);
+}
+
+static void col2im_part(void *p, int lo, int hi)
+{
+    const col_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const float *col = j->x;
+    float *gx = j->col;
+    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w, n0 = j->n0, nb = j->nb;
     const size_t len = (size_t)nb * oh * ow, hw = (size_t)h * w;
-    for (int ci = 0; ci < s->cin; ci++)
+    for (int ci = lo; ci < hi; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const float *row = col + ((size_t)(ci * k + ki) * k + kj) * len;
@@ -115,6 +138,13 @@ static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, flo
                     }
                 }
             }
+}
+
+/* gx (per input channel) += the columns of col; channels are independent. */
+static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, float *gx)
+{
+    col_job j = {s, col, gx, n0, nb};
+    cpu_parallel(s->cin, conv_krows(s) * (size_t)nb * s->oh * s->ow, col2im_part, &j);
 }
 
 static void cpu_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias,
@@ -202,21 +232,43 @@ static void cpu_conv_bwd_filter(const tn_conv_shape *s, const float *x, const fl
         }
 }
 
-static inline float silu(float z) { return z / (1.f + expf(-z)); }
+typedef struct {
+    tn_bn_args *a;
+    const float *y, *gout;
+    float *out, *gy;
+} bn_job;
+
+static void bn_stats_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    for (int c = lo; c < hi; c++) {
+        double s, q;
+        cpu_bn_stats(j->y + c * j->a->m, j->a->m, &s, &q);
+        j->a->scratch[c] = (float)s;
+        j->a->scratch[j->a->c + c] = (float)q;
+    }
+}
+
+static void bn_norm_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    tn_bn_args *a = j->a;
+    for (int c = lo; c < hi; c++) {
+        float mean = a->training ? a->mean[c] : a->run_mean[c];
+        float inv = a->training ? a->invstd[c] : 1.f / sqrtf(a->run_var[c] + a->eps);
+        float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
+        cpu_affine_act(j->y + c * a->m, a->m, sc, sh, a->act, j->out + c * a->m);
+    }
+}
 
 static void cpu_bn_act_fwd(tn_bn_args *a, const float *y, float *out)
 {
-    const size_t m = a->m;
+    bn_job j = {.a = a, .y = y, .out = out};
+    size_t work = (size_t)a->c * a->m;
     if (a->training) {
         float *buf = a->scratch;
-        for (int c = 0; c < a->c; c++) {
-            const float *row = y + c * m;
-            double s = 0, q = 0;
-            for (size_t i = 0; i < m; i++) { s += row[i]; q += (double)row[i] * row[i]; }
-            buf[c] = (float)s;
-            buf[a->c + c] = (float)q;
-        }
-        buf[2 * a->c] = (float)m;
+        cpu_parallel(a->c, work, bn_stats_part, &j);
+        buf[2 * a->c] = (float)a->m;
         if (a->reduce) a->reduce(buf, 2 * a->c + 1, a->reduce_user);
         double cnt = buf[2 * a->c];
         for (int c = 0; c < a->c; c++) {
@@ -229,65 +281,51 @@ static void cpu_bn_act_fwd(tn_bn_args *a, const float *y, float *out)
             a->run_var[c] = (1.f - a->momentum) * a->run_var[c] + a->momentum * (float)unb;
         }
     }
-    for (int c = 0; c < a->c; c++) {
-        float mean = a->training ? a->mean[c] : a->run_mean[c];
-        float inv = a->training ? a->invstd[c] : 1.f / sqrtf(a->run_var[c] + a->eps);
+    cpu_parallel(a->c, work, bn_norm_part, &j);
+}
+
+static void bn_bwd_reduce_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    tn_bn_args *a = j->a;
+    for (int c = lo; c < hi; c++) {
+        float mean = a->mean[c], inv = a->invstd[c];
         float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
-        const float *row = y + c * m;
-        float *o = out + c * m;
-        if (a->act)
-            for (size_t i = 0; i < m; i++) o[i] = silu(row[i] * sc + sh);
-        else
-            for (size_t i = 0; i < m; i++) o[i] = row[i] * sc + sh;
+        double sb, sg;
+        cpu_bn_bwd_reduce(j->y + c * a->m, j->gout + c * a->m, a->m, sc, sh, mean, a->act, j->gy + c * a->m,
+                          &sb, &sg);
+        a->scratch[c] = (float)sb;
+        a->scratch[a->c + c] = (float)(sg * inv);
     }
+}
+
+static void bn_bwd_apply_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    tn_bn_args *a = j->a;
+    double cnt = a->scratch[2 * a->c];
+    for (int c = lo; c < hi; c++)
+        cpu_bn_bwd_apply(j->y + c * a->m, j->gy + c * a->m, a->m, a->mean[c], a->invstd[c],
+                         a->gamma[c] * a->invstd[c], (float)(a->scratch[c] / cnt),
+                         (float)(a->scratch[a->c + c] / cnt));
 }
 
 static void cpu_bn_act_bwd(tn_bn_args *a, const float *y, const float *gout, float *gy,
                            float *ggamma, float *gbeta, int accumulate)
 {
-    const size_t m = a->m;
+    bn_job j = {.a = a, .y = y, .gout = gout, .gy = gy};
+    size_t work = (size_t)a->c * a->m;
     float *buf = a->scratch;
-    for (int c = 0; c < a->c; c++) {
-        float mean = a->mean[c], inv = a->invstd[c];
-        float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
-        const float *row = y + c * m, *go = gout + c * m;
-        float *gz = gy + c * m;
-        double sb = 0, sg = 0;
-        for (size_t i = 0; i < m; i++) {
-            float z = row[i] * sc + sh, g = go[i];
-            if (a->act) {
-                float sg1 = 1.f / (1.f + expf(-z));
-                g *= sg1 * (1.f + z * (1.f - sg1));
-            }
-            gz[i] = g;
-            sb += g;
-            sg += (double)g * (row[i] - mean);
-        }
-        buf[c] = (float)sb;
-        buf[a->c + c] = (float)(sg * inv);
-    }
+    cpu_parallel(a->c, work, bn_bwd_reduce_part, &j);
     /* parameter gradients are local (DDP averages them); the input gradient needs the
      * global sums when batch statistics were global (SyncBN) */
     for (int c = 0; c < a->c; c++) {
         gbeta[c] = buf[c] + (accumulate ? gbeta[c] : 0.f);
         ggamma[c] = buf[a->c + c] + (accumulate ? ggamma[c] : 0.f);
     }
-    double cnt = (double)m;
-    if (a->reduce) {
-        buf[2 * a->c] = (float)m;
-        a->reduce(buf, 2 * a->c + 1, a->reduce_user);
-        cnt = buf[2 * a->c];
-    }
-    for (int c = 0; c < a->c; c++) {
-        float mean = a->mean[c], inv = a->invstd[c];
-        float k0 = a->gamma[c] * inv, db = (float)(buf[c] / cnt), dg = (float)(buf[a->c + c] / cnt);
-        const float *row = y + c * m;
-        float *gz = gy + c * m;
-        for (size_t i = 0; i < m; i++) {
-            float xhat = (row[i] - mean) * inv;
-            gz[i] = k0 * (gz[i] - db - xhat * dg);
-        }
-    }
+    buf[2 * a->c] = (float)a->m;
+    if (a->reduce) a->reduce(buf, 2 * a->c + 1, a->reduce_user);
+    cpu_parallel(a->c, work, bn_bwd_apply_part, &j);
 }
 
 static void cpu_maxpool_fwd(int c, int n, int h, int w, int k, const float *x, float *y)
