@@ -45,6 +45,9 @@ static int conv_chunk(const tn_conv_shape *s, size_t ws_floats)
 size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
 {
     if (conv_is_pointwise(s)) return 0;
+    /* the tiled path (conv_tiled.c) needs little; planned for the current threads */
+    size_t tiled = cpu_tconv_ws(s, cpu_kernel_threads());
+    if (tiled <= cap_floats) return tiled;
     size_t per = conv_krows(s) * (size_t)s->oh * s->ow;
     size_t all = per * (size_t)s->n;
     if (all <= cap_floats) return all;
@@ -157,7 +160,7 @@ static void cpu_conv_fwd(const tn_conv_shape *s, const float *x, const float *w,
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)nohw, (int)kg, 1.f,
                         w + gi * cog * kg, (int)kg, x + gi * kg * nohw, (int)nohw, 0.f,
                         y + gi * cog * nohw, (int)nohw);
-    } else {
+    } else if (cpu_tconv_fwd(s, x, w, y, ws, ws_floats) != 0) {
         int nb = conv_chunk(s, ws_floats);
         for (int n0 = 0; n0 < s->n; n0 += nb) {
             int cnt = n0 + nb > s->n ? s->n - n0 : nb;
@@ -188,6 +191,7 @@ static void cpu_conv_bwd_data(const tn_conv_shape *s, const float *w, const floa
                         gx + gi * kg * nohw, (int)nohw);
         return;
     }
+    if (cpu_tconv_bwd_data(s, w, gy, gx, ws, ws_floats) == 0) return;
     int nb = conv_chunk(s, ws_floats);
     for (int n0 = 0; n0 < s->n; n0 += nb) {
         int cnt = n0 + nb > s->n ? s->n - n0 : nb;
@@ -210,7 +214,7 @@ static void cpu_conv_bwd_filter(const tn_conv_shape *s, const float *x, const fl
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, (int)kg, (int)nohw, 1.f,
                         gy + gi * cog * nohw, (int)nohw, x + gi * kg * nohw, (int)nohw,
                         accumulate ? 1.f : 0.f, gw + gi * cog * kg, (int)kg);
-    } else {
+    } else if (cpu_tconv_bwd_filter(s, x, gy, gw, accumulate, ws, ws_floats) != 0) {
         int nb = conv_chunk(s, ws_floats);
         for (int n0 = 0; n0 < s->n; n0 += nb) {
             int cnt = n0 + nb > s->n ? s->n - n0 : nb;

@@ -23,6 +23,11 @@ void cpu_set_kernel_threads(int threads)
     kernel_threads = threads < 1 ? 1 : (threads > 64 ? 64 : threads);
 }
 
+int cpu_kernel_threads(void)
+{
+    return kernel_threads;
+}
+
 typedef struct {
     cpu_parallel_fn fn;
     void *ctx;
