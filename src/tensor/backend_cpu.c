@@ -332,48 +332,81 @@ static void cpu_bn_act_bwd(tn_bn_args *a, const float *y, const float *gout, flo
     cpu_parallel(a->c, work, bn_bwd_apply_part, &j);
 }
 
-static void cpu_maxpool_fwd(int c, int n, int h, int w, int k, const float *x, float *y)
+/* Max over a k-wide window (clipped at the borders) of n values with stride 1. */
+static void window_max(const float *x, int n, int step, int k, float *y, int ystep)
 {
     const int p = k / 2;
-    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
-        const float *xp = x + pl * h * w;
-        float *yp = y + pl * h * w;
+    for (int o = 0; o < n; o++) {
+        int lo = o - p < 0 ? 0 : o - p, hi = o + p >= n ? n - 1 : o + p;
+        float mx = x[lo * step];
+        for (int i = lo + 1; i <= hi; i++) mx = x[i * step] > mx ? x[i * step] : mx;
+        y[o * ystep] = mx;
+    }
+}
+
+typedef struct {
+    int h, w, k;
+    const float *x, *gy;
+    float *y, *gx;
+} pool_job;
+
+/* Separable: max over rows, then over columns (same result as the k x k window). */
+static void maxpool_part(void *p, int lo, int hi)
+{
+    const pool_job *j = p;
+    const size_t hw = (size_t)j->h * j->w;
+    float tmp[4096];
+    for (int pl = lo; pl < hi; pl++) {
+        const float *xp = j->x + pl * hw;
+        float *yp = j->y + pl * hw, *t = hw <= 4096 ? tmp : yp;
+        for (int r = 0; r < j->h; r++) window_max(xp + (size_t)r * j->w, j->w, 1, j->k, t + (size_t)r * j->w, 1);
+        if (t == yp) { /* large plane: columns in place through a row copy */
+            float col[4096];
+            for (int c = 0; c < j->w; c++) {
+                for (int r = 0; r < j->h && r < 4096; r++) col[r] = yp[(size_t)r * j->w + c];
+                window_max(col, j->h, 1, j->k, yp + c, j->w);
+            }
+        } else
+            for (int c = 0; c < j->w; c++) window_max(t + c, j->h, j->w, j->k, yp + c, j->w);
+    }
+}
+
+static void cpu_maxpool_fwd(int c, int n, int h, int w, int k, const float *x, float *y)
+{
+    pool_job j = {h, w, k, x, NULL, y, NULL};
+    cpu_parallel(c * n, (size_t)c * n * h * w * 8, maxpool_part, &j);
+}
+
+/* The gradient goes to the first maximum in scan order (as PyTorch does). */
+static void maxpool_bwd_part(void *p, int lo, int hi)
+{
+    const pool_job *j = p;
+    const int h = j->h, w = j->w, pd = j->k / 2;
+    for (int pl = lo; pl < hi; pl++) {
+        const float *xp = j->x + (size_t)pl * h * w, *gp = j->gy + (size_t)pl * h * w;
+        float *gxp = j->gx + (size_t)pl * h * w;
         for (int oy = 0; oy < h; oy++)
             for (int ox = 0; ox < w; ox++) {
-                float mx = -INFINITY;
-                for (int iy = oy - p; iy <= oy + p; iy++) {
-                    if (iy < 0 || iy >= h) continue;
-                    for (int ix = ox - p; ix <= ox + p; ix++)
-                        if (ix >= 0 && ix < w && xp[iy * w + ix] > mx) mx = xp[iy * w + ix];
-                }
-                yp[oy * w + ox] = mx;
+                int y0 = oy - pd < 0 ? 0 : oy - pd, y1 = oy + pd >= h ? h - 1 : oy + pd;
+                int x0 = ox - pd < 0 ? 0 : ox - pd, x1 = ox + pd >= w ? w - 1 : ox + pd;
+                int at = y0 * w + x0;
+                float mx = xp[at];
+                for (int iy = y0; iy <= y1; iy++)
+                    for (int ix = x0; ix <= x1; ix++)
+                        if (xp[iy * w + ix] > mx) {
+                            mx = xp[iy * w + ix];
+                            at = iy * w + ix;
+                        }
+                gxp[at] += gp[oy * w + ox];
             }
     }
 }
 
-/* The gradient goes to the first maximum in scan order (as PyTorch does). */
 static void cpu_maxpool_bwd(int c, int n, int h, int w, int k, const float *x, const float *gy,
                             float *gx)
 {
-    const int p = k / 2;
-    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
-        const float *xp = x + pl * h * w, *gp = gy + pl * h * w;
-        float *gxp = gx + pl * h * w;
-        for (int oy = 0; oy < h; oy++)
-            for (int ox = 0; ox < w; ox++) {
-                float mx = -INFINITY;
-                int at = -1;
-                for (int iy = oy - p; iy <= oy + p; iy++) {
-                    if (iy < 0 || iy >= h) continue;
-                    for (int ix = ox - p; ix <= ox + p; ix++)
-                        if (ix >= 0 && ix < w && xp[iy * w + ix] > mx) {
-                            mx = xp[iy * w + ix];
-                            at = iy * w + ix;
-                        }
-                }
-                if (at >= 0) gxp[at] += gp[oy * w + ox];
-            }
-    }
+    pool_job j = {h, w, k, x, gy, NULL, gx};
+    cpu_parallel(c * n, (size_t)c * n * h * w * 25, maxpool_bwd_part, &j);
 }
 
 static void cpu_upsample2_fwd(int c, int n, int h, int w, const float *x, float *y)

@@ -17,6 +17,17 @@
 
 static size_t krows(const tn_conv_shape *s) { return (size_t)s->cin * s->k * s->k; }
 
+/* Output columns [*lo, *hi) whose input column ox * stride + off lies inside [0, w). */
+static void valid_cols(int w, int ow, int stride, int off, int *lo, int *hi)
+{
+    int l = off < 0 ? (-off + stride - 1) / stride : 0;
+    int h = w - off <= 0 ? 0 : (w - off + stride - 1) / stride;
+    if (h > ow) h = ow;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
 static size_t tile_floats(const tn_conv_shape *s)
 {
     size_t row = krows(s) * (size_t)s->ow;
@@ -53,19 +64,16 @@ static void im2col_tile(const tn_conv_shape *s, const float *x, int b, int oy0, 
                         continue;
                     }
                     const float *xr = xp + (size_t)iy * w;
-                    if (s->stride == 1) {
-                        int lo = off < 0 ? -off : 0, hi = w - off;
-                        if (hi > ow) hi = ow;
-                        if (hi < lo) hi = lo;
-                        for (int ox = 0; ox < lo; ox++) out[ox] = 0.f;
-                        memcpy(out + lo, xr + lo + off, sizeof(float) * (size_t)(hi - lo));
-                        for (int ox = hi; ox < ow; ox++) out[ox] = 0.f;
-                    } else {
-                        for (int ox = 0; ox < ow; ox++) {
-                            int ix = ox * s->stride + off;
-                            out[ox] = (ix >= 0 && ix < w) ? xr[ix] : 0.f;
-                        }
-                    }
+                    const int st = s->stride;
+                    int lo, hi;
+                    valid_cols(w, ow, st, off, &lo, &hi);
+                    for (int ox = 0; ox < lo; ox++) out[ox] = 0.f;
+                    if (st == 1) memcpy(out + lo, xr + lo + off, sizeof(float) * (size_t)(hi - lo));
+                    else if (st == 2)
+                        for (int ox = lo; ox < hi; ox++) out[ox] = xr[2 * ox + off];
+                    else
+                        for (int ox = lo; ox < hi; ox++) out[ox] = xr[ox * st + off];
+                    for (int ox = hi; ox < ow; ox++) out[ox] = 0.f;
                 }
             }
     }
@@ -85,16 +93,13 @@ static void col2im_tile(const tn_conv_shape *s, const float *col, int b, int oy0
                     if (iy < 0 || iy >= h) continue;
                     const float *in = row + (size_t)(oy - oy0) * ow;
                     float *gr = gp + (size_t)iy * w;
-                    if (s->stride == 1) {
-                        int off = kj - s->pad, lo = off < 0 ? -off : 0, hi = w - off;
-                        if (hi > ow) hi = ow;
+                    const int st = s->stride, off = kj - s->pad;
+                    int lo, hi;
+                    valid_cols(w, ow, st, off, &lo, &hi);
+                    if (st == 1)
                         for (int ox = lo; ox < hi; ox++) gr[ox + off] += in[ox];
-                    } else {
-                        for (int ox = 0; ox < ow; ox++) {
-                            int ix = ox * s->stride - s->pad + kj;
-                            if (ix >= 0 && ix < w) gr[ix] += in[ox];
-                        }
-                    }
+                    else
+                        for (int ox = lo; ox < hi; ox++) gr[ox * st + off] += in[ox];
                 }
             }
     }

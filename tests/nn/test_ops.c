@@ -235,6 +235,27 @@ static void test_simple(int kind)
     free(s.x); free(s.x2); free(s.y); free(s.r); free(gx); free(num);
 }
 
+/* Large planes take the in-place separable path: compare with a brute-force window. */
+static void test_maxpool_big(void)
+{
+    enum { H = 70, W = 90 };
+    float *x = malloc(sizeof(float) * H * W), *y = malloc(sizeof(float) * H * W);
+    gc_fill(x, H * W, 51, -1, 1);
+    be->maxpool_fwd(1, 1, H, W, 5, x, y);
+    int bad = 0;
+    for (int oy = 0; oy < H; oy++)
+        for (int ox = 0; ox < W; ox++) {
+            float mx = -INFINITY;
+            for (int iy = oy - 2; iy <= oy + 2; iy++)
+                for (int ix = ox - 2; ix <= ox + 2; ix++)
+                    if (iy >= 0 && iy < H && ix >= 0 && ix < W && x[iy * W + ix] > mx) mx = x[iy * W + ix];
+            bad += y[oy * W + ox] != mx;
+        }
+    TAP_EQ_INT(bad, 0, "maxpool 5x5 on a 70x90 plane equals the brute-force window max");
+    free(x);
+    free(y);
+}
+
 static void test_half(void)
 {
     TAP_EQ_INT(tn_half_from_float(1.f), 0x3c00, "f16: 1.0");
@@ -290,6 +311,7 @@ int main(void)
     test_simple(0);
     test_simple(1);
     test_simple(2);
+    test_maxpool_big();
     test_half();
     test_sgd();
     return tap_done();
