@@ -175,7 +175,9 @@ static int bench(const step_args *a)
     double gf = yolo_model_gflops(m, a->imgsz, a->imgsz); /* forward GFLOPs per image */
     double s3f, s3b, f3 = conv3_flops(g, prof, &s3f);
     conv3_flops(g, prof + g->nnodes, &s3b);
+    openblas_set_num_threads(a->threads); /* the peak of the library on all threads */
     double peak = bench_sgemm_peak(2048, 3);
+    openblas_set_num_threads(1);
     printf("model %s  imgsz %d  batch %d  threads %d  iters %d\n", a->spec, a->imgsz, a->batch, a->threads, a->iters);
     printf("forward   %8.2f ms/img\nloss      %8.2f ms/img\nbackward  %8.2f ms/img\n", 1e3 * tf / n, 1e3 * tl / n, 1e3 * tb / n);
     printf("total     %8.2f ms/img   %.2f images/s\n", 1e3 * step, 1.0 / step);

@@ -54,10 +54,54 @@ size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
     return per > cap_floats ? per : (cap_floats / per) * per;
 }
 
+/* All parallelism is ours (images, output rows, channels); OpenBLAS runs single-
+ * threaded inside each part.  Letting OpenBLAS thread as well made its idle workers
+ * spin on the cores our element-wise passes needed. */
 static void cpu_set_threads(int threads)
 {
-    openblas_set_num_threads(threads > 0 ? threads : 1);
+    openblas_set_num_threads(1);
     cpu_set_kernel_threads(threads);
+}
+
+enum { PW_FWD, PW_BWD_FILTER, PW_BWD_DATA };
+
+typedef struct {
+    int mode, accumulate;
+    const tn_conv_shape *s;
+    const float *x, *w, *gy;
+    float *y, *gx, *gw;
+} pw_job;
+
+/* A 1x1 stride-1 convolution over the whole batch, rows [lo, hi) of its output
+ * (output channels; input channels for backward-data), group by group. */
+static void pw_part(void *p, int lo, int hi)
+{
+    const pw_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g, per = j->mode == PW_BWD_DATA ? cig : cog;
+    const int nohw = s->n * s->oh * s->ow;
+    for (int gi = 0; gi < g; gi++) {
+        int r0 = lo > gi * per ? lo : gi * per, r1 = hi < (gi + 1) * per ? hi : (gi + 1) * per;
+        if (r0 >= r1) continue;
+        const float *xg = j->x ? j->x + (size_t)gi * cig * nohw : NULL;
+        if (j->mode == PW_FWD)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nohw, cig, 1.f, j->w + (size_t)r0 * cig,
+                        cig, xg, nohw, 0.f, j->y + (size_t)r0 * nohw, nohw);
+        else if (j->mode == PW_BWD_FILTER)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, cig, nohw, 1.f, j->gy + (size_t)r0 * nohw,
+                        nohw, xg, nohw, j->accumulate ? 1.f : 0.f, j->gw + (size_t)r0 * cig, cig);
+        else
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, nohw, cog, 1.f,
+                        j->w + (size_t)gi * cog * cig + (r0 - gi * cig), cig, j->gy + (size_t)gi * cog * nohw, nohw,
+                        1.f, j->gx + (size_t)r0 * nohw, nohw);
+    }
+}
+
+static void pointwise(pw_job *j)
+{
+    const tn_conv_shape *s = j->s;
+    int rows = j->mode == PW_BWD_DATA ? s->cin : s->cout;
+    cpu_parallel(rows, (size_t)s->cin * s->cout * s->n * s->oh * s->ow, pw_part, j);
 }
 
 /* One output row of im2col: out[ox] = x[iy][ox*stride - pad + kj] or 0 outside. */
@@ -156,10 +200,8 @@ static void cpu_conv_fwd(const tn_conv_shape *s, const float *x, const float *w,
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
     if (conv_is_pointwise(s)) {
-        for (int gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)nohw, (int)kg, 1.f,
-                        w + gi * cog * kg, (int)kg, x + gi * kg * nohw, (int)nohw, 0.f,
-                        y + gi * cog * nohw, (int)nohw);
+        pw_job j = {.mode = PW_FWD, .s = s, .x = x, .w = w, .y = y};
+        pointwise(&j);
     } else if (cpu_tconv_fwd(s, x, w, y, ws, ws_floats) != 0) {
         int nb = conv_chunk(s, ws_floats);
         for (int n0 = 0; n0 < s->n; n0 += nb) {
@@ -185,10 +227,8 @@ static void cpu_conv_bwd_data(const tn_conv_shape *s, const float *w, const floa
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
     if (conv_is_pointwise(s)) {
-        for (int gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kg, (int)nohw, cog, 1.f,
-                        w + gi * cog * kg, (int)kg, gy + gi * cog * nohw, (int)nohw, 1.f,
-                        gx + gi * kg * nohw, (int)nohw);
+        pw_job j = {.mode = PW_BWD_DATA, .s = s, .w = w, .gy = gy, .gx = gx};
+        pointwise(&j);
         return;
     }
     if (cpu_tconv_bwd_data(s, w, gy, gx, ws, ws_floats) == 0) return;
@@ -210,10 +250,8 @@ static void cpu_conv_bwd_filter(const tn_conv_shape *s, const float *x, const fl
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
     if (conv_is_pointwise(s)) {
-        for (int gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, (int)kg, (int)nohw, 1.f,
-                        gy + gi * cog * nohw, (int)nohw, x + gi * kg * nohw, (int)nohw,
-                        accumulate ? 1.f : 0.f, gw + gi * cog * kg, (int)kg);
+        pw_job j = {.mode = PW_BWD_FILTER, .accumulate = accumulate, .s = s, .x = x, .gy = gy, .gw = gw};
+        pointwise(&j);
     } else if (cpu_tconv_bwd_filter(s, x, gy, gw, accumulate, ws, ws_floats) != 0) {
         int nb = conv_chunk(s, ws_floats);
         for (int n0 = 0; n0 < s->n; n0 += nb) {

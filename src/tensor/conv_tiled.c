@@ -157,10 +157,7 @@ static int run(tjob *j, size_t ws_floats)
     while (p > 1 && (size_t)p * per_thread(j->s) > ws_floats) p--;
     if (per_thread(j->s) > ws_floats) return -1;
     j->parts = p;
-    /* one BLAS thread per tile when the tiles run in parallel; all of them otherwise */
-    openblas_set_num_threads(p > 1 ? 1 : threads);
     cpu_parallel(p, (size_t)1 << 30, tile_loop, j);
-    openblas_set_num_threads(threads);
     return 0;
 }
 
