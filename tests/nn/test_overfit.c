@@ -14,7 +14,7 @@
 
 enum { B = 8, S = 128, MAXT = 3 * B };
 static float LR = 0.05f, MOM = 0.937f;
-enum { NSTEPS = 450 };
+enum { NSTEPS = 450, MAXSTEPS = 650 };
 
 static int draw(uint8_t *img, float *tg)
 {
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     const tn_backend *be = tn_backend_cpu();
     double t0 = timer_now(), first = 0, last = 0;
     int steps = 0;
-    for (; steps < NSTEPS; steps++) {
+    for (; steps < MAXSTEPS; steps++) {
         yolo_loss_parts lp;
         yolo_model_forward(m, img, 1);
         if (yolo_model_loss(m, tg, nt, &lp) != DY_OK) break;
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
                                       lp.box, lp.obj, lp.cls, timer_now() - t0);
         if (last < first / 12) break;
         /* warm-up, then a linear decay to 10% that lets the fit settle */
-        float lr = LR * (steps < 20 ? (steps + 1) / 20.f : 1.f - 0.9f * steps / NSTEPS);
+        float lr = LR * (steps < 20 ? (steps + 1) / 20.f : fmaxf(0.1f, 1.f - 0.9f * steps / NSTEPS));
         for (int i = 0; i < yolo_model_num_param_ranges(m); i++) {
             const nn_param_range *r = yolo_model_param_range(m, i);
             be->sgd_update(r->count, p + r->offset, g + r->offset, mom + r->offset, lr, MOM,
