@@ -33,7 +33,7 @@ for m in n s; do
       --threads $threads --iters $iters --torch "$top/benchmarks/torch_step.py" > "$tmp" 2>/dev/null || true
     awk -v m="yolov5$m" -v px=$px '
       /^forward/ {f=$2} /^backward/ {b=$2} /^total/ {t=$2; ips=$4}
-      /^step GFLOP/ {g=$3} /^3x3 conv/ {c=$9; pct=$10} /^SGEMM peak/ {pk=$3}
+      /^step GFLOP/ {g=$3} /^3x3 conv/ {c=$4; pct=$5} /^SGEMM peak/ {pk=$3}
       /^peak activation/ {mem=$4} /^torch images/ {ti=$3; r=$5}
       END {gsub(/[(%]/, "", pct); gsub(/x\)/, "", r); if (ti == "") {ti="n/a"; r="n/a"}
            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s | %s |\n", m, px, f, b, t, ips, ti, r, g, c, pct, pk, mem}' \
