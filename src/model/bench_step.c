@@ -118,9 +118,9 @@ static void print_profile(const nn_graph *g, const double *prof, int iters)
     static const char *kinds[] = {"input", "conv", "add", "maxpool", "upsample", "concat"};
     for (int i = 0; i < g->nnodes; i++) {
         const nn_node *n = &g->nodes[i];
-        printf("node %3d %-8s k%d s%d %4d->%4d %3dx%-3d fwd %7.2f ms bwd %7.2f ms\n", i, kinds[n->kind],
-               n->k, n->stride, n->nin ? g->nodes[n->in[0]].c : 0, n->c, n->h, n->w,
-               1e3 * prof[i] / iters, 1e3 * prof[g->nnodes + i] / iters);
+        printf("node %3d %-8s k%d s%d %4d->%4d %3dx%-3d fwd %7.2f ms bwd %7.2f ms conv %7.2f ms\n", i,
+               kinds[n->kind], n->k, n->stride, n->nin ? g->nodes[n->in[0]].c : 0, n->c, n->h, n->w,
+               1e3 * prof[i] / iters, 1e3 * prof[g->nnodes + i] / iters, 1e3 * prof[2 * g->nnodes + i] / iters);
     }
 }
 
