@@ -28,17 +28,63 @@ int cpu_kernel_threads(void)
     return kernel_threads;
 }
 
-typedef struct {
+/* A persistent pool of blocked (not spinning: the machine may be shared) workers.
+ * Each dispatch wakes them all; worker i runs part i + 1, the caller runs part 0.
+ * Dispatches are serialised by `busy`; parts never dispatch again (no nesting). */
+static struct {
+    pthread_mutex_t mu, busy;
+    pthread_cond_t go, done;
+    int nworkers;
+    unsigned long gen;
     cpu_parallel_fn fn;
     void *ctx;
-    int lo, hi;
-} part;
+    int n, parts, pending;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER, 0, 0, NULL, NULL, 0, 0, 0};
 
-static void *part_main(void *p)
+static void run_part(cpu_parallel_fn fn, void *ctx, int n, int parts, int i)
 {
-    part *t = p;
-    t->fn(t->ctx, t->lo, t->hi);
+    int lo = (int)((long)n * i / parts), hi = (int)((long)n * (i + 1) / parts);
+    if (lo < hi) fn(ctx, lo, hi);
+}
+
+/* Generation current when worker i was created: it must run every later one. */
+static unsigned long spawn_gen[64];
+
+static void *worker_main(void *arg)
+{
+    int id = (int)(long)arg;
+    pthread_mutex_lock(&pool.mu);
+    unsigned long seen = spawn_gen[id];
+    for (;;) {
+        while (pool.gen == seen) pthread_cond_wait(&pool.go, &pool.mu);
+        seen = pool.gen;
+        cpu_parallel_fn fn = pool.fn;
+        void *ctx = pool.ctx;
+        int n = pool.n, parts = pool.parts;
+        pthread_mutex_unlock(&pool.mu);
+        if (id + 1 < parts) run_part(fn, ctx, n, parts, id + 1);
+        pthread_mutex_lock(&pool.mu);
+        if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+    }
     return NULL;
+}
+
+/* Grows the pool to `want` workers (fewer if threads cannot be created). */
+static void pool_grow(int want)
+{
+    while (pool.nworkers < want) {
+        pthread_t t;
+        pthread_mutex_lock(&pool.mu);
+        int id = pool.nworkers;
+        spawn_gen[id] = pool.gen;
+        pthread_mutex_unlock(&pool.mu);
+        if (id >= 63 || pthread_create(&t, NULL, worker_main, (void *)(long)id) != 0) return;
+        pthread_detach(t);
+        pthread_mutex_lock(&pool.mu);
+        pool.nworkers++;
+        pthread_mutex_unlock(&pool.mu);
+    }
 }
 
 void cpu_parallel(int n, size_t work, cpu_parallel_fn fn, void *ctx)
@@ -48,16 +94,23 @@ void cpu_parallel(int n, size_t work, cpu_parallel_fn fn, void *ctx)
         fn(ctx, 0, n);
         return;
     }
-    part parts[64];
-    pthread_t tid[64];
-    int started[64] = {0};
-    for (int i = 0; i < t; i++) parts[i] = (part){fn, ctx, (int)((long)n * i / t), (int)((long)n * (i + 1) / t)};
-    for (int i = 1; i < t; i++) started[i] = pthread_create(&tid[i], NULL, part_main, &parts[i]) == 0;
-    fn(ctx, parts[0].lo, parts[0].hi);
-    for (int i = 1; i < t; i++) {
-        if (started[i]) pthread_join(tid[i], NULL);
-        else fn(ctx, parts[i].lo, parts[i].hi); /* could not start a thread: do it here */
-    }
+    pthread_mutex_lock(&pool.busy);
+    pool_grow(t - 1);
+    if (t > pool.nworkers + 1) t = pool.nworkers + 1;
+    pthread_mutex_lock(&pool.mu);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.parts = t;
+    pool.pending = pool.nworkers;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+    run_part(fn, ctx, n, t, 0);
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&pool.busy);
 }
 
 /* ---- portable versions ---- */
