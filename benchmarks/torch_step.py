@@ -101,9 +101,9 @@ class Model(nn.Module):
                 c2, mod = None, Detect(nc, na, [ch[x] for x in f])
             layers.append(mod)
             self.froms.append(f)
-            ch.append(c2) if i else ch.__setitem__(0, c2) if False else ch.append(c2)
             if i == 0:
-                ch.pop(0)  # ch[i] is now the output of layer i
+                ch = []  # from here on ch[j] is the output channels of layer j
+            ch.append(c2)
         self.model = nn.ModuleList(layers)
 
     def forward(self, x):

@@ -10,7 +10,7 @@
  * Inference:        yolo_model_forward(m, images, 0); yolo_model_decode(m, out)
  *
  * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
- *          yolo_model_create_json, yolo_model_free, yolo_model_init, yolo_model_plan,
+ *          yolo_model_create_json, yolo_model_from_config, yolo_model_free, yolo_model_init, yolo_model_plan,
  *          yolo_model_forward, yolo_model_loss, yolo_model_backward, yolo_model_decode,
  *          yolo_model_* accessors, yolo_model_check_finite */
 #ifndef DY_MODEL_MODEL_H
@@ -50,6 +50,10 @@ typedef struct {
 dy_status yolo_model_create(const char *spec_path, int nc, yolo_model **out);
 dy_status yolo_model_create_json(const char *json_text, const char *name, int nc, yolo_model **out);
 void yolo_model_free(yolo_model *m);
+/* From the `model` config section (spec, nc, amp, threads, anchor_t, label_smoothing;
+ * threads 0: runtime.threads, then all cores).  The caller plans with model.imgsz. */
+struct cfg;
+dy_status yolo_model_from_config(const struct cfg *c, yolo_model **out);
 void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o);
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m);
 

@@ -1,8 +1,12 @@
 /* model_config.c -- the `model` configuration section: which spec, classes, input
- * size, f16 storage (amp) and threads, plus the loss hyper-parameters.
+ * size, f16 storage (amp) and threads, plus the loss hyper-parameters; and building a
+ * model from an effective configuration.
  *
- * defines: cfg_section_model */
+ * defines: cfg_section_model, yolo_model_from_config */
+#include <unistd.h>
+
 #include "core/config.h"
+#include "model/model.h"
 
 static const cfg_key model_keys[] = {
     {"model.spec", CFG_STRING, "\"configs/models/yolov5n.json\"", 1, 0, NULL,
@@ -18,3 +22,21 @@ static const cfg_key model_keys[] = {
 
 const cfg_section cfg_section_model = {"model", "network spec, classes, input size, precision",
                                        model_keys, (int)(sizeof model_keys / sizeof model_keys[0])};
+
+dy_status yolo_model_from_config(const cfg *c, yolo_model **out)
+{
+    const char *spec = cfg_str(c, "model.spec");
+    DY_TRY_CTX(yolo_model_create(spec, (int)cfg_int(c, "model.nc"), out), "model.spec");
+    int threads = (int)cfg_int(c, "model.threads");
+    if (threads == 0) threads = (int)cfg_int(c, "runtime.threads");
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "model.amp"), .loss_scale = 1.f};
+    yolo_model_set_opts(*out, &o);
+    yolo_loss_hyp *h = yolo_model_hyp(*out);
+    h->anchor_t = (float)cfg_float(c, "model.anchor_t");
+    h->label_smoothing = (float)cfg_float(c, "model.label_smoothing");
+    return DY_OK;
+}

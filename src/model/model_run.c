@@ -168,7 +168,7 @@ static size_t anchors_from_shapes(const yolo_model *m)
 void yolo_model_summary(yolo_model *m, FILE *f, int imgsz)
 {
     double gf = yolo_model_gflops(m, imgsz, imgsz); /* also sets the shapes */
-    fprintf(f, "%-4s %-14s %3s %10s  %-8s %-24s %s\n", "", "from", "n", "params", "module", "arguments",
+    fprintf(f, "%-4s %-14s %3s %10s  %-11s %-24s %s\n", "", "from", "n", "params", "module", "arguments",
             "output (C x H x W)");
     for (int i = 0; i < m->nlayers; i++) {
         const yolo_layer_info *L = &m->layers[i];
@@ -178,7 +178,7 @@ void yolo_model_summary(yolo_model *m, FILE *f, int imgsz)
             snprintf(shape, sizeof shape, "%zu x %d", anchors_from_shapes(m), 5 + m->head.nc);
         else
             snprintf(shape, sizeof shape, "%d x %d x %d", n->c, n->h, n->w);
-        fprintf(f, "%-4d %-14s %3d %10zu  %-8s %-24s %s\n", i, L->from, L->repeats, L->params, L->module,
+        fprintf(f, "%-4d %-14s %3d %10zu  %-11s %-24s %s\n", i, L->from, L->repeats, L->params, L->module,
                 L->args, shape);
     }
     fprintf(f, "%s summary: %d layers, %zu parameters, %zu gradients, %zu BN buffers, %.1f GFLOPs at %d px\n",

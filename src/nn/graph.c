@@ -405,8 +405,10 @@ static void forward_conv(nn_graph *g, nn_node *n, int training)
     tn_conv_shape s = conv_shape(g, n, g->batch);
     const float *w = g->params + n->poff;
     size_t wc = (size_t)s.cout * (s.cin / s.groups) * s.k * s.k;
+    double t0 = g->prof_conv ? timer_now() : 0;
     be->conv_fwd(&s, g->nodes[n->in[0]].out, w, n->bias ? w + wc : NULL, n->bn ? n->pre : n->out,
                  g->ws, g->ws_floats);
+    if (g->prof_conv) g->prof_conv[n - g->nodes] += timer_now() - t0;
     if (n->bn) {
         tn_bn_args a = bn_args(g, n, training);
         if (g->f16) be->round_f16(node_floats(n, g->batch), n->pre);
@@ -464,9 +466,11 @@ static void backward_conv(nn_graph *g, nn_node *n)
         if (g->f16) be->round_f16(node_floats(n, g->batch), tmp);
         gy = tmp;
     }
+    double t0 = g->prof_conv ? timer_now() : 0;
     be->conv_bwd_filter(&s, in->out, gy, gw, n->bias ? gw + wc : NULL, g->accumulate, g->ws,
                         g->ws_floats);
     if (in->gout) be->conv_bwd_data(&s, g->params + n->poff, gy, in->gout, g->ws, g->ws_floats);
+    if (g->prof_conv) g->prof_conv[n - g->nodes] += timer_now() - t0;
     if (g->grad_ready) g->grad_ready(n->poff, n->pcount, g->grad_ready_user);
 }
 

@@ -64,6 +64,7 @@ typedef struct {
     nn_grad_ready_fn grad_ready;
     void *grad_ready_user;
     double *prof_fwd, *prof_bwd; /* optional per-node seconds, accumulated */
+    double *prof_conv;           /* optional per-node seconds in the convolution alone */
     /* plan */
     int batch, in_h, in_w;
     float *arena, *garena, *ws, *stats;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tensor/backend.h"
+#include "tensor/cpu_kernels.h"
 
 void tn_conv_shape_init(tn_conv_shape *s)
 {
@@ -44,15 +45,63 @@ static int conv_chunk(const tn_conv_shape *s, size_t ws_floats)
 size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
 {
     if (conv_is_pointwise(s)) return 0;
+    /* the tiled path (conv_tiled.c) needs little; planned for the current threads */
+    size_t tiled = cpu_tconv_ws(s, cpu_kernel_threads());
+    if (tiled <= cap_floats) return tiled;
     size_t per = conv_krows(s) * (size_t)s->oh * s->ow;
     size_t all = per * (size_t)s->n;
     if (all <= cap_floats) return all;
     return per > cap_floats ? per : (cap_floats / per) * per;
 }
 
+/* All parallelism is ours (images, output rows, channels); OpenBLAS runs single-
+ * threaded inside each part.  Letting OpenBLAS thread as well made its idle workers
+ * spin on the cores our element-wise passes needed. */
 static void cpu_set_threads(int threads)
 {
-    openblas_set_num_threads(threads > 0 ? threads : 1);
+    openblas_set_num_threads(1);
+    cpu_set_kernel_threads(threads);
+}
+
+enum { PW_FWD, PW_BWD_FILTER, PW_BWD_DATA };
+
+typedef struct {
+    int mode, accumulate;
+    const tn_conv_shape *s;
+    const float *x, *w, *gy;
+    float *y, *gx, *gw;
+} pw_job;
+
+/* A 1x1 stride-1 convolution over the whole batch, rows [lo, hi) of its output
+ * (output channels; input channels for backward-data), group by group. */
+static void pw_part(void *p, int lo, int hi)
+{
+    const pw_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g, per = j->mode == PW_BWD_DATA ? cig : cog;
+    const int nohw = s->n * s->oh * s->ow;
+    for (int gi = 0; gi < g; gi++) {
+        int r0 = lo > gi * per ? lo : gi * per, r1 = hi < (gi + 1) * per ? hi : (gi + 1) * per;
+        if (r0 >= r1) continue;
+        const float *xg = j->x ? j->x + (size_t)gi * cig * nohw : NULL;
+        if (j->mode == PW_FWD)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nohw, cig, 1.f, j->w + (size_t)r0 * cig,
+                        cig, xg, nohw, 0.f, j->y + (size_t)r0 * nohw, nohw);
+        else if (j->mode == PW_BWD_FILTER)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, cig, nohw, 1.f, j->gy + (size_t)r0 * nohw,
+                        nohw, xg, nohw, j->accumulate ? 1.f : 0.f, j->gw + (size_t)r0 * cig, cig);
+        else
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, nohw, cog, 1.f,
+                        j->w + (size_t)gi * cog * cig + (r0 - gi * cig), cig, j->gy + (size_t)gi * cog * nohw, nohw,
+                        1.f, j->gx + (size_t)r0 * nohw, nohw);
+    }
+}
+
+static void pointwise(pw_job *j)
+{
+    const tn_conv_shape *s = j->s;
+    int rows = j->mode == PW_BWD_DATA ? s->cin : s->cout;
+    cpu_parallel(rows, (size_t)s->cin * s->cout * s->n * s->oh * s->ow, pw_part, j);
 }
 
 /* One output row of im2col: out[ox] = x[iy][ox*stride - pad + kj] or 0 outside. */
@@ -73,11 +122,22 @@ static void im2col_row(const float *xr, int w, int ow, int stride, int off, floa
     }
 }
 
-static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float *col)
+typedef struct {
+    const tn_conv_shape *s;
+    const float *x;
+    float *col;
+    int n0, nb;
+} col_job;
+
+static void im2col_part(void *p, int lo, int hi)
 {
-    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w;
+    const col_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const float *x = j->x;
+    float *col = j->col;
+    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w, n0 = j->n0, nb = j->nb;
     const size_t len = (size_t)nb * oh * ow, hw = (size_t)h * w;
-    for (int ci = 0; ci < s->cin; ci++)
+    for (int ci = lo; ci < hi; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 float *row = col + ((size_t)(ci * k + ki) * k + kj) * len;
@@ -93,11 +153,21 @@ static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float
             }
 }
 
-static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, float *gx)
+static void im2col(const tn_conv_shape *s, const float *x, int n0, int nb, float *col)
 {
-    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w;
+    col_job j = {s, x, col, n0, nb};
+    cpu_parallel(s->cin, conv_krows(s) * (size_t)nb * s->oh * s->ow, im2col_part, &j);
+}
+
+static void col2im_part(void *p, int lo, int hi)
+{
+    const col_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const float *col = j->x;
+    float *gx = j->col;
+    const int k = s->k, oh = s->oh, ow = s->ow, h = s->h, w = s->w, n0 = j->n0, nb = j->nb;
     const size_t len = (size_t)nb * oh * ow, hw = (size_t)h * w;
-    for (int ci = 0; ci < s->cin; ci++)
+    for (int ci = lo; ci < hi; ci++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
                 const float *row = col + ((size_t)(ci * k + ki) * k + kj) * len;
@@ -117,17 +187,22 @@ static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, flo
             }
 }
 
+/* gx (per input channel) += the columns of col; channels are independent. */
+static void col2im(const tn_conv_shape *s, const float *col, int n0, int nb, float *gx)
+{
+    col_job j = {s, col, gx, n0, nb};
+    cpu_parallel(s->cin, conv_krows(s) * (size_t)nb * s->oh * s->ow, col2im_part, &j);
+}
+
 static void cpu_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias,
                          float *y, float *ws, size_t ws_floats)
 {
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
     if (conv_is_pointwise(s)) {
-        for (int gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)nohw, (int)kg, 1.f,
-                        w + gi * cog * kg, (int)kg, x + gi * kg * nohw, (int)nohw, 0.f,
-                        y + gi * cog * nohw, (int)nohw);
-    } else {
+        pw_job j = {.mode = PW_FWD, .s = s, .x = x, .w = w, .y = y};
+        pointwise(&j);
+    } else if (cpu_tconv_fwd(s, x, w, y, ws, ws_floats) != 0) {
         int nb = conv_chunk(s, ws_floats);
         for (int n0 = 0; n0 < s->n; n0 += nb) {
             int cnt = n0 + nb > s->n ? s->n - n0 : nb;
@@ -152,12 +227,11 @@ static void cpu_conv_bwd_data(const tn_conv_shape *s, const float *w, const floa
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
     if (conv_is_pointwise(s)) {
-        for (int gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kg, (int)nohw, cog, 1.f,
-                        w + gi * cog * kg, (int)kg, gy + gi * cog * nohw, (int)nohw, 1.f,
-                        gx + gi * kg * nohw, (int)nohw);
+        pw_job j = {.mode = PW_BWD_DATA, .s = s, .w = w, .gy = gy, .gx = gx};
+        pointwise(&j);
         return;
     }
+    if (cpu_tconv_bwd_data(s, w, gy, gx, ws, ws_floats) == 0) return;
     int nb = conv_chunk(s, ws_floats);
     for (int n0 = 0; n0 < s->n; n0 += nb) {
         int cnt = n0 + nb > s->n ? s->n - n0 : nb;
@@ -176,11 +250,9 @@ static void cpu_conv_bwd_filter(const tn_conv_shape *s, const float *x, const fl
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g, kk = s->k * s->k;
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, kg = (size_t)cig * kk;
     if (conv_is_pointwise(s)) {
-        for (int gi = 0; gi < g; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, (int)kg, (int)nohw, 1.f,
-                        gy + gi * cog * nohw, (int)nohw, x + gi * kg * nohw, (int)nohw,
-                        accumulate ? 1.f : 0.f, gw + gi * cog * kg, (int)kg);
-    } else {
+        pw_job j = {.mode = PW_BWD_FILTER, .accumulate = accumulate, .s = s, .x = x, .gy = gy, .gw = gw};
+        pointwise(&j);
+    } else if (cpu_tconv_bwd_filter(s, x, gy, gw, accumulate, ws, ws_floats) != 0) {
         int nb = conv_chunk(s, ws_floats);
         for (int n0 = 0; n0 < s->n; n0 += nb) {
             int cnt = n0 + nb > s->n ? s->n - n0 : nb;
@@ -202,21 +274,43 @@ static void cpu_conv_bwd_filter(const tn_conv_shape *s, const float *x, const fl
         }
 }
 
-static inline float silu(float z) { return z / (1.f + expf(-z)); }
+typedef struct {
+    tn_bn_args *a;
+    const float *y, *gout;
+    float *out, *gy;
+} bn_job;
+
+static void bn_stats_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    for (int c = lo; c < hi; c++) {
+        double s, q;
+        cpu_bn_stats(j->y + c * j->a->m, j->a->m, &s, &q);
+        j->a->scratch[c] = (float)s;
+        j->a->scratch[j->a->c + c] = (float)q;
+    }
+}
+
+static void bn_norm_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    tn_bn_args *a = j->a;
+    for (int c = lo; c < hi; c++) {
+        float mean = a->training ? a->mean[c] : a->run_mean[c];
+        float inv = a->training ? a->invstd[c] : 1.f / sqrtf(a->run_var[c] + a->eps);
+        float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
+        cpu_affine_act(j->y + c * a->m, a->m, sc, sh, a->act, j->out + c * a->m);
+    }
+}
 
 static void cpu_bn_act_fwd(tn_bn_args *a, const float *y, float *out)
 {
-    const size_t m = a->m;
+    bn_job j = {.a = a, .y = y, .out = out};
+    size_t work = (size_t)a->c * a->m;
     if (a->training) {
         float *buf = a->scratch;
-        for (int c = 0; c < a->c; c++) {
-            const float *row = y + c * m;
-            double s = 0, q = 0;
-            for (size_t i = 0; i < m; i++) { s += row[i]; q += (double)row[i] * row[i]; }
-            buf[c] = (float)s;
-            buf[a->c + c] = (float)q;
-        }
-        buf[2 * a->c] = (float)m;
+        cpu_parallel(a->c, work, bn_stats_part, &j);
+        buf[2 * a->c] = (float)a->m;
         if (a->reduce) a->reduce(buf, 2 * a->c + 1, a->reduce_user);
         double cnt = buf[2 * a->c];
         for (int c = 0; c < a->c; c++) {
@@ -229,109 +323,128 @@ static void cpu_bn_act_fwd(tn_bn_args *a, const float *y, float *out)
             a->run_var[c] = (1.f - a->momentum) * a->run_var[c] + a->momentum * (float)unb;
         }
     }
-    for (int c = 0; c < a->c; c++) {
-        float mean = a->training ? a->mean[c] : a->run_mean[c];
-        float inv = a->training ? a->invstd[c] : 1.f / sqrtf(a->run_var[c] + a->eps);
+    cpu_parallel(a->c, work, bn_norm_part, &j);
+}
+
+static void bn_bwd_reduce_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    tn_bn_args *a = j->a;
+    for (int c = lo; c < hi; c++) {
+        float mean = a->mean[c], inv = a->invstd[c];
         float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
-        const float *row = y + c * m;
-        float *o = out + c * m;
-        if (a->act)
-            for (size_t i = 0; i < m; i++) o[i] = silu(row[i] * sc + sh);
-        else
-            for (size_t i = 0; i < m; i++) o[i] = row[i] * sc + sh;
+        double sb, sg;
+        cpu_bn_bwd_reduce(j->y + c * a->m, j->gout + c * a->m, a->m, sc, sh, mean, a->act, j->gy + c * a->m,
+                          &sb, &sg);
+        a->scratch[c] = (float)sb;
+        a->scratch[a->c + c] = (float)(sg * inv);
     }
+}
+
+static void bn_bwd_apply_part(void *p, int lo, int hi)
+{
+    bn_job *j = p;
+    tn_bn_args *a = j->a;
+    double cnt = a->scratch[2 * a->c];
+    for (int c = lo; c < hi; c++)
+        cpu_bn_bwd_apply(j->y + c * a->m, j->gy + c * a->m, a->m, a->mean[c], a->invstd[c],
+                         a->gamma[c] * a->invstd[c], (float)(a->scratch[c] / cnt),
+                         (float)(a->scratch[a->c + c] / cnt));
 }
 
 static void cpu_bn_act_bwd(tn_bn_args *a, const float *y, const float *gout, float *gy,
                            float *ggamma, float *gbeta, int accumulate)
 {
-    const size_t m = a->m;
+    bn_job j = {.a = a, .y = y, .gout = gout, .gy = gy};
+    size_t work = (size_t)a->c * a->m;
     float *buf = a->scratch;
-    for (int c = 0; c < a->c; c++) {
-        float mean = a->mean[c], inv = a->invstd[c];
-        float sc = a->gamma[c] * inv, sh = a->beta[c] - mean * sc;
-        const float *row = y + c * m, *go = gout + c * m;
-        float *gz = gy + c * m;
-        double sb = 0, sg = 0;
-        for (size_t i = 0; i < m; i++) {
-            float z = row[i] * sc + sh, g = go[i];
-            if (a->act) {
-                float sg1 = 1.f / (1.f + expf(-z));
-                g *= sg1 * (1.f + z * (1.f - sg1));
-            }
-            gz[i] = g;
-            sb += g;
-            sg += (double)g * (row[i] - mean);
-        }
-        buf[c] = (float)sb;
-        buf[a->c + c] = (float)(sg * inv);
-    }
+    cpu_parallel(a->c, work, bn_bwd_reduce_part, &j);
     /* parameter gradients are local (DDP averages them); the input gradient needs the
      * global sums when batch statistics were global (SyncBN) */
     for (int c = 0; c < a->c; c++) {
         gbeta[c] = buf[c] + (accumulate ? gbeta[c] : 0.f);
         ggamma[c] = buf[a->c + c] + (accumulate ? ggamma[c] : 0.f);
     }
-    double cnt = (double)m;
-    if (a->reduce) {
-        buf[2 * a->c] = (float)m;
-        a->reduce(buf, 2 * a->c + 1, a->reduce_user);
-        cnt = buf[2 * a->c];
+    buf[2 * a->c] = (float)a->m;
+    if (a->reduce) a->reduce(buf, 2 * a->c + 1, a->reduce_user);
+    cpu_parallel(a->c, work, bn_bwd_apply_part, &j);
+}
+
+/* Max over a k-wide window (clipped at the borders) of n values with stride 1. */
+static void window_max(const float *x, int n, int step, int k, float *y, int ystep)
+{
+    const int p = k / 2;
+    for (int o = 0; o < n; o++) {
+        int lo = o - p < 0 ? 0 : o - p, hi = o + p >= n ? n - 1 : o + p;
+        float mx = x[lo * step];
+        for (int i = lo + 1; i <= hi; i++) mx = x[i * step] > mx ? x[i * step] : mx;
+        y[o * ystep] = mx;
     }
-    for (int c = 0; c < a->c; c++) {
-        float mean = a->mean[c], inv = a->invstd[c];
-        float k0 = a->gamma[c] * inv, db = (float)(buf[c] / cnt), dg = (float)(buf[a->c + c] / cnt);
-        const float *row = y + c * m;
-        float *gz = gy + c * m;
-        for (size_t i = 0; i < m; i++) {
-            float xhat = (row[i] - mean) * inv;
-            gz[i] = k0 * (gz[i] - db - xhat * dg);
-        }
+}
+
+typedef struct {
+    int h, w, k;
+    const float *x, *gy;
+    float *y, *gx;
+} pool_job;
+
+/* Separable: max over rows, then over columns (same result as the k x k window). */
+static void maxpool_part(void *p, int lo, int hi)
+{
+    const pool_job *j = p;
+    const size_t hw = (size_t)j->h * j->w;
+    float tmp[4096];
+    for (int pl = lo; pl < hi; pl++) {
+        const float *xp = j->x + pl * hw;
+        float *yp = j->y + pl * hw, *t = hw <= 4096 ? tmp : yp;
+        for (int r = 0; r < j->h; r++) window_max(xp + (size_t)r * j->w, j->w, 1, j->k, t + (size_t)r * j->w, 1);
+        if (t == yp) { /* large plane: columns in place through a row copy */
+            float col[4096];
+            for (int c = 0; c < j->w; c++) {
+                for (int r = 0; r < j->h && r < 4096; r++) col[r] = yp[(size_t)r * j->w + c];
+                window_max(col, j->h, 1, j->k, yp + c, j->w);
+            }
+        } else
+            for (int c = 0; c < j->w; c++) window_max(t + c, j->h, j->w, j->k, yp + c, j->w);
     }
 }
 
 static void cpu_maxpool_fwd(int c, int n, int h, int w, int k, const float *x, float *y)
 {
-    const int p = k / 2;
-    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
-        const float *xp = x + pl * h * w;
-        float *yp = y + pl * h * w;
+    pool_job j = {h, w, k, x, NULL, y, NULL};
+    cpu_parallel(c * n, (size_t)c * n * h * w * 8, maxpool_part, &j);
+}
+
+/* The gradient goes to the first maximum in scan order (as PyTorch does). */
+static void maxpool_bwd_part(void *p, int lo, int hi)
+{
+    const pool_job *j = p;
+    const int h = j->h, w = j->w, pd = j->k / 2;
+    for (int pl = lo; pl < hi; pl++) {
+        const float *xp = j->x + (size_t)pl * h * w, *gp = j->gy + (size_t)pl * h * w;
+        float *gxp = j->gx + (size_t)pl * h * w;
         for (int oy = 0; oy < h; oy++)
             for (int ox = 0; ox < w; ox++) {
-                float mx = -INFINITY;
-                for (int iy = oy - p; iy <= oy + p; iy++) {
-                    if (iy < 0 || iy >= h) continue;
-                    for (int ix = ox - p; ix <= ox + p; ix++)
-                        if (ix >= 0 && ix < w && xp[iy * w + ix] > mx) mx = xp[iy * w + ix];
-                }
-                yp[oy * w + ox] = mx;
+                int y0 = oy - pd < 0 ? 0 : oy - pd, y1 = oy + pd >= h ? h - 1 : oy + pd;
+                int x0 = ox - pd < 0 ? 0 : ox - pd, x1 = ox + pd >= w ? w - 1 : ox + pd;
+                int at = y0 * w + x0;
+                float mx = xp[at];
+                for (int iy = y0; iy <= y1; iy++)
+                    for (int ix = x0; ix <= x1; ix++)
+                        if (xp[iy * w + ix] > mx) {
+                            mx = xp[iy * w + ix];
+                            at = iy * w + ix;
+                        }
+                gxp[at] += gp[oy * w + ox];
             }
     }
 }
 
-/* The gradient goes to the first maximum in scan order (as PyTorch does). */
 static void cpu_maxpool_bwd(int c, int n, int h, int w, int k, const float *x, const float *gy,
                             float *gx)
 {
-    const int p = k / 2;
-    for (size_t pl = 0; pl < (size_t)c * n; pl++) {
-        const float *xp = x + pl * h * w, *gp = gy + pl * h * w;
-        float *gxp = gx + pl * h * w;
-        for (int oy = 0; oy < h; oy++)
-            for (int ox = 0; ox < w; ox++) {
-                float mx = -INFINITY;
-                int at = -1;
-                for (int iy = oy - p; iy <= oy + p; iy++) {
-                    if (iy < 0 || iy >= h) continue;
-                    for (int ix = ox - p; ix <= ox + p; ix++)
-                        if (ix >= 0 && ix < w && xp[iy * w + ix] > mx) {
-                            mx = xp[iy * w + ix];
-                            at = iy * w + ix;
-                        }
-                }
-                if (at >= 0) gxp[at] += gp[oy * w + ox];
-            }
-    }
+    pool_job j = {h, w, k, x, gy, NULL, gx};
+    cpu_parallel(c * n, (size_t)c * n * h * w * 25, maxpool_bwd_part, &j);
 }
 
 static void cpu_upsample2_fwd(int c, int n, int h, int w, const float *x, float *y)

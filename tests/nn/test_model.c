@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "model/model.h"
 #include "tests/nn/gradcheck.h"
 #include "tests/tap.h"
@@ -334,6 +335,25 @@ static void test_errors(void)
     TAP_OK(yolo_model_create("/nonexistent/spec.json", 0, &m) == DY_ENOENT, "missing spec file is ENOENT");
 }
 
+static void test_config(void)
+{
+    cfg *c = NULL;
+    char set[1100];
+    const char *top = getenv("TOP_SRCDIR");
+    snprintf(set, sizeof set, "model.spec=%s/configs/models/yolov5n.json", top ? top : "..");
+    yolo_model *m = NULL;
+    int ok = cfg_new(&c) == DY_OK && cfg_set(c, set) == DY_OK && cfg_set(c, "model.nc=4") == DY_OK &&
+             cfg_set(c, "model.label_smoothing=0.1") == DY_OK && yolo_model_from_config(c, &m) == DY_OK;
+    if (!TAP_OK(ok && yolo_model_nc(m) == 4 && fabsf(yolo_model_hyp(m)->label_smoothing - 0.1f) < 1e-6f,
+                "model from the config section (spec, nc, label smoothing)"))
+        tap_diag("%s", err_msg());
+    yolo_model_free(m);
+    cfg_set(c, "model.spec=/nonexistent.json");
+    TAP_OK(yolo_model_from_config(c, &m) == DY_ENOENT && strstr(err_msg(), "model.spec"),
+           "a missing spec names the config key");
+    cfg_free(c);
+}
+
 int main(void)
 {
     tn_backend_cpu()->set_threads(1);
@@ -352,5 +372,6 @@ int main(void)
     test_f16();
     test_api();
     test_errors();
+    test_config();
     return tap_done();
 }

@@ -105,6 +105,41 @@ static void test_conv(int n, int cin, int hw, int cout, int k, int st, int pad, 
     free(c.x); free(c.w); free(c.b); free(c.y); free(c.r); free(c.ws); free(gx); free(gw); free(num);
 }
 
+/* Larger shapes (several row tiles per image, images split over threads): forward
+ * against the double reference, backward by the adjoint identities
+ * <conv(x), r> = <x, bwd_data(r)> = <w, bwd_filter(x, r)>. */
+static void test_conv_big(int threads, int k, int st, int groups)
+{
+    be->set_threads(threads);
+    conv_case c = {.s = {.n = 3, .cin = 16, .h = 40, .w = 40, .cout = 8, .k = k, .stride = st, .pad = k / 2,
+                         .groups = groups}};
+    tn_conv_shape_init(&c.s);
+    c.nx = (size_t)16 * 3 * 40 * 40;
+    c.nw = (size_t)8 * (16 / groups) * k * k;
+    c.ny = (size_t)8 * 3 * c.s.oh * c.s.ow;
+    c.nws = tn_conv_workspace(&c.s, (size_t)16 << 20);
+    c.x = malloc(sizeof(float) * c.nx);
+    c.w = malloc(sizeof(float) * c.nw);
+    c.y = malloc(sizeof(float) * c.ny);
+    c.r = malloc(sizeof(float) * c.ny);
+    c.ws = malloc(sizeof(float) * c.nws);
+    float *gx = calloc(c.nx, sizeof(float)), *gw = malloc(sizeof(float) * c.nw);
+    gc_fill(c.x, c.nx, 41, -1, 1);
+    gc_fill(c.w, c.nw, 42, -0.5f, 0.5f);
+    gc_fill(c.r, c.ny, 43, -1, 1);
+    double l = conv_loss(&c), rd = conv_ref_diff(&c);
+    be->conv_bwd_data(&c.s, c.w, c.r, gx, c.ws, c.nws);
+    be->conv_bwd_filter(&c.s, c.x, c.r, gw, NULL, 0, c.ws, c.nws);
+    double lx = gc_dot(gx, c.x, c.nx), lw = gc_dot(gw, c.w, c.nw);
+    char name[96];
+    snprintf(name, sizeof name, "tiled conv k%d s%d g%d, %d threads", k, st, groups, threads);
+    if (!TAP_OK(rd < 1e-4, "%s: forward matches the double reference", name)) tap_diag("max diff %g", rd);
+    if (!TAP_OK(fabs(lx - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-data is the adjoint", name)) tap_diag("%g vs %g", lx, l);
+    if (!TAP_OK(fabs(lw - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-filter is the adjoint", name)) tap_diag("%g vs %g", lw, l);
+    free(c.x); free(c.w); free(c.y); free(c.r); free(c.ws); free(gx); free(gw);
+    be->set_threads(1);
+}
+
 typedef struct {
     tn_bn_args a;
     float *x, *out, *r, *gamma, *beta;
@@ -200,6 +235,27 @@ static void test_simple(int kind)
     free(s.x); free(s.x2); free(s.y); free(s.r); free(gx); free(num);
 }
 
+/* Large planes take the in-place separable path: compare with a brute-force window. */
+static void test_maxpool_big(void)
+{
+    enum { H = 70, W = 90 };
+    float *x = malloc(sizeof(float) * H * W), *y = malloc(sizeof(float) * H * W);
+    gc_fill(x, H * W, 51, -1, 1);
+    be->maxpool_fwd(1, 1, H, W, 5, x, y);
+    int bad = 0;
+    for (int oy = 0; oy < H; oy++)
+        for (int ox = 0; ox < W; ox++) {
+            float mx = -INFINITY;
+            for (int iy = oy - 2; iy <= oy + 2; iy++)
+                for (int ix = ox - 2; ix <= ox + 2; ix++)
+                    if (iy >= 0 && iy < H && ix >= 0 && ix < W && x[iy * W + ix] > mx) mx = x[iy * W + ix];
+            bad += y[oy * W + ox] != mx;
+        }
+    TAP_EQ_INT(bad, 0, "maxpool 5x5 on a 70x90 plane equals the brute-force window max");
+    free(x);
+    free(y);
+}
+
 static void test_half(void)
 {
     TAP_EQ_INT(tn_half_from_float(1.f), 0x3c00, "f16: 1.0");
@@ -246,11 +302,16 @@ int main(void)
     test_conv(2, 4, 6, 4, 3, 1, 1, 2, 1, 1);
     test_conv(3, 4, 5, 4, 1, 1, 0, 2, 0, 0);
     test_conv(2, 2, 7, 3, 1, 2, 0, 1, 0, 0);
+    test_conv_big(1, 3, 1, 1);
+    test_conv_big(2, 3, 1, 1);
+    test_conv_big(2, 3, 2, 2);
+    test_conv_big(2, 6, 2, 1);
     test_bn(0);
     test_bn(1);
     test_simple(0);
     test_simple(1);
     test_simple(2);
+    test_maxpool_big();
     test_half();
     test_sgd();
     return tap_done();

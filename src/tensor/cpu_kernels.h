@@ -1,0 +1,44 @@
+/* cpu_kernels.h -- the CPU backend's element-wise kernels (batch-norm statistics,
+ * fused affine + SiLU forward and backward) with AVX2/FMA versions chosen at run time
+ * and portable fallbacks, and a small fork-join helper that splits loops over
+ * channels across the backend's threads.
+ *
+ * defines: cpu_parallel_fn, cpu_parallel, cpu_set_kernel_threads, cpu_bn_stats,
+ *          cpu_affine_act, cpu_bn_bwd_reduce, cpu_bn_bwd_apply, cpu_kernel_threads,
+ *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter */
+#ifndef DY_TENSOR_CPU_KERNELS_H
+#define DY_TENSOR_CPU_KERNELS_H
+
+#include <stddef.h>
+
+#include "tensor/backend.h"
+
+typedef void (*cpu_parallel_fn)(void *ctx, int lo, int hi);
+
+void cpu_set_kernel_threads(int threads);
+int cpu_kernel_threads(void);
+/* Runs fn over [0, n) split into contiguous parts, one per thread; runs inline when
+ * work (a rough element count) is small. */
+void cpu_parallel(int n, size_t work, cpu_parallel_fn fn, void *ctx);
+
+/* sum and sum of squares of x[0..m) in double */
+void cpu_bn_stats(const float *x, size_t m, double *sum, double *sumsq);
+/* out = act(x * sc + sh), act = SiLU when silu != 0 */
+void cpu_affine_act(const float *x, size_t m, float sc, float sh, int silu, float *out);
+/* gz = gout * act'(y * sc + sh); returns sum(gz) and sum(gz * (y - mean)) */
+void cpu_bn_bwd_reduce(const float *y, const float *gout, size_t m, float sc, float sh, float mean,
+                       int silu, float *gz, double *sum_gz, double *sum_gzx);
+/* gz = k0 * (gz - db - (y - mean) * inv * dg) */
+void cpu_bn_bwd_apply(const float *y, float *gz, size_t m, float mean, float inv, float k0, float db,
+                      float dg);
+
+/* Tiled, image-parallel convolution (conv_tiled.c); each returns -1 (doing nothing)
+ * when ws_floats is below what cpu_tconv_ws asked for a single thread. */
+size_t cpu_tconv_ws(const tn_conv_shape *s, int threads);
+int cpu_tconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
+int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                       size_t ws_floats);
+int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
+                         float *ws, size_t ws_floats);
+
+#endif
