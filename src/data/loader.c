@@ -54,7 +54,6 @@ static const cfg_key data_cfg_keys[] = {
     {"data.train", CFG_STRING, "\"\"", 1, 0, NULL, "training shards: a manifest (.json) or one .h5 shard"},
     {"data.val", CFG_STRING, "\"\"", 1, 0, NULL, "validation shards: a manifest (.json) or one .h5 shard"},
     {"data.imgsz", CFG_INT, "640", 32, 8192, NULL, "network input size (pixels, square)"},
-    {"data.batch", CFG_INT, "16", 1, 65536, NULL, "training images per rank per step"},
     {"data.val_batch", CFG_INT, "16", 1, 65536, NULL, "validation images per rank per step"},
     {"data.workers", CFG_INT, "2", 1, 256, NULL, "decode/augment threads per rank"},
     {"data.prefetch", CFG_INT, "4", 1, 256, NULL, "batches prepared ahead of the training step"},
@@ -85,7 +84,8 @@ void loader_opts_from_cfg(const cfg *c, int train, loader_opts *o)
 {
     loader_opts_default(o);
     o->train = train;
-    o->batch = (int)cfg_int(c, train ? "data.batch" : "data.val_batch");
+    /* train: the GLOBAL batch (train.batch_size); the trainer divides it by the ranks. */
+    o->batch = (int)cfg_int(c, train ? "train.batch_size" : "data.val_batch");
     o->imgsz = (int)cfg_int(c, "data.imgsz");
     o->workers = (int)cfg_int(c, "data.workers");
     o->prefetch = (int)cfg_int(c, "data.prefetch");

@@ -15,6 +15,8 @@ static const cfg_key dist_keys[] = {
      "size of the first bucket in MB (small, so communication starts early in backward)"},
     {"dist.sync_bn", CFG_BOOL, "false", 1, 0, NULL,
      "synchronise BatchNorm statistics across ranks (default: per-rank statistics)"},
+    {"dist.global_loss_norm", CFG_BOOL, "true", 1, 0, NULL,
+     "normalize box/class losses by the match count of the whole global batch (world-size independent)"},
     {"dist.divergence_interval", CFG_INT, "1000", 0, 1e9, NULL,
      "every N optimizer steps compare a parameter hash across ranks (0: never)"},
     {"dist.timeout_s", CFG_FLOAT, "600", 0, 1e6, NULL,

@@ -147,8 +147,8 @@ static dy_status ws_reserve(yolo_loss_ws *ws, size_t n, size_t tobj)
 
 /* Box and class terms of the matches of one level; fills tobj; returns lbox, *lcls. */
 static double level_matches(const yolo_head *hd, const yolo_loss_hyp *hp, int lv, const float *out,
-                            float *grad, const yolo_match *m, int n, yolo_loss_ws *ws, double gbox,
-                            double gcls, double *lcls)
+                            float *grad, const yolo_match *m, int n, double norm, yolo_loss_ws *ws,
+                            double gbox, double gcls, double *lcls)
 {
     const int no = 5 + hd->nc;
     const size_t plane = (size_t)hd->batch * hd->ny[lv] * hd->nx[lv];
@@ -173,14 +173,14 @@ static double level_matches(const yolo_head *hd, const yolo_loss_hyp *hp, int lv
             ws->tiou[slot] = ciou > 0 ? ciou : 0;
         }
         ws->tobj[(size_t)mm->a * plane + cell] = (float)ws->tiou[slot];
-        lbox += (1 - ciou) / n;
-        double f = -gbox / n;
+        lbox += (1 - ciou) / norm;
+        double f = -gbox / norm;
         grad[base] += (float)(f * dp[0] * 2 * s[0] * (1 - s[0]));
         grad[base + plane] += (float)(f * dp[1] * 2 * s[1] * (1 - s[1]));
         grad[base + 2 * plane] += (float)(f * dp[2] * 8 * s[2] * s[2] * (1 - s[2]) * aw);
         grad[base + 3 * plane] += (float)(f * dp[3] * 8 * s[3] * s[3] * (1 - s[3]) * ah);
         if (hd->nc > 1) {
-            double inv = 1.0 / ((double)n * hd->nc);
+            double inv = 1.0 / (norm * hd->nc);
             for (int c = 0; c < hd->nc; c++) {
                 double x = out[base + (5 + c) * plane], t = c == mm->cls ? cp : cn;
                 *lcls += bce(x, t) * inv;
@@ -223,6 +223,15 @@ dy_status yolo_loss_compute(const yolo_head *hd, const yolo_loss_hyp *hp, const 
     if (!ws->freeze) ws->used = 0;
     size_t used = 0;
     res->matches = 0;
+    double norm[YOLO_MAX_LEVELS];
+    for (int lv = 0; ws->count_reduce && lv < hd->nl; lv++) {
+        int n = build_matches(hd, hp, lv, targets, nt, &m, &mcap);
+        ws->matches = m;
+        ws->mcap = mcap;
+        if (n < 0) return DY_ERR(DY_ENOMEM, "loss: out of memory for matches");
+        norm[lv] = n;
+    }
+    if (ws->count_reduce) ws->count_reduce(norm, hd->nl, ws->count_reduce_user);
     for (int lv = 0; lv < hd->nl; lv++) {
         const size_t cells = (size_t)hd->na * hd->batch * hd->ny[lv] * hd->nx[lv];
         const size_t all = cells / hd->na * (5 + hd->nc) * hd->na;
@@ -236,8 +245,9 @@ dy_status yolo_loss_compute(const yolo_head *hd, const yolo_loss_hyp *hp, const 
         memset(ws->tobj, 0, sizeof(float) * cells);
         ws->used = used;
         double lc = 0;
-        if (n) lbox += level_matches(hd, hp, lv, out[lv], grad[lv], m, n, ws, hp->box * bs,
-                                     hp->cls * bs, &lc);
+        double nrm = ws->count_reduce ? norm[lv] : n;
+        if (n && nrm > 0)
+            lbox += level_matches(hd, hp, lv, out[lv], grad[lv], m, n, nrm, ws, hp->box * bs, hp->cls * bs, &lc);
         lcls += lc;
         lobj += hp->balance[lv] * level_obj(hd, lv, out[lv], grad[lv], ws, hp->obj * bs * hp->balance[lv]);
         used += (size_t)n;

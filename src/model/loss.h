@@ -50,6 +50,12 @@ typedef struct {
     void *matches; /* per-level match list */
     size_t mcap;
     int freeze;
+    /* Optional: replaces the per-level match counts (the box/class normalizers) in
+     * place, e.g. by their sum over data-parallel ranks divided by the number of
+     * ranks, so that the ranks' losses add up to the loss of the whole global batch
+     * and training does not depend on how the batch is split. */
+    void (*count_reduce)(double *counts, int n, void *user);
+    void *count_reduce_user;
 } yolo_loss_ws;
 
 void yolo_loss_hyp_default(yolo_loss_hyp *h, int nc, int imgsz, int nl);

@@ -44,16 +44,19 @@ typedef struct {
     void *grad_ready_user;
     void (*bn_reduce)(float *buf, int n, void *user); /* SyncBN statistics all-reduce */
     void *bn_reduce_user;
+    void (*count_reduce)(double *counts, int n, void *user); /* see yolo_loss_ws */
+    void *count_reduce_user;
 } yolo_model_opts;
 
 /* nc <= 0 keeps the spec's nc. */
 dy_status yolo_model_create(const char *spec_path, int nc, yolo_model **out);
 dy_status yolo_model_create_json(const char *json_text, const char *name, int nc, yolo_model **out);
 void yolo_model_free(yolo_model *m);
-/* From the `model` config section (spec, nc, amp, threads, anchor_t, label_smoothing;
- * threads 0: runtime.threads, then all cores).  The caller plans with model.imgsz. */
+/* From the config: model.spec, nc (> 0 overrides model.nc, which 0 leaves to the
+ * spec), model.anchor_t / label_smoothing, the loss gains for data.imgsz, f16
+ * storage when train.amp, runtime.threads (0: all cores).  The caller plans. */
 struct cfg;
-dy_status yolo_model_from_config(const struct cfg *c, yolo_model **out);
+dy_status yolo_model_from_config(const struct cfg *c, int nc, yolo_model **out);
 void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o);
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m);
 

@@ -12,10 +12,6 @@ static const cfg_key model_keys[] = {
     {"model.spec", CFG_STRING, "\"configs/models/yolov5n.json\"", 1, 0, NULL,
      "model spec (JSON, YOLOv5 layer-list structure)"},
     {"model.nc", CFG_INT, "0", 0, 100000, NULL, "number of classes (0: the spec's nc)"},
-    {"model.imgsz", CFG_INT, "640", 32, 8192, NULL, "input size in pixels (multiple of 32)"},
-    {"model.amp", CFG_BOOL, "false", 1, 0, NULL,
-     "mixed precision: f16 activations/gradients (CPU: f16 storage mode), f32 math"},
-    {"model.threads", CFG_INT, "0", 0, 1024, NULL, "BLAS threads (0: runtime.threads)"},
     {"model.anchor_t", CFG_FLOAT, "4.0", 1.0, 100.0, NULL, "anchor-target size ratio threshold"},
     {"model.label_smoothing", CFG_FLOAT, "0.0", 0.0, 0.5, NULL, "class label smoothing epsilon"},
 };
@@ -23,19 +19,20 @@ static const cfg_key model_keys[] = {
 const cfg_section cfg_section_model = {"model", "network spec, classes, input size, precision",
                                        model_keys, (int)(sizeof model_keys / sizeof model_keys[0])};
 
-dy_status yolo_model_from_config(const cfg *c, yolo_model **out)
+dy_status yolo_model_from_config(const cfg *c, int nc, yolo_model **out)
 {
     const char *spec = cfg_str(c, "model.spec");
-    DY_TRY_CTX(yolo_model_create(spec, (int)cfg_int(c, "model.nc"), out), "model.spec");
-    int threads = (int)cfg_int(c, "model.threads");
-    if (threads == 0) threads = (int)cfg_int(c, "runtime.threads");
+    if (nc <= 0) nc = (int)cfg_int(c, "model.nc");
+    DY_TRY_CTX(yolo_model_create(spec, nc, out), "model.spec");
+    int threads = (int)cfg_int(c, "runtime.threads");
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
-    yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "model.amp"), .loss_scale = 1.f};
+    yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "train.amp"), .loss_scale = 1.f};
     yolo_model_set_opts(*out, &o);
     yolo_loss_hyp *h = yolo_model_hyp(*out);
+    yolo_loss_hyp_default(h, yolo_model_nc(*out), (int)cfg_int(c, "data.imgsz"), yolo_model_head(*out)->nl);
     h->anchor_t = (float)cfg_float(c, "model.anchor_t");
     h->label_smoothing = (float)cfg_float(c, "model.label_smoothing");
     return DY_OK;

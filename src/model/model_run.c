@@ -11,6 +11,7 @@
 
 void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o)
 {
+    int prev_threads = m->opts.threads;
     m->opts = *o;
     if (m->opts.loss_scale == 0.f) m->opts.loss_scale = 1.f;
     nn_graph *g = m->g;
@@ -20,7 +21,10 @@ void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o)
     g->grad_ready_user = o->grad_ready_user;
     g->bn_reduce = o->bn_reduce;
     g->bn_reduce_user = o->bn_reduce_user;
-    if (o->threads > 0) g->be->set_threads(o->threads);
+    m->lws.count_reduce = o->count_reduce;
+    m->lws.count_reduce_user = o->count_reduce_user;
+    /* Called every micro-step (accumulate, loss scale): resize the pool only on change. */
+    if (o->threads > 0 && o->threads != prev_threads) g->be->set_threads(o->threads);
 }
 
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m) { return &m->opts; }

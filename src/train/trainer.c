@@ -115,20 +115,28 @@ static void syncbn_hook(float *buf, int n, void *user)
         log_error("SyncBN all-reduce failed: %s", err_msg());
 }
 
+/* Global loss normalization: the per-level match counts become (sum over ranks) /
+ * world, so the ranks' losses add up to the loss of the whole global batch. */
+static void count_hook(double *counts, int n, void *user)
+{
+    trainer *t = user;
+    if (MPI_Allreduce(MPI_IN_PLACE, counts, n, MPI_DOUBLE, MPI_SUM, t->dist->world) != MPI_SUCCESS)
+        log_error("loss normalizer all-reduce failed");
+    for (int i = 0; i < n; i++) counts[i] /= t->dist->size;
+}
+
 static dy_status setup_model(trainer *t, const ddp_opts *dopt)
 {
-    DY_TRY(yolo_model_create(cfg_str(t->cfg, "model.spec"), t->nc, &t->model));
+    DY_TRY(yolo_model_from_config(t->cfg, t->nc, &t->model));
     yolo_model *m = t->model;
     yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed"));
-    yolo_loss_hyp *h = yolo_model_hyp(m);
-    yolo_loss_hyp_default(h, t->nc, t->imgsz, yolo_model_head(m)->nl);
-    h->anchor_t = (float)cfg_float(t->cfg, "model.anchor_t");
-    h->label_smoothing = (float)cfg_float(t->cfg, "model.label_smoothing");
     yolo_model_opts o = *yolo_model_opts_ptr(m);
-    o.threads = (int)cfg_int(t->cfg, "runtime.threads");
-    o.f16 = t->ts.hyp.amp;
     o.grad_ready = grad_ready_hook;
     o.grad_ready_user = t;
+    if (cfg_bool(t->cfg, "dist.global_loss_norm") && t->dist->size > 1) {
+        o.count_reduce = count_hook;
+        o.count_reduce_user = t;
+    }
     if (cfg_bool(t->cfg, "dist.sync_bn") && t->dist->size > 1) {
         o.bn_reduce = syncbn_hook;
         o.bn_reduce_user = t;
@@ -211,32 +219,29 @@ static void teardown(trainer *t)
 /* ------------------------------------------------------------------ the loop */
 
 typedef struct {
-    double box, obj, cls;   /* running means over the epoch */
-    long n;
+    double box, obj, cls;   /* running means over the epoch's steps (all ranks) */
+    long steps;
     double t0, wait, images;
 } epoch_stats;
 
 /* One micro-batch: forward, loss, backward (DDP all-reduce overlapped through the
  * gradient hook) and, every `accumulate` micro-batches, the optimizer step. */
-static dy_status micro_step(trainer *t, data_batch *b, epoch_stats *es, train_step_info *info, int *stepped)
+static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, int *stepped)
 {
     sched_point sp;
     sched_at(&t->ts.hyp.sched, (int)t->epoch, (long)t->ni, &sp);
     int sync = t->ni - t->last_opt_step >= sp.accumulate;
-    yolo_model_opts *o = yolo_model_opts_ptr(t->model);
-    o->accumulate = t->ni - t->last_opt_step > 1; /* first micro-batch of a cycle writes */
+    yolo_model_opts o = *yolo_model_opts_ptr(t->model);
+    o.accumulate = t->ni - t->last_opt_step > 1; /* first micro-batch of a cycle writes */
     /* x world: DDP averages, so the sum over ranks of batch-scaled losses survives. */
-    o->loss_scale = (float)t->dist->size * (t->ts.hyp.amp ? t->ts.scaler.scale : 1.0f);
+    o.loss_scale = (float)t->dist->size * (t->ts.hyp.amp ? t->ts.scaler.scale : 1.0f);
+    yolo_model_set_opts(t->model, &o);
     ddp_set_sync(t->ddp, sync);
     yolo_loss_parts parts;
     DY_TRY(yolo_model_forward(t->model, b->images, 1));
     DY_TRY(yolo_model_loss(t->model, b->targets, b->ntargets, &parts));
     yolo_model_backward(t->model);
     DY_TRY(ddp_finish(t->ddp));
-    es->box += (parts.box - es->box) / (double)(es->n + 1);
-    es->obj += (parts.obj - es->obj) / (double)(es->n + 1);
-    es->cls += (parts.cls - es->cls) / (double)(es->n + 1);
-    es->n++;
     t->cyc[0] += parts.box, t->cyc[1] += parts.obj, t->cyc[2] += parts.cls;
     t->cyc_n++;
     *stepped = 0;
@@ -258,14 +263,20 @@ static dy_status micro_step(trainer *t, data_batch *b, epoch_stats *es, train_st
     return DY_OK;
 }
 
-/* One line per optimizer step with the losses of its micro-batches (not running
- * means, which would depend on where a resumed run started). */
-static void log_metrics_step(trainer *t, const train_step_info *info)
+/* One line per optimizer step with the losses of its micro-batches, averaged over
+ * ranks (each rank only sees its part of the global batch), not running means,
+ * which would depend on where a resumed run started.  Collective. */
+static dy_status log_metrics_step(trainer *t, const train_step_info *info, epoch_stats *es)
 {
-    double n = t->cyc_n ? t->cyc_n : 1;
-    double box = t->cyc[0] / n, obj = t->cyc[1] / n, cls = t->cyc[2] / n;
+    double n = t->cyc_n ? t->cyc_n : 1, v[3] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n};
     t->cyc[0] = t->cyc[1] = t->cyc[2] = 0, t->cyc_n = 0;
-    if (!t->metrics) return;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_SUM, t->dist->world));
+    double box = v[0] / t->dist->size, obj = v[1] / t->dist->size, cls = v[2] / t->dist->size;
+    es->steps++;
+    es->box += (box - es->box) / (double)es->steps;
+    es->obj += (obj - es->obj) / (double)es->steps;
+    es->cls += (cls - es->cls) / (double)es->steps;
+    if (!t->metrics) return DY_OK;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "epoch", (double)t->epoch);
     cJSON_AddNumberToObject(o, "step", (double)t->updates);
@@ -277,8 +288,9 @@ static void log_metrics_step(trainer *t, const train_step_info *info)
     cJSON_AddNumberToObject(o, "loss_scale", t->ts.hyp.amp ? t->ts.scaler.scale : 1.0);
     cJSON_AddNumberToObject(o, "grad_norm", info->grad_norm);
     cJSON_AddNumberToObject(o, "skipped", (double)t->skipped);
-    metrics_write(t->metrics, o);
+    dy_status st = metrics_write(t->metrics, o);
     cJSON_Delete(o);
+    return st;
 }
 
 /* Ranks agree on stopping (signal) and on a periodic checkpoint (rank 0's clock). */
@@ -328,12 +340,12 @@ static dy_status run_epoch(trainer *t, int *stop)
         es.wait += timer_now() - w0;
         if (!b) break;
         int stepped = 0;
-        dy_status s = micro_step(t, b, &es, &info, &stepped);
+        dy_status s = micro_step(t, b, &info, &stepped);
         loader_release(t->train, b);
         DY_TRY(s);
         es.images += (double)t->global_batch;
         if (!stepped) continue;
-        log_metrics_step(t, &info);
+        DY_TRY(log_metrics_step(t, &info, &es));
         progress_extra(t, &es, extra, sizeof extra);
         if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
         int ckpt_now = 0;
