@@ -1,7 +1,7 @@
 /* cpu_kernels.h -- the CPU backend's element-wise kernels (batch-norm statistics,
  * fused affine + SiLU forward and backward) with AVX2/FMA versions chosen at run time
- * and portable fallbacks, and a small fork-join helper that splits loops over
- * channels across the backend's threads.
+ * and portable fallbacks, and a fork-join helper that splits loops over channels,
+ * rows or images across a persistent pool of the backend's threads.
  *
  * defines: cpu_parallel_fn, cpu_parallel, cpu_set_kernel_threads, cpu_bn_stats,
  *          cpu_affine_act, cpu_bn_bwd_reduce, cpu_bn_bwd_apply, cpu_kernel_threads,
