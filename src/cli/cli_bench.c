@@ -17,7 +17,7 @@ static const struct {
     {"loader", bench_loader_main,
      "loader stages: HDF5 read, decode, mosaic augmentation, whole pipeline"},
     {"step", bench_step_main,
-     "training step: forward/backward time, images/s, GFLOP/s, peak memory"},
+     "training-step time: forward/backward, images/s, GFLOP/s, peak memory"},
     {"allreduce", bench_allreduce_main,
      "all-reduce time and bus bandwidth per size and transport; DDP overlap"},
     {"ckpt", bench_ckpt_main,

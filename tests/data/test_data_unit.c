@@ -246,8 +246,8 @@ static void check_cfg(void)
         loader_opts_from_cfg(c, 1, &t);
         loader_opts_from_cfg(c, 0, &v);
     }
-    TAP_OK(ok && t.train && !t.rect && v.rect && !v.train && t.imgsz == 640 && t.workers == 2 && t.batch == 16,
-           "data.* config keys feed the loader options (train/val)");
+    TAP_OK(ok && t.train && !t.rect && v.rect && !v.train && t.imgsz == 640 && t.workers == 2 && t.batch == 64 && v.batch == 16,
+           "data.* config keys feed the loader options (train: global train.batch_size; val)");
     TAP_OK(ok && fabsf(t.aug.hsv_h - 0.015f) < 1e-7f && fabsf(t.aug.hsv_s - 0.7f) < 1e-7f &&
                fabsf(t.aug.hsv_v - 0.4f) < 1e-7f && fabsf(t.aug.translate - 0.1f) < 1e-7f &&
                fabsf(t.aug.scale - 0.5f) < 1e-7f && fabsf(t.aug.fliplr - 0.5f) < 1e-7f && t.aug.degrees == 0 &&
