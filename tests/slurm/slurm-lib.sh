@@ -3,7 +3,7 @@
 # slurm/train-cpu.sbatch running the stand-in trainer, wait for jobs with a bound
 # (releasing the BeginTime delay of requeued jobs, as a test must), find the ranks of a
 # node, and read the stand-in's result line.
-# defines: slurm_setup, slurm_submit, slurm_wait_state, slurm_wait_done, slurm_job_field,
+# defines: okl, slurm_setup, slurm_submit, slurm_wait_state, slurm_wait_done, slurm_job_field,
 #          slurm_node_ranks, standin_result, standin_reference, slurm_show_logs
 
 STANDIN=$TOP_BUILDDIR/tests/slurm/test_standin_trainer
@@ -70,9 +70,7 @@ slurm_wait_state() {
   while [ "$(date +%s)" -lt "$t_end" ]; do
     st=$(slurm_job_field "$jid" JobState); reason=$(slurm_job_field "$jid" Reason)
     if echo "$st" | grep -Eqx "$want"; then echo "$st"; return 0; fi
-    if [ "$st" = PENDING ] && [ "$reason" = BeginTime ]; then
-      scontrol update jobid="$jid" StartTime=now >/dev/null 2>&1
-    fi
+    [ "$st" = PENDING ] && [ "$reason" = BeginTime ] && slurm_release "$jid"
     sleep 0.5
   done
   echo "timeout(last state ${st:-none}, reason ${reason:-none})"
@@ -83,12 +81,30 @@ slurm_wait_done() { # slurm_wait_done JOBID TIMEOUT_S -> final state
   slurm_wait_state "$1" 'COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE' "$2"
 }
 
-# wait_for_line FILE ERE TIMEOUT_S: wait until FILE has a line matching ERE.
+# slurm_release JOBID: a requeued job waits ~2 minutes (BeginTime) unless released;
+# releasing it belongs in the tests, not in the template. Not at once: slurmd revokes
+# the old incarnation's credential (second resolution), and a restart within the same
+# second fails with "Job credential revoked"; so wait 2 s and until no node is still
+# completing the old incarnation (bounded: 15 s).
+slurm_release() {
+  local i
+  [ "$(slurm_job_field "$1" JobState)" = PENDING ] && [ "$(slurm_job_field "$1" Reason)" = BeginTime ] || return 0
+  sleep 2
+  for i in $(seq 1 26); do
+    [ -z "$(sinfo -h -N -t completing -o %N 2>/dev/null)" ] && break
+    sleep 0.5
+  done
+  scontrol update jobid="$1" StartTime=now >/dev/null 2>&1
+}
+
+# wait_for_line FILE ERE TIMEOUT_S [JOBID]: wait until FILE has a line matching ERE,
+# releasing JOBID's BeginTime delay meanwhile.
 wait_for_line() {
   local t_end=$(( $(date +%s) + $3 ))
   while [ "$(date +%s)" -lt "$t_end" ]; do
     grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.2
+    [ -n "${4:-}" ] && slurm_release "$4"
+    sleep 0.3
   done
   return 1
 }
@@ -118,6 +134,9 @@ standin_reference() {
     >"$SLURM_TEST_DIR/reference-$np.log" 2>&1
   standin_result "$SLURM_TEST_DIR/reference-$np.log"
 }
+
+# okl STATUS NAME RUN: ok, and on failure the logs of job RUN as TAP comments.
+okl() { ok "$1" "$2"; [ "$1" -eq 0 ] || slurm_show_logs "$3"; }
 
 slurm_show_logs() { # slurm_show_logs NAME: batch log + attempt logs as TAP comments
   echo "# ---- $1.out"; sed 's/^/#   /' "$SLURM_TEST_DIR/$1.out" 2>/dev/null | grep -v '^#       ' | tail -40

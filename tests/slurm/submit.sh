@@ -12,7 +12,7 @@ ref=$(standin_reference 4 $STANDIN_ARGS)
 
 jid=$(slurm_submit submit --nodes=2 --ntasks-per-node=2); ok $? "sbatch accepted the job ($jid)"
 st=$(slurm_wait_done "$jid" 90)
-[ "$st" = COMPLETED ]; ok $? "job $jid COMPLETED (state: $st)" || slurm_show_logs submit
+[ "$st" = COMPLETED ]; okl $? "job $jid COMPLETED (state: $st)" submit
 log=$SLURM_TEST_DIR/submit/logs/attempt-0.log
 [ "$(grep -Ec '^standin: rank [0-9]+/4 node n[12] ' "$log")" -eq 4 ]
 ok $? "4 ranks started, on the job's nodes"
