@@ -15,6 +15,7 @@
  *   - a watchdog thread turns a collective that cannot complete (a peer died) into a
  *     clear error and exit status 1 instead of a hang;
  *   - exit codes as dyolo's: 0 done, 1 error, 2 usage, 75 checkpointed-requeue-me.
+ * --hang-rank/--hang-step make one rank stop responding, to test the watchdog.
  * Output: one line per rank at start ("standin: rank R/W node N pid P"), and rank 0's
  * "standin result: steps=.. state=.. samples=.. idsum=.." at the end. */
 #include <errno.h>
@@ -38,6 +39,7 @@ struct opts {
   long steps, global_batch, ckpt_every, step_ms;
   double watchdog_s;
   int resume;
+  long hang_rank, hang_step; /* test hook: this rank stops responding at this step */
 };
 
 /* The replicated training state: identical on every rank after each step. */
@@ -70,7 +72,7 @@ static uint64_t mix64(uint64_t x) {
 static int usage(const char *msg) {
   fprintf(stderr, "standin: %s\nusage: test_standin_trainer --run-dir DIR [--steps N] "
           "[--global-batch G] [--ckpt-every K] [--step-ms MS] [--watchdog SECONDS] "
-          "[--resume auto|none]\n", msg);
+          "[--resume auto|none] [--hang-rank R --hang-step S]\n", msg);
   return EXIT_USAGE;
 }
 
@@ -84,7 +86,7 @@ static int parse_long(const char *s, long *out) {
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o) {
-  *o = (struct opts){NULL, 200, 12, 25, 20, 20.0, 0};
+  *o = (struct opts){NULL, 200, 12, 25, 20, 20.0, 0, -1, -1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     long n;
@@ -100,6 +102,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     else if (!strcmp(a, "--ckpt-every")) o->ckpt_every = n;
     else if (!strcmp(a, "--step-ms")) o->step_ms = n;
     else if (!strcmp(a, "--watchdog")) o->watchdog_s = (double)n;
+    else if (!strcmp(a, "--hang-rank")) o->hang_rank = n;
+    else if (!strcmp(a, "--hang-step")) o->hang_step = n;
     else return usage("unknown option");
   }
   if (!o->run_dir) return usage("--run-dir is required");
@@ -189,6 +193,8 @@ static int do_step(const struct opts *o, struct state *s, int rank, int world) {
   }
   struct timespec ts = {o->step_ms / 1000, (o->step_ms % 1000) * 1000000L};
   nanosleep(&ts, NULL); /* stands in for forward/backward time without burning CPU */
+  if (rank == o->hang_rank && (long)s->step == o->hang_step) /* the watchdog test's stuck peer */
+    for (;;) pause();
   if (allreduce(local, sum, 3, MPI_UINT64_T, MPI_SUM, s->step)) return -1;
   if (sum[1] != (uint64_t)o->global_batch) {
     fprintf(stderr, "standin: step %" PRIu64 ": %" PRIu64 " samples seen, expected %ld\n",
