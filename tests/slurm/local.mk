@@ -8,4 +8,5 @@ SLURM_TESTS = tests/slurm/standin.sh tests/slurm/submit.sh tests/slurm/preempt.s
 	tests/slurm/timelimit.sh
 TESTS += $(SLURM_TESTS)
 EXTRA_DIST += $(SLURM_TESTS) tests/slurm/slurm-lib.sh slurm/cluster/cluster.sh \
-	slurm/train.sbatch slurm/train-cpu.sbatch slurm/scaling.sbatch slurm/README.md
+	slurm/train.sbatch slurm/train-cpu.sbatch slurm/scaling.sbatch slurm/scaling.sh \
+	slurm/scaling-collect.sh slurm/README.md

@@ -23,6 +23,20 @@ check_contains "$SLURM_TEST_DIR/submit.out" 'SLURM_JOB_NODELIST=n\[1-2\]' "envir
 check_contains "$SLURM_TEST_DIR/submit.out" 'training finished' "batch script saw exit 0"
 [ "$(slurm_job_field "$jid" Restarts)" = 0 ]; ok $? "no restart"
 
+# The scaling driver on the same cluster: 1 and 2 nodes, then the collector job.
+ids=$(DYOLO_LAUNCHER=mpirun DYOLO_RANKS_PER_NODE=2 DYOLO_BENCH_CMD="$STANDIN $STANDIN_ARGS" \
+      "$TOP_SRCDIR/slurm/scaling.sh" -n "1 2" -o "$SLURM_TEST_DIR/scaling" 2>/dev/null)
+ok $? "scaling.sh submitted $(echo $ids | wc -w) jobs (2 points + collector)"
+st=$(slurm_wait_done "$(echo "$ids" | tail -1)" 90)
+[ "$st" = COMPLETED ]; ok $? "scaling collector job COMPLETED (state: $st)"
+md=$SLURM_TEST_DIR/scaling/scaling.md
+[ "$(grep -Ec '^\| [12] \| [24] \| [0-9.]+ \| [0-9.]+ \| [0-9]+% \| 0 \|$' "$md" 2>/dev/null)" -eq 2 ]
+rc=$?; ok $rc "scaling.md has one successful row per node count"
+[ $rc -eq 0 ] || sed 's/^/#   /' "$md" "$SLURM_TEST_DIR/scaling/"*.out 2>/dev/null | head -30
+r1=$(standin_result "$SLURM_TEST_DIR/scaling/run-n1/logs/attempt-0.log")
+r2=$(standin_result "$SLURM_TEST_DIR/scaling/run-n2/logs/attempt-0.log")
+[ -n "$r1" ] && [ "$r1" = "$ref" ] && [ "$r2" = "$ref" ]; ok $? "both scaling points computed the reference result"
+
 # Teardown must leave nothing running: no daemon of this cluster, no job process.
 conf=$SLURM_CONF
 "$CLUSTER" stop "$SLURM_TEST_DIR/cluster"
