@@ -106,11 +106,19 @@ start_munge() { # start_munge DIR
 
 # wait_idle DIR: poll sinfo until every node is idle, or fail naming the late node.
 wait_idle() {
-  local d=$1 t0 states n
+  local d=$1 t0 states n name f log
   t0=$(date +%s)
   while :; do
     states=$(SLURM_CONF="$d/etc/slurm.conf" sinfo -h -N -o '%N %t' 2>/dev/null)
     if [ "$(echo "$states" | grep -c ' idle$')" -eq 3 ]; then return 0; fi
+    # A daemon that died after forking to the background: say which, at once.
+    for n in ctl $NODES; do
+      case $n in ctl) name=slurmctld f=$d/run/slurmctld.pid log=$d/log/slurmctld.log ;;
+                  *)  name="slurmd $n" f=$d/run/slurmd-$n.pid log=$d/log/slurmd-$n.log ;; esac
+      if [ -s "$f" ] && ! alive "$(cat "$f")"; then
+        log_tail "$name" "$log"; echo "cluster.sh: $name exited during start-up" >&2; return 1
+      fi
+    done
     if [ $(( $(date +%s) - t0 )) -ge "$START_TIMEOUT" ]; then
       echo "cluster.sh: nodes not idle after ${START_TIMEOUT}s; sinfo -N says:" >&2
       echo "${states:-(no answer from slurmctld)}" | sed 's/^/    /' >&2

@@ -37,4 +37,18 @@ s2=$(sed -n 's/^standin: signal.*at step \([0-9]*\);.*/\1/p' "$run/logs/attempt-
 ok $? "both signals came mid-run (checkpoints at steps ${s1:-?} and ${s2:-?} of 250)"
 got=$(standin_result "$run/logs/attempt-2.log")
 [ -n "$ref" ] && [ "$got" = "$ref" ]; ok $? "result after two preemptions equals the uninterrupted run (${got:-none})"
+
+# The default launcher of train.sbatch, srun --mpi=pmix (one node: PMIx cannot serve
+# several virtual nodes of one host), through the same preemption cycle.
+jid=$(DYOLO_LAUNCHER=srun slurm_submit psrun --nodes=1 --ntasks-per-node=2); ok $? "srun job accepted ($jid)"
+run=$SLURM_TEST_DIR/psrun
+wait_for_line "$run/logs/attempt-0.log" '^standin: rank 1/2' 60 && sleep 1
+scancel --signal=USR1 --batch "$jid"
+wait_for_line "$run/logs/attempt-0.log" 'checkpoint written at step [1-9]' 30
+okl $? "srun step: checkpointed on the forwarded signal" psrun
+st=$(slurm_wait_done "$jid" 90)
+[ "$st" = COMPLETED ]; okl $? "srun job $jid COMPLETED after a requeue (state: $st, Restarts=$(slurm_job_field "$jid" Restarts))" psrun
+check_contains "$SLURM_TEST_DIR/psrun.out" 'step: srun --mpi=pmix -K1' "launched with srun --mpi=pmix"
+got=$(standin_result "$run/logs/attempt-1.log")
+[ -n "$ref" ] && [ "$got" = "$ref" ]; ok $? "srun result after preemption equals the uninterrupted run (${got:-none})"
 tap_done

@@ -23,6 +23,12 @@ check_contains "$SLURM_TEST_DIR/submit.out" 'SLURM_JOB_NODELIST=n\[1-2\]' "envir
 check_contains "$SLURM_TEST_DIR/submit.out" 'training finished' "batch script saw exit 0"
 [ "$(slurm_job_field "$jid" Restarts)" = 0 ]; ok $? "no restart"
 
+# A start that cannot work fails at once, naming the daemon and the reason.
+mkdir -m 0700 "$SLURM_TEST_DIR/private"
+out=$("$CLUSTER" start "$SLURM_TEST_DIR/private/c" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'user munge cannot enter'
+ok $? "cluster.sh start in a directory munge cannot reach: exit 1 with the reason (got $rc)"
+
 # The scaling driver on the same cluster: 1 and 2 nodes, then the collector job.
 ids=$(DYOLO_LAUNCHER=mpirun DYOLO_RANKS_PER_NODE=2 DYOLO_BENCH_CMD="$STANDIN $STANDIN_ARGS" \
       "$TOP_SRCDIR/slurm/scaling.sh" -n "1 2" -o "$SLURM_TEST_DIR/scaling" 2>/dev/null)
