@@ -11,7 +11,9 @@
  *     --ckpt-every steps and when SIGUSR1/SIGTERM arrives: the handler only sets a flag,
  *     ranks agree on it with MPI_Allreduce(MAX) at the step boundary, checkpoint, and
  *     exit 75 ("checkpointed, requeue me");
- *   - `--resume auto` continues from the checkpoint in --run-dir when there is one;
+ *   - `--resume auto` continues from the checkpoint in the run dir when there is one
+ *     (the run dir: --run-dir DIR, or dyolo's `--set run.out_dir=DIR`, which the
+ *     templates pass);
  *   - a watchdog thread turns a collective that cannot complete (a peer died) into a
  *     clear error and exit status 1 instead of a hang;
  *   - exit codes as dyolo's: 0 done, 1 error, 2 usage, 75 checkpointed-requeue-me.
@@ -70,7 +72,7 @@ static uint64_t mix64(uint64_t x) {
 }
 
 static int usage(const char *msg) {
-  fprintf(stderr, "standin: %s\nusage: test_standin_trainer --run-dir DIR [--steps N] "
+  fprintf(stderr, "standin: %s\nusage: test_standin_trainer --run-dir DIR|--set run.out_dir=DIR [--steps N] "
           "[--global-batch G] [--ckpt-every K] [--step-ms MS] [--watchdog SECONDS] "
           "[--resume auto|none] [--hang-rank R --hang-step S]\n", msg);
   return EXIT_USAGE;
@@ -93,6 +95,10 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
     if (!v) return usage("option without a value (or unknown option)");
     i++;
     if (!strcmp(a, "--run-dir")) o->run_dir = v;
+    else if (!strcmp(a, "--set")) { /* dyolo's way to set the run dir: the templates use it */
+      if (strncmp(v, "run.out_dir=", 12)) return usage("--set: the stand-in knows only run.out_dir=DIR");
+      o->run_dir = v + 12;
+    }
     else if (!strcmp(a, "--resume")) {
       if (strcmp(v, "auto") && strcmp(v, "none")) return usage("--resume takes auto or none");
       o->resume = !strcmp(v, "auto");
