@@ -190,10 +190,10 @@ kill_leftover_jobs() {
   local d=$1 p env comm
   for p in /proc/[0-9]*; do
     env=$({ tr '\0' '\n' <"$p/environ"; } 2>/dev/null) || continue
-    echo "$env" | grep -qx "SLURM_CONF=$d/etc/slurm.conf" || continue
+    grep -qx "SLURM_CONF=$d/etc/slurm.conf" <<<"$env" || continue
     comm=$(cat "$p/comm" 2>/dev/null)
     case "$comm" in slurmstepd|slurmd|slurmctld) ;; *)
-      echo "$env" | grep -q '^SLURM_JOB_ID=' || continue ;;
+      grep -q '^SLURM_JOB_ID=' <<<"$env" || continue ;;
     esac
     kill -KILL "${p#/proc/}" 2>/dev/null
   done
