@@ -4,7 +4,8 @@
 # after the requeued job has resumed, `scancel --signal=USR1 --full` (every process).
 # Each time the job must checkpoint, exit 75, requeue itself and resume; the final
 # result must equal an uninterrupted run's. The test (not the template) releases the
-# requeued job's BeginTime delay.
+# requeued job's BeginTime delay. A plain `scancel` must cancel (not requeue), and the
+# srun launcher goes through the same cycle.
 . "$TOP_SRCDIR/tests/tap.sh"
 . "$TOP_SRCDIR/tests/slurm/slurm-lib.sh"
 slurm_setup 240
@@ -37,6 +38,15 @@ s2=$(sed -n 's/^standin: signal.*at step \([0-9]*\);.*/\1/p' "$run/logs/attempt-
 ok $? "both signals came mid-run (checkpoints at steps ${s1:-?} and ${s2:-?} of 250)"
 got=$(standin_result "$run/logs/attempt-2.log")
 [ -n "$ref" ] && [ "$got" = "$ref" ]; ok $? "result after two preemptions equals the uninterrupted run (${got:-none})"
+
+# A plain scancel (SIGTERM, job COMPLETING) must cancel, not requeue.
+jid=$(slurm_submit pcancel --nodes=2 --ntasks-per-node=2); ok $? "job to cancel accepted ($jid)"
+wait_for_line "$SLURM_TEST_DIR/pcancel/logs/attempt-0.log" '^standin: rank 3/4' 60 && sleep 1
+scancel "$jid"
+st=$(slurm_wait_done "$jid" 60); sleep 3
+st=$(slurm_job_field "$jid" JobState)
+[ "$st" = CANCELLED ] && [ "$(slurm_job_field "$jid" Restarts)" = 0 ]
+okl $? "plain scancel: job stays CANCELLED, not requeued (state $st, Restarts=$(slurm_job_field "$jid" Restarts))" pcancel
 
 # The default launcher of train.sbatch, srun --mpi=pmix (one node: PMIx cannot serve
 # several virtual nodes of one host), through the same preemption cycle.
