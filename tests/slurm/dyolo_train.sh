@@ -55,6 +55,9 @@ check_contains "$T/P.out" 'step exited with status 75' "dyolo exited 75 after th
 check_contains "$T/P/logs/attempt-1.log" 'resumed from .*ckpt-' "attempt 1 resumed from a checkpoint"
 [ -n "$(losses "$T/A/metrics.jsonl")" ] && [ "$(losses "$T/P/metrics.jsonl")" = "$(losses "$T/A/metrics.jsonl")" ]
 ok $? "per-step losses of the preempted Slurm job equal the uninterrupted mpirun run's"
+last_ckpt() { ls "$1"/checkpoints/ckpt-*.h5 2>/dev/null | tail -1; }
+/usr/bin/python3 "$TOP_SRCDIR/tests/e2e/compare_ckpt.py" "$(last_ckpt "$T/A")" "$(last_ckpt "$T/P")"
+ok $? "final weights, EMA and optimizer state of the 2-node Slurm job equal the mpirun run's (bit for bit)"
 
 # 2. Node failure on an elastic job.
 jid=$(DYOLO_RUN_DIR=$T/F DYOLO_RANKS_PER_NODE=1 sbatch --parsable --job-name=F --output="$T/F.out" \
