@@ -11,3 +11,5 @@ EXTRA_DIST += tests/train/scaler_mpi.sh tests/train/train_mpi.sh
 SANITIZER_TESTS += tests/train/test_train
 TESTS += tests/e2e/train_e2e.sh
 EXTRA_DIST += tests/e2e/train_e2e.sh tests/e2e/compare_ckpt.py
+TESTS += tests/e2e/learn_e2e.sh
+EXTRA_DIST += tests/e2e/learn_e2e.sh
