@@ -16,6 +16,7 @@
 #include "eval/draw.h"
 #include "eval/nms.h"
 #include "eval/weights.h"
+#include "core/fsutil.h"
 
 static const char detect_help[] =
     "usage: dyolo detect --weights W --source IMAGE_OR_DIR [--out DIR] [--conf C]\n"
@@ -108,16 +109,10 @@ static dy_status list_sources(const char *src, char ***out, int *n)
 
 static dy_status load_image(const char *path, img_rgb *im)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return DY_ERR(DY_EIO, "cannot open image \"%s\": %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *buf = n > 0 ? malloc((size_t)n) : NULL;
-    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    dy_status s = buf && got == (size_t)n ? img_decode(buf, got, im, path)
-                                          : DY_ERR(DY_EIO, "cannot read image \"%s\" (empty or unreadable)", path);
+    char *buf = NULL;
+    size_t n = 0;
+    DY_TRY(fs_read_file(path, "image", &buf, &n));
+    dy_status s = n ? img_decode((const uint8_t *)buf, n, im, path) : DY_ERR(DY_EFORMAT, "image \"%s\" is empty", path);
     free(buf);
     return s;
 }
@@ -215,9 +210,7 @@ static dy_status setup(detector *dt, const det_args *a)
     dt->chw = malloc((size_t)3 * dt->imgsz * dt->imgsz);
     dt->boxes = malloc(sizeof(nms_box) * (size_t)a->max_det);
     if (!dt->pred || !dt->chw || !dt->boxes) return DY_ERR(DY_ENOMEM, "detect: out of memory");
-    if (mkdir(a->out, 0755) != 0 && errno != EEXIST)
-        return DY_ERR(DY_EIO, "cannot create \"%s\": %s", a->out, strerror(errno));
-    return DY_OK;
+    return fs_mkdir_p(a->out);
 }
 
 /* Returns the number of images that failed (each reported), or -1 on a fatal error. */

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "dist/dist.h"
 #include "eval/coco_json.h"
@@ -79,7 +80,7 @@ static dy_status write_outputs(const val_args *a, const weights_info *wi, const 
     eval_report_headline(&rep, &m50, &m);
     printf("%s protocol: mAP50 %.4f  mAP50-95 %.4f  (%d images, %.1f images/s)\n", a->protocol, m50, m, v->nimages,
            v->images_per_s);
-    mkdir(a->out, 0755);
+    DY_TRY(fs_mkdir_p(a->out));
     char path[1200];
     snprintf(path, sizeof path, "%s/val.json", a->out);
     DY_TRY(eval_report_write_json(&rep, a->json ? a->json : path));

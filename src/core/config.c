@@ -1,6 +1,7 @@
 /* config.c -- implementation of config.h: schema defaults, file loading with
  * includes, validation with file:line diagnostics, --set overrides, accessors. */
 #include "core/config.h"
+#include "core/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -271,33 +272,7 @@ static dy_status validate_tree(const char *file, const char *text, const cJSON *
 
 /* ------------------------------------------------------------------ files */
 
-static dy_status read_text(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return DY_ERR(DY_ENOENT, "cannot open config file \"%s\": %s", path, strerror(errno));
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) free(buf);
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) return DY_ERR(DY_ENOMEM, "reading config file \"%s\": out of memory", path);
-    if (err) {
-        free(buf);
-        return DY_ERR(DY_EIO, "error reading config file \"%s\"", path);
-    }
-    buf[len] = '\0';
-    *out = buf;
-    return DY_OK;
-}
+static dy_status read_text(const char *path, char **out) { return fs_read_file(path, "config file", out, NULL); }
 
 static dy_status parse_text(const char *file, const char *text, cJSON **out)
 {

@@ -12,29 +12,9 @@
 
 #include "core/check.h"
 #include "data/dataset.h"
+#include "core/fsutil.h"
 
-static dy_status slurp(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    SYS_CHECK(f, DY_ENOENT, "cannot open %.480s", path);
-    SYS_CHECK(fseek(f, 0, SEEK_END) == 0, DY_EIO, "cannot seek %.480s", path);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    if (!b) {
-        fclose(f);
-        return DY_ERR(DY_ENOMEM, "out of memory reading %s", path);
-    }
-    size_t got = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    if (got != (size_t)n) {
-        free(b);
-        return DY_ERR(DY_EIO, "short read of %s", path);
-    }
-    b[n] = 0;
-    *out = b;
-    return DY_OK;
-}
+static dy_status slurp(const char *path, char **out) { return fs_read_file(path, "COCO annotation file", out, NULL); }
 
 static int cmp_i64(const void *a, const void *b)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/check.h"
+#include "core/fsutil.h"
 #include "core/crc32c.h"
 #include "core/log.h"
 #include "data/image.h"
@@ -37,26 +38,13 @@ static dy_status grow(void **p, size_t *cap, size_t need, size_t elem)
 
 static dy_status read_file(const char *path, uint8_t **buf, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return DY_ERR(DY_EIO, "%s", strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return DY_ERR(DY_EIO, "cannot seek: %s", strerror(errno));
+    char *b = NULL;
+    DY_TRY(fs_read_file(path, "image", &b, len));
+    *buf = (uint8_t *)b;
+    if (*len == 0) {
+        free(b);
+        return DY_ERR(DY_EIO, "empty file");
     }
-    long n = ftell(f);
-    rewind(f);
-    *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!*buf) {
-        fclose(f);
-        return DY_ERR(DY_ENOMEM, "out of memory");
-    }
-    size_t got = fread(*buf, 1, (size_t)n, f);
-    fclose(f);
-    if (n <= 0 || got != (size_t)n) {
-        free(*buf);
-        return DY_ERR(DY_EIO, n <= 0 ? "empty file" : "short read");
-    }
-    *len = (size_t)n;
     return DY_OK;
 }
 

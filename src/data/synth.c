@@ -15,6 +15,7 @@
 #include "core/check.h"
 #include "core/rng.h"
 #include "data/image.h"
+#include "core/fsutil.h"
 
 #define SYNTH_PURPOSE 0x53594e54u /* "SYNT" */
 #define MAX_OBJ 6
@@ -113,19 +114,7 @@ static void make_shape(shape *s, int w, int h, int classes, rng_stream *r)
     }
 }
 
-static dy_status mkdirs(const char *dir)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *q = p + 1; *q; q++)
-        if (*q == '/') {
-            *q = 0;
-            SYS_CHECK(mkdir(p, 0777) == 0 || errno == EEXIST, DY_EIO, "mkdir %.480s", p);
-            *q = '/';
-        }
-    SYS_CHECK(mkdir(p, 0777) == 0 || errno == EEXIST, DY_EIO, "mkdir %.480s", p);
-    return DY_OK;
-}
+static dy_status mkdirs(const char *dir) { return fs_mkdir_p(dir); }
 
 static dy_status write_file(const char *path, const void *data, size_t len)
 {

@@ -1,5 +1,6 @@
 /* coco_json.c -- COCO annotation/results files <-> eval_set (see coco_json.h). */
 #include "eval/coco_json.h"
+#include "core/fsutil.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -9,22 +10,8 @@
 
 static dy_status read_json(const char *path, cJSON **out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return DY_ERR(DY_ENOENT, "cannot open \"%s\": %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return DY_ERR(DY_EIO, "cannot read \"%s\": %s", path, strerror(errno));
-    }
-    long n = ftell(f);
-    rewind(f);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!buf || got != (size_t)n) {
-        free(buf);
-        return DY_ERR(DY_EIO, "cannot read \"%s\"", path);
-    }
-    buf[n] = '\0';
+    char *buf = NULL;
+    DY_TRY(fs_read_file(path, "COCO file", &buf, NULL));
     *out = cJSON_Parse(buf);
     free(buf);
     if (!*out) return DY_ERR(DY_EFORMAT, "\"%s\" is not valid JSON", path);

@@ -2,8 +2,7 @@
  * code (not part of the public API).
  * defines: ckpt_h5_file_type, ckpt_h5_mem_type, ckpt_dtype_parse, ckpt_h5_str_type,
  *          ckpt_h5_table_type, ckpt_fsync_path, ckpt_fsync_dir, ckpt_mkdir_p,
- *          ckpt_write_file_atomic, ckpt_pause_hook, ckpt_fapl, ckpt_crc32c,
- *          ckpt_crc32c_update, ckpt_crc_force_portable, CKPT_PATH_MAX */
+ *          ckpt_write_file_atomic, ckpt_pause_hook, ckpt_fapl, CKPT_PATH_MAX */
 #ifndef DY_IO_CKPT_INTERNAL_H
 #define DY_IO_CKPT_INTERNAL_H
 
@@ -33,10 +32,5 @@ dy_status ckpt_write_file_atomic(const char *dir, const char *name, const char *
 /* Reads DIR/NAME (a pointer file) into buf; DY_ENOENT when absent. */
 dy_status ckpt_read_pointer(const char *dir, const char *name, char *buf, size_t len);
 void ckpt_pause_hook(int rank);
-/* CRC-32C, hardware-accelerated where possible; same values as core/crc32c.h. */
-uint32_t ckpt_crc32c(const void *data, size_t len);
-uint32_t ckpt_crc32c_update(uint32_t crc, const void *data, size_t len);
-/* Tests: 1 forces the portable table-driven path. */
-extern int ckpt_crc_force_portable;
 
 #endif

@@ -114,7 +114,7 @@ static dy_status read_checksums(hid_t dset, const char *what, uint32_t **crcs, h
 
 static dy_status check_block(const char *path, const char *what, const void *p, int64_t bytes, uint32_t want, int64_t at)
 {
-    uint32_t got = ckpt_crc32c(p, (size_t)bytes);
+    uint32_t got = crc32c(p, (size_t)bytes);
     if (got != want)
         return DY_ERR(DY_ECORRUPT, "%s: checksum mismatch in dataset %s, bytes %lld..%lld (crc32c %08x, stored %08x)",
                       path, what, (long long)at, (long long)(at + bytes), got, want);

@@ -15,6 +15,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "io/ckpt_internal.h"
+#include "core/fsutil.h"
 
 static const char *const dtype_names[CKPT_NDTYPES] = {"f32", "f16", "i64", "u8", "u32"};
 static const size_t dtype_sizes[CKPT_NDTYPES] = {4, 2, 8, 1, 4};
@@ -125,22 +126,7 @@ dy_status ckpt_fsync_dir(const char *dir)
     return DY_OK;
 }
 
-dy_status ckpt_mkdir_p(const char *dir)
-{
-    char buf[CKPT_PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return DY_ERR(DY_EINVAL, "checkpoint directory name too long: %s", dir);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            SYS_CHECK(mkdir(buf, 0777) == 0 || errno == EEXIST, DY_EIO, "creating directory %s", buf);
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return DY_OK;
-}
+dy_status ckpt_mkdir_p(const char *dir) { return fs_mkdir_p(dir); }
 
 dy_status ckpt_write_file_atomic(const char *dir, const char *name, const char *text)
 {

@@ -372,7 +372,7 @@ static dy_status write_entry(ckpt_writer *w, hid_t file, const wentry *e, uint32
     size_t esz = e->kind == CKPT_KIND_TABLE ? sizeof(ckpt_table_row) : ckpt_dtype_size(e->t);
     if (e->kind == CKPT_KIND_TEXT) esz = 1;
     const char *src = (const char *)e->data + (e->kind == CKPT_KIND_RANK ? 0 : (size_t)lo * esz);
-    uint32_t crc = ckpt_crc32c(src, (size_t)(hi - lo) * esz);
+    uint32_t crc = crc32c(src, (size_t)(hi - lo) * esz);
     s = ckpt_agree(w->comm, s);
     if (s == DY_OK && MPI_Allgather(&crc, 1, MPI_UINT32_T, crcs, 1, MPI_UINT32_T, w->comm) != MPI_SUCCESS)
         s = DY_ERR(DY_EMPI, "exchanging checksums of %s", e->name);

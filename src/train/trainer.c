@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/check.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/dist_config.h"
@@ -18,22 +18,6 @@
 #include "train/trainer_internal.h"
 
 /* ------------------------------------------------------------------ set-up */
-
-static dy_status mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return DY_ERR(DY_EIO, "cannot create directory \"%s\": %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return DY_ERR(DY_EIO, "cannot create directory \"%s\": %s", buf, strerror(errno));
-    return DY_OK;
-}
 
 /* Rank 0 creates the run directory and writes the effective config; all agree. */
 static dy_status setup_run_dir(trainer *t)
@@ -47,8 +31,8 @@ static dy_status setup_run_dir(trainer *t)
     dy_status s = DY_OK;
     if (t->dist->rank == 0) {
         char path[1100];
-        s = mkdir_p(t->run_dir);
-        if (s == DY_OK) s = mkdir_p(t->ckpt_dir);
+        s = fs_mkdir_p(t->run_dir);
+        if (s == DY_OK) s = fs_mkdir_p(t->ckpt_dir);
         snprintf(path, sizeof path, "%s/config.json", t->run_dir);
         if (s == DY_OK) s = cfg_write_json(t->cfg, path);
         snprintf(path, sizeof path, "%s/metrics.jsonl", t->run_dir);

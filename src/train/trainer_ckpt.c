@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dyolo_config.h"
@@ -35,26 +36,10 @@ static dy_status add_table(ckpt_writer *w, const char *name, yolo_model *m, int 
     return s;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b) b[n] = '\0';
-    fclose(f);
-    return b;
-}
-
 static dy_status add_texts(trainer *t, ckpt_writer *w)
 {
-    char *conf = cfg_to_json(t->cfg), *spec = read_file(cfg_str(t->cfg, "model.spec"));
+    char *conf = cfg_to_json(t->cfg), *spec = NULL;
+    if (fs_read_file(cfg_str(t->cfg, "model.spec"), "model spec", &spec, NULL) != DY_OK) spec = NULL;
     char *hist = cJSON_PrintUnformatted(t->history);
     cJSON *names = cJSON_CreateStringArray((const char *const *)t->names, t->nc);
     char *ntext = names ? cJSON_PrintUnformatted(names) : NULL;

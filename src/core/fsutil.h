@@ -1,0 +1,18 @@
+/* fsutil.h -- the two file-system chores every module needs: read a whole file and
+ * create a directory with its parents, with errors that name the file and its role.
+ * defines: fs_read_file, fs_mkdir_p */
+#ifndef DY_CORE_FSUTIL_H
+#define DY_CORE_FSUTIL_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* *buf (malloc'd) gets the contents plus a terminating NUL; *len (may be NULL) the
+ * size without it.  `what` names the file in errors: "cannot open config file "x":
+ * No such file or directory" (DY_ENOENT when missing, else DY_EIO). */
+dy_status fs_read_file(const char *path, const char *what, char **buf, size_t *len);
+/* mkdir -p: existing directories are fine. */
+dy_status fs_mkdir_p(const char *dir);
+
+#endif
