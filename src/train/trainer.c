@@ -178,6 +178,9 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_model(t, &dopt));
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(cfg_str(t->cfg, "ckpt.signals")));
+    if (cfg_bool(t->cfg, "ckpt.async"))
+        log_warn("ckpt.async is not used by dyolo train yet: the loader's I/O thread also calls parallel "
+                 "HDF5, which is not thread-safe, so checkpoints are written synchronously");
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
     return DY_OK;
 }
@@ -222,10 +225,17 @@ static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, in
     yolo_model_set_opts(t->model, &o);
     ddp_set_sync(t->ddp, sync);
     yolo_loss_parts parts;
+    double t0 = timer_now();
     DY_TRY(yolo_model_forward(t->model, b->images, 1));
+    double t1 = timer_now();
     DY_TRY(yolo_model_loss(t->model, b->targets, b->ntargets, &parts));
+    double t2 = timer_now();
     yolo_model_backward(t->model);
+    double t3 = timer_now();
     DY_TRY(ddp_finish(t->ddp));
+    double t4 = timer_now();
+    t->tm[1] += t1 - t0, t->tm[2] += t2 - t1, t->tm[3] += t3 - t2, t->tm[4] += t4 - t3;
+    t->tm_steps++;
     t->cyc[0] += parts.box, t->cyc[1] += parts.obj, t->cyc[2] += parts.cls;
     t->cyc_n++;
     *stepped = 0;
@@ -236,7 +246,10 @@ static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, in
          * broadcast_buffers), then they enter the EMA. */
         DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(t->model), yolo_model_num_buffers(t->model),
                                     COMM_F32));
-        if (t->ts.hyp.ema) ema_update(&t->buf_ema, yolo_model_buffers(t->model));
+        /* Same cadence as the weights' EMA (skipped AMP steps update neither), so
+         * the two share one update count, which is what a checkpoint stores. */
+        if (t->ts.hyp.ema && !info->skipped) ema_update(&t->buf_ema, yolo_model_buffers(t->model));
+        t->tm[5] += timer_now() - t4;
         t->last_opt_step = t->ni;
         t->updates++;
         t->skipped += info->skipped;
@@ -322,6 +335,7 @@ static dy_status run_epoch(trainer *t, int *stop)
         double w0 = timer_now();
         DY_TRY(loader_next(t->train, &b));
         es.wait += timer_now() - w0;
+        t->tm[0] += timer_now() - w0;
         if (!b) break;
         int stepped = 0;
         dy_status s = micro_step(t, b, &info, &stepped);
@@ -371,6 +385,26 @@ static dy_status epoch_end(trainer *t)
     return DY_OK;
 }
 
+/* Where a micro-step's time goes (rank 0's view), and how much of the gradient
+ * all-reduce backward hid: 1 - exposed / (exposed + overlapped), with the
+ * overlapped part measured by DDP from launch to completion. */
+static void add_timing(const trainer *t, cJSON *o)
+{
+    static const char *const names[6] = {"data_wait", "forward", "loss", "backward", "exposed_comm", "optimizer"};
+    cJSON *tm = cJSON_AddObjectToObject(o, "ms_per_micro_step");
+    double n = t->tm_steps ? (double)t->tm_steps : 1;
+    for (int i = 0; i < 6; i++) cJSON_AddNumberToObject(tm, names[i], 1000.0 * t->tm[i] / n);
+    ddp_stats ds;
+    ddp_stats_get(t->ddp, &ds);
+    cJSON *d = cJSON_AddObjectToObject(o, "ddp");
+    cJSON_AddNumberToObject(d, "collectives", (double)ds.collectives);
+    cJSON_AddNumberToObject(d, "syncs", (double)ds.syncs);
+    cJSON_AddNumberToObject(d, "nosync_micro_steps", (double)ds.nosync_steps);
+    cJSON_AddNumberToObject(d, "exposed_s", ds.exposed_s);
+    cJSON_AddNumberToObject(d, "comm_s", ds.comm_s);
+    cJSON_AddNumberToObject(d, "hidden_fraction", ds.hidden);
+}
+
 static dy_status write_summary(trainer *t, trainer_result *res, double secs, double images)
 {
     res->steps = t->updates;
@@ -387,6 +421,7 @@ static dy_status write_summary(trainer *t, trainer_result *res, double secs, dou
     cJSON_AddNumberToObject(o, "world_size", t->dist->size);
     cJSON_AddNumberToObject(o, "best_fitness", t->best_fitness);
     cJSON_AddItemToObject(o, "history", cJSON_Duplicate(t->history, 1));
+    add_timing(t, o);
     char path[1100];
     snprintf(path, sizeof path, "%s/summary.json", t->run_dir);
     char *s = cJSON_Print(o);

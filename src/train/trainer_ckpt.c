@@ -105,7 +105,8 @@ dy_status trainer_save(trainer *t, int is_best)
         ckpt_writer_set_best(w, is_best);
         ckpt_writer_set_keep(w, (int)cfg_int(t->cfg, "ckpt.keep"));
         /* Synchronous: the loader's I/O thread also calls HDF5, which is not
-         * thread-safe, so an asynchronous write would race with it. */
+         * thread-safe, so an asynchronous write would race with it (ckpt.async
+         * applies to `dyolo bench ckpt`; the trainer warns at start-up). */
         s = ckpt_commit(w);
     }
     ckpt_writer_free(w);

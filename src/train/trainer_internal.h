@@ -42,6 +42,8 @@ typedef struct {
     long updates;           /* optimizer steps applied (incl. skipped) */
     long skipped;           /* steps skipped by the loss scaler */
     double best_fitness;
+    double tm[6];           /* seconds: data wait, forward, loss, backward, exposed comm, optimizer */
+    long tm_steps;          /* micro-steps timed */
     double cyc[3];          /* box/obj/cls summed over the current accumulation cycle */
     int cyc_n;
     double last_ckpt_time;

@@ -43,6 +43,15 @@ assert a == b, (len(a), len(b))
 PYEOF
 ok $? "the resumed run's loss log equals the uninterrupted one"
 
+# The same with AMP (f16 storage, dynamic loss scale in the checkpoint).
+train 2 --set run.out_dir=AA --set train.amp=true >AA.log 2>&1; ok $? "uninterrupted AMP run"
+DYOLO_TEST_SIGNAL_AT_STEP=3 train 2 --set run.out_dir=BA --set train.amp=true >BA1.log 2>&1; rc=$?
+[ $rc -eq 75 ]; ok $? "AMP run: signal -> exit 75 (got $rc)"
+train 2 --set run.out_dir=BA --set train.amp=true --resume auto >BA2.log 2>&1; ok $? "AMP run resumes and finishes"
+lastA=$(ls AA/checkpoints/ckpt-*.h5 | tail -1)
+$PY "$TOP_SRCDIR/tests/e2e/compare_ckpt.py" "$lastA" "BA/checkpoints/$(basename "$lastA")"
+ok $? "AMP: resumed run ends bit-identical (weights, EMA, momentum, loss scale)"
+
 # World size change: resume B's mid-run checkpoint on 1 rank with the same global batch.
 mkdir -p C/checkpoints && cp B/checkpoints/ckpt-000000000003.h5 C/checkpoints/ 2>/dev/null
 train 1 --set run.out_dir=C --resume auto >C.log 2>&1; ok $? "resume on 1 rank (saved on 2) finishes"

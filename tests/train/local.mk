@@ -13,3 +13,5 @@ TESTS += tests/e2e/train_e2e.sh
 EXTRA_DIST += tests/e2e/train_e2e.sh tests/e2e/compare_ckpt.py
 TESTS += tests/e2e/learn_e2e.sh
 EXTRA_DIST += tests/e2e/learn_e2e.sh
+TESTS += tests/e2e/bccd_val.sh
+EXTRA_DIST += tests/e2e/bccd_val.sh
