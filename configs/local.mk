@@ -1,6 +1,6 @@
 # configs/local.mk -- shipped configs, the generated config reference, and
 # `make demo`: the built-in demo (synthetic data, CPU, 2 MPI ranks, a few minutes).
-EXTRA_DIST += configs/README.md configs/demo.json
+EXTRA_DIST += configs/README.md configs/demo.json configs/bccd.json
 
 DEMO_DIR = demo
 DEMO_MPIRUN = OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 $(MPIRUN) --oversubscribe -np 2
@@ -22,6 +22,5 @@ demo: dyolo$(EXEEXT)
 	@echo "  checkpoints        $(DEMO_DIR)/run/checkpoints (dyolo ckpt list $(DEMO_DIR)/run/checkpoints)"
 	@echo "  detections         $(DEMO_DIR)/detect (annotated images, detections.json)"
 .PHONY: demo
-# configs/local.mk -- shipped configs and the generated config reference.
-EXTRA_DIST += configs/README.md configs/models/yolov5n.json configs/models/yolov5s.json \
+EXTRA_DIST += configs/models/yolov5n.json configs/models/yolov5s.json \
 	configs/models/yolov5m.json configs/models/yolov5l.json configs/models/yolov5x.json

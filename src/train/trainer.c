@@ -260,14 +260,33 @@ static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, in
     return DY_OK;
 }
 
-/* One line per optimizer step with the losses of its micro-batches, averaged over
- * ranks (each rank only sees its part of the global batch), not running means,
- * which would depend on where a resumed run started.  Collective. */
-static dy_status log_metrics_step(trainer *t, const train_step_info *info, epoch_stats *es)
+/* Decides whether a checkpoint is due on this rank: every ckpt.interval_steps
+ * optimizer steps, or ckpt.interval_minutes by rank 0's clock. */
+static int ckpt_due_here(const trainer *t)
 {
-    double n = t->cyc_n ? t->cyc_n : 1, v[3] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n};
+    long every = (long)cfg_int(t->cfg, "ckpt.interval_steps");
+    double minutes = cfg_float(t->cfg, "ckpt.interval_minutes");
+    if (t->dist->rank == 0 && minutes > 0 && timer_now() - t->last_ckpt_time > 60.0 * minutes) return 1;
+    return every > 0 && t->updates > 0 && t->updates % every == 0;
+}
+
+/* After each optimizer step, ONE small all-reduce carries what every rank must agree
+ * on: the step's losses (each rank only sees its part of the global batch), a
+ * pending preemption signal and a due checkpoint.  Rank 0 then writes one metrics
+ * line with the losses of the step's micro-batches averaged over ranks (not running
+ * means, which would depend on where a resumed run started). */
+static dy_status step_agree(trainer *t, const train_step_info *info, epoch_stats *es, int *stop, int *ckpt_now)
+{
+    /* Test hook: the last rank signals itself after this optimizer step, so the
+     * preemption tests interrupt at a known point. */
+    const char *hook = getenv("DYOLO_TEST_SIGNAL_AT_STEP");
+    if (hook && t->updates == atol(hook) && t->dist->rank == t->dist->size - 1) raise(SIGUSR1);
+    double n = t->cyc_n ? t->cyc_n : 1;
+    double v[5] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n, signals_pending() != 0, ckpt_due_here(t)};
     t->cyc[0] = t->cyc[1] = t->cyc[2] = 0, t->cyc_n = 0;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_SUM, t->dist->world));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_DOUBLE, MPI_SUM, t->dist->world));
+    *stop = v[3] > 0;
+    *ckpt_now = v[4] > 0;
     double box = v[0] / t->dist->size, obj = v[1] / t->dist->size, cls = v[2] / t->dist->size;
     es->steps++;
     es->box += (box - es->box) / (double)es->steps;
@@ -288,24 +307,6 @@ static dy_status log_metrics_step(trainer *t, const train_step_info *info, epoch
     dy_status st = metrics_write(t->metrics, o);
     cJSON_Delete(o);
     return st;
-}
-
-/* Ranks agree on stopping (signal) and on a periodic checkpoint (rank 0's clock). */
-static dy_status agree_flags(trainer *t, int *stop, int *ckpt_now)
-{
-    /* Test hook: the last rank signals itself after this optimizer step, so the
-     * preemption tests interrupt at a known point. */
-    const char *hook = getenv("DYOLO_TEST_SIGNAL_AT_STEP");
-    if (hook && t->updates == atol(hook) && t->dist->rank == t->dist->size - 1) raise(SIGUSR1);
-    long every = (long)cfg_int(t->cfg, "ckpt.interval_steps");
-    double minutes = cfg_float(t->cfg, "ckpt.interval_minutes");
-    int f[2] = {signals_pending() != 0, 0};
-    if (t->dist->rank == 0 && minutes > 0 && timer_now() - t->last_ckpt_time > 60.0 * minutes) f[1] = 1;
-    if (every > 0 && t->updates > 0 && t->updates % every == 0) f[1] = 1;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, f, 2, MPI_INT, MPI_MAX, t->dist->world));
-    *stop = f[0];
-    *ckpt_now = f[1];
-    return DY_OK;
 }
 
 static void progress_extra(const trainer *t, const epoch_stats *es, char *buf, size_t len)
@@ -343,11 +344,10 @@ static dy_status run_epoch(trainer *t, int *stop)
         DY_TRY(s);
         es.images += (double)t->global_batch;
         if (!stepped) continue;
-        DY_TRY(log_metrics_step(t, &info, &es));
+        int ckpt_now = 0;
+        DY_TRY(step_agree(t, &info, &es, stop, &ckpt_now));
         progress_extra(t, &es, extra, sizeof extra);
         if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
-        int ckpt_now = 0;
-        DY_TRY(agree_flags(t, stop, &ckpt_now));
         if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0));
         if (*stop) return DY_OK;
     }
