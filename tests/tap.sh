@@ -23,3 +23,18 @@ tap_tmpdir() {
   TAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dyolo-test.XXXXXX")
   trap 'rm -rf "$TAP_TMP"' EXIT
 }
+
+# mpi_tap NP MIN_PLAN NAME PROGRAM [ARGS...]: run a TAP-speaking MPI test program on
+# NP ranks (rank 0 prints TAP); two checks: it exits 0, and it ran its whole plan
+# (at least MIN_PLAN checks).  Failures and diagnostics are echoed as comments.
+mpi_tap() {
+  _np=$1 _min=$2 _name=$3; shift 3
+  _out=$("$RUN_MPI" "$_np" "$@" 2>&1)
+  _rc=$?
+  echo "$_out" | grep -E '^(not ok|#)|rank [0-9]+:' | sed "s/^/# np=$_np: /"
+  ok $_rc "$_name passes with $_np rank(s)"
+  _n=$(echo "$_out" | grep -c '^ok ')
+  _plan=$(echo "$_out" | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
+  [ -n "$_plan" ] && [ "$_plan" -ge "$_min" ] && [ "$_n" -eq "$_plan" ]
+  ok $? "np=$_np ran all checks ($_n ok of plan ${_plan:-none})"
+}

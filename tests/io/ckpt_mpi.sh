@@ -5,14 +5,7 @@ tap_tmpdir
 T="$TOP_BUILDDIR/tests/io/test_ckpt"
 for np in 1 2 4; do
   mkdir -p "$TAP_TMP/s$np"
-  out=$("$RUN_MPI" "$np" "$T" suite "$TAP_TMP/s$np" 2>&1)
-  rc=$?
-  echo "$out" | grep -E '^(not ok|#)' | sed "s/^/# np=$np: /"
-  ok $rc "checkpoint suite passes with $np rank(s)"
-  n=$(echo "$out" | grep -c '^ok ')
-  plan=$(echo "$out" | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
-  [ -n "$plan" ] && [ "$plan" -ge 30 ] && [ "$n" -eq "$plan" ]
-  ok $? "np=$np ran all checks ($n ok of plan ${plan:-none})"
+  mpi_tap $np 30 "checkpoint suite" "$T" suite "$TAP_TMP/s$np"
 done
 
 cross() { # cross WRITE_NP READ_NP [async]
