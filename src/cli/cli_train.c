@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "dist/dist.h"
+#include "io/ckpt.h"
 #include "train/trainer.h"
 
 static const char train_help[] =
@@ -58,6 +59,9 @@ int cli_train_main(int argc, char **argv)
     if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("train");
     cfg *c = NULL;
     dy_status s = cli_build_config(&o, &c);
+    /* A config file readable on some nodes only must fail every rank, not leave the
+     * others waiting in the next collective. */
+    s = ckpt_agree(d.world, s);
     if (s == DY_OK) cli_configure_logging(c, &o, d.rank);
     if (s == DY_OK) {
         char *json = cfg_to_json(c);
