@@ -22,17 +22,12 @@
 /* Rank 0 creates the run directory and writes the effective config; all agree. */
 static dy_status setup_run_dir(trainer *t)
 {
-    const char *ck = cfg_str(t->cfg, "ckpt.dir");
     snprintf(t->run_dir, sizeof t->run_dir, "%s", cfg_str(t->cfg, "run.out_dir"));
-    if (*ck)
-        snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s", ck);
-    else
-        snprintf(t->ckpt_dir, sizeof t->ckpt_dir, "%s/checkpoints", t->run_dir);
-    dy_status s = DY_OK;
-    if (t->dist->rank == 0) {
+    dy_status s = ckpt_policy_init(&t->policy, t->cfg, 0, timer_now());
+    if (s == DY_OK && t->dist->rank == 0) {
         char path[1100];
         s = fs_mkdir_p(t->run_dir);
-        if (s == DY_OK) s = fs_mkdir_p(t->ckpt_dir);
+        if (s == DY_OK) s = fs_mkdir_p(t->policy.dir);
         snprintf(path, sizeof path, "%s/config.json", t->run_dir);
         if (s == DY_OK) s = cfg_write_json(t->cfg, path);
         snprintf(path, sizeof path, "%s/metrics.jsonl", t->run_dir);
@@ -163,7 +158,6 @@ static dy_status setup_state(trainer *t)
     if (!t->val_params || !t->val_buffers || !t->history) return DY_ERR(DY_ENOMEM, "out of memory");
     t->last_opt_step = -1;
     t->best_fitness = -1;
-    t->last_ckpt_time = timer_now();
     return DY_OK;
 }
 
@@ -177,8 +171,8 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_data(t));
     DY_TRY(setup_model(t, &dopt));
     DY_TRY(setup_state(t));
-    DY_TRY(signals_install(cfg_str(t->cfg, "ckpt.signals")));
-    if (cfg_bool(t->cfg, "ckpt.async"))
+    DY_TRY(signals_install(t->policy.signals));
+    if (t->policy.async)
         log_warn("ckpt.async is not used by dyolo train yet: the loader's I/O thread also calls parallel "
                  "HDF5, which is not thread-safe, so checkpoints are written synchronously");
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
@@ -260,16 +254,6 @@ static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, in
     return DY_OK;
 }
 
-/* Decides whether a checkpoint is due on this rank: every ckpt.interval_steps
- * optimizer steps, or ckpt.interval_minutes by rank 0's clock. */
-static int ckpt_due_here(const trainer *t)
-{
-    long every = (long)cfg_int(t->cfg, "ckpt.interval_steps");
-    double minutes = cfg_float(t->cfg, "ckpt.interval_minutes");
-    if (t->dist->rank == 0 && minutes > 0 && timer_now() - t->last_ckpt_time > 60.0 * minutes) return 1;
-    return every > 0 && t->updates > 0 && t->updates % every == 0;
-}
-
 /* After each optimizer step, ONE small all-reduce carries what every rank must agree
  * on: the step's losses (each rank only sees its part of the global batch), a
  * pending preemption signal and a due checkpoint.  Rank 0 then writes one metrics
@@ -282,7 +266,8 @@ static dy_status step_agree(trainer *t, const train_step_info *info, epoch_stats
     const char *hook = getenv("DYOLO_TEST_SIGNAL_AT_STEP");
     if (hook && t->updates == atol(hook) && t->dist->rank == t->dist->size - 1) raise(SIGUSR1);
     double n = t->cyc_n ? t->cyc_n : 1;
-    double v[5] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n, signals_pending() != 0, ckpt_due_here(t)};
+    double v[5] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n, signals_pending() != 0,
+                   ckpt_policy_due(&t->policy, t->updates, timer_now(), 0)};
     t->cyc[0] = t->cyc[1] = t->cyc[2] = 0, t->cyc_n = 0;
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_DOUBLE, MPI_SUM, t->dist->world));
     *stop = v[3] > 0;
@@ -381,7 +366,7 @@ static dy_status epoch_end(trainer *t)
     }
     t->epoch++;
     t->position = 0;
-    if (cfg_bool(t->cfg, "ckpt.epoch_end") || last) DY_TRY(trainer_save(t, best));
+    if (ckpt_policy_due(&t->policy, t->updates, timer_now(), 1) || last) DY_TRY(trainer_save(t, best));
     return DY_OK;
 }
 

@@ -97,28 +97,25 @@ dy_status trainer_save(trainer *t, int is_best)
     ckpt_name_for_step(t->updates, name, sizeof name);
     double t0 = timer_now();
     ckpt_writer *w = NULL;
-    dy_status s = ckpt_writer_begin(&w, t->ckpt_dir, name, t->dist->world);
+    dy_status s = ckpt_writer_begin(&w, t->policy.dir, name, t->dist->world);
     if (s == DY_OK) s = add_arrays(t, w);
     if (s == DY_OK) s = add_texts(t, w);
     if (s == DY_OK) s = add_attrs(t, w);
     if (s == DY_OK) {
         ckpt_writer_set_best(w, is_best);
-        ckpt_writer_set_keep(w, (int)cfg_int(t->cfg, "ckpt.keep"));
+        ckpt_writer_set_keep(w, t->policy.keep);
         /* Synchronous: the loader's I/O thread also calls HDF5, which is not
          * thread-safe, so an asynchronous write would race with it (ckpt.async
          * applies to `dyolo bench ckpt`; the trainer warns at start-up). */
         s = ckpt_commit(w);
     }
     ckpt_writer_free(w);
-    t->last_ckpt_time = timer_now();
     if (s == DY_OK)
-        log_info("checkpoint %s/%s (step %ld, epoch %lld) in %.2f s", t->ckpt_dir, name, t->updates,
+        log_info("checkpoint %s/%s (step %ld, epoch %lld) in %.2f s", t->policy.dir, name, t->updates,
                  (long long)t->epoch, timer_now() - t0);
-    else if (!strcmp(cfg_str(t->cfg, "ckpt.on_error"), "continue")) {
-        log_warn("checkpoint failed, training continues (ckpt.on_error=continue): %s", err_msg());
-        s = DY_OK;
-    }
-    return s;
+    dy_status r = ckpt_policy_on_failure(&t->policy, s, t->updates, timer_now());
+    ckpt_policy_mark(&t->policy, t->updates, timer_now());
+    return r;
 }
 
 /* ------------------------------------------------------------------ resume */
@@ -228,9 +225,9 @@ dy_status trainer_restore(trainer *t, const char *resume)
 {
     ckpt_reader *r = NULL;
     if (!strcmp(resume, "auto")) {
-        DY_TRY(ckpt_resume_auto(t->ckpt_dir, t->dist->world, &r));
+        DY_TRY(ckpt_resume_auto(t->policy.dir, t->dist->world, &r));
         if (!r) {
-            log_info("resume auto: no checkpoint in %s, starting from scratch", t->ckpt_dir);
+            log_info("resume auto: no checkpoint in %s, starting from scratch", t->policy.dir);
             return DY_OK;
         }
     } else {
@@ -254,6 +251,7 @@ dy_status trainer_restore(trainer *t, const char *resume)
             log_info("world size %lld -> %d: global batch %lld kept, %ld per rank", (long long)world, t->dist->size,
                      (long long)gb, t->batch);
         trim_metrics(t);
+        ckpt_policy_mark(&t->policy, t->updates, timer_now()); /* intervals count from here */
     }
     ckpt_reader_close(r);
     return s;

@@ -14,6 +14,7 @@
 #include "dist/ddp.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
+#include "io/ckpt_policy.h"
 #include "model/model.h"
 #include "train/step.h"
 #include "train/trainer.h"
@@ -29,7 +30,8 @@ typedef struct {
     ema buf_ema;            /* EMA of the BN buffers (YOLOv5's ModelEMA covers them) */
     metrics_writer *metrics;
     cJSON *history;         /* per-epoch records, saved in checkpoints */
-    char run_dir[900], ckpt_dir[1024];
+    char run_dir[900];
+    ckpt_policy policy;     /* checkpoint directory, schedule, retention, failure policy */
     int nc;
     char **names;
     long global_batch, batch; /* global and per-rank micro-batch */
@@ -46,7 +48,6 @@ typedef struct {
     long tm_steps;          /* micro-steps timed */
     double cyc[3];          /* box/obj/cls summed over the current accumulation cycle */
     int cyc_n;
-    double last_ckpt_time;
     int64_t last_ckpt_ni;
     float *val_params, *val_buffers; /* scratch to swap EMA weights in for validation */
 } trainer;
