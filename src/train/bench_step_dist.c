@@ -15,7 +15,7 @@
  *   exposed comm     the rest of the wait in ddp_finish: communication still
  *                    running after the slowest rank finished backward
  *   all-reduce alone the same buckets all-reduced blocking, one after the other,
- *                    after the timed steps, ranks aligned by a barrier
+ *                    after the timed steps, ranks aligned by a barrier; best round
  *   hidden           1 - exposed / alone
  *
  * Data: synthetic images and boxes (different per rank; data wait 0), or with
@@ -403,11 +403,13 @@ static void print_timeline(const bench_ctx *b, const bench_times *bt)
     fprintf(stderr, "%s\n", line);
 }
 
-/* The same buckets all-reduced blocking, one after the other, ranks aligned. */
-static dy_status time_alone(bench_ctx *b, int rounds, double *total)
+/* The same buckets all-reduced blocking, one after the other, ranks aligned; the
+ * best of `rounds` (a busy machine only makes rounds slower, and a smaller reference
+ * makes the hidden share conservative). */
+static dy_status time_alone(bench_ctx *b, int rounds, double *best)
 {
     float *g = yolo_model_grads(b->model);
-    *total = 0;
+    *best = 0;
     for (int r = 0; r <= rounds; r++) { /* round 0 warms up */
         MPI_CHECK(MPI_Barrier(b->d.world));
         double t0 = timer_now();
@@ -416,7 +418,8 @@ static dy_status time_alone(bench_ctx *b, int rounds, double *total)
             ddp_bucket_span(b->ddp, k, &off, &cnt);
             DY_TRY(comm_allreduce_sync(b->comm, g + off, cnt, COMM_F32, COMM_AVG));
         }
-        if (r) *total += timer_now() - t0;
+        double t = timer_now() - t0;
+        if (r == 1 || (r > 1 && t < *best)) *best = t;
     }
     return DY_OK;
 }
@@ -478,7 +481,7 @@ static dy_status report(bench_ctx *b, const dist_args *a, const bench_times *bt)
     double v[V_N], vmax[V_N], n = a->iters;
     for (int i = 0; i < TRAIN_TM_N; i++) v[i] = bt->tm[i] / n;
     v[V_STEP] = bt->step / n;
-    v[V_ALONE] = bt->alone / n;
+    v[V_ALONE] = bt->alone;
     v[V_LAUNCH] = ds.comm_s / n;
     double hidden = v[V_ALONE] > 0 ? 1 - v[TRAIN_TM_COMM] / v[V_ALONE] : 1;
     v[V_NEG_HIDDEN] = -(hidden < 0 ? 0 : hidden); /* max of -hidden: the worst rank */
@@ -498,7 +501,7 @@ static dy_status bench(bench_ctx *b, const dist_args *a)
     bench_times bt;
     DY_TRY(run_steps(b, a, &bt));
     print_timeline(b, &bt);
-    DY_TRY(time_alone(b, a->iters, &bt.alone));
+    DY_TRY(time_alone(b, a->iters > 5 ? a->iters : 5, &bt.alone));
     return report(b, a, &bt);
 }
 
