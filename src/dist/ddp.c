@@ -208,7 +208,11 @@ dy_status ddp_grad_ready(ddp *d, size_t offset, size_t count)
     if (covered != count)
         return DY_ERR(DY_EINVAL, "ddp_grad_ready(%zu, %zu): does not end on a parameter range boundary",
                       offset, count);
-    return d->sync ? launch_and_poll(d) : DY_OK;
+    if (!d->sync) return DY_OK;
+    double t0 = timer_now();
+    dy_status s = launch_and_poll(d);
+    d->st.hook_s += timer_now() - t0;
+    return s;
 }
 
 static void reset_step(ddp *d)

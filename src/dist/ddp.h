@@ -67,6 +67,8 @@ typedef struct {
     long syncs;        /* steps that synchronised */
     long nosync_steps; /* micro-steps without communication */
     double exposed_s;  /* time spent waiting in ddp_finish */
+    double hook_s;     /* time inside ddp_grad_ready launching and testing buckets
+                          (during backward: MPI's copies and sums happen here) */
     double comm_s;     /* launch -> completion observed, summed over buckets */
     double hidden;     /* 1 - exposed / comm, clamped to [0, 1] */
 } ddp_stats;

@@ -29,6 +29,8 @@ check_report() { # check_report FILE NAME NP
   if [ "$3" -gt 1 ]; then
     in_range "$f" "all-reduce alone (blocking)" 0.000001 inf; ok $? "$n: the blocking all-reduce takes time"
     in_range "$f" "hidden (1 - exposed/alone)" 0 1; ok $? "$n: hidden share in [0, 1]"
+    in_range "$f" "hidden net (1 - (exposed+hooks)/alone)" 0 1; ok $? "$n: net hidden share in [0, 1]"
+    in_range "$f" "in backward's gradient hooks" 0.000001 inf; ok $? "$n: the gradient hooks take time"
   else
     check_contains "$f" "^hidden .* n/a +n/a$" "$n: no hidden share with one rank"
   fi
