@@ -8,6 +8,13 @@
 #include "dist/bench_allreduce.h"
 #include "io/ckpt.h"
 #include "model/bench_step.h"
+#include "train/bench_step_dist.h"
+
+/* `bench step` has a single-process and a distributed mode (--dist or mpirun -np N). */
+static int bench_step_any(int argc, char **argv)
+{
+    return bench_step_dist_wanted(argc, argv) ? bench_step_dist_main(argc, argv) : bench_step_main(argc, argv);
+}
 
 static const struct {
     const char *name;
@@ -16,8 +23,8 @@ static const struct {
 } bench_kinds[] = {
     {"loader", bench_loader_main,
      "loader stages: HDF5 read, decode, mosaic augmentation, whole pipeline"},
-    {"step", bench_step_main,
-     "training-step time: forward/backward, images/s, GFLOP/s, peak memory"},
+    {"step", bench_step_any,
+     "training-step time: forward/backward, images/s, GFLOP/s, peak memory; --dist: DDP breakdown"},
     {"allreduce", bench_allreduce_main,
      "all-reduce time and bus bandwidth per size and transport; DDP overlap"},
     {"ckpt", bench_ckpt_main,

@@ -72,6 +72,18 @@ static void build_buckets(ddp *d, const ddp_opts *o)
     }
 }
 
+size_t ddp_bucket_bytes(const ddp_opts *o, size_t grad_bytes)
+{
+    size_t b = o->bucket_bytes ? o->bucket_bytes : 25u << 20;
+    size_t first = o->first_bucket_bytes ? o->first_bucket_bytes : 1u << 20;
+    if (o->min_buckets > 0) {
+        size_t share = grad_bytes / (size_t)o->min_buckets;
+        size_t cap = share > first ? share : first;
+        if (cap < b) b = cap;
+    }
+    return b;
+}
+
 dy_status ddp_create(comm *c, void *grads, const ddp_range *ranges, int nranges, const ddp_opts *o,
                      ddp **out)
 {
@@ -94,7 +106,8 @@ dy_status ddp_create(comm *c, void *grads, const ddp_range *ranges, int nranges,
     }
     memcpy(d->r, ranges, sizeof *d->r * (size_t)nranges);
     ddp_opts def = *o;
-    if (!def.bucket_bytes) def.bucket_bytes = 25u << 20;
+    size_t total = ranges[nranges - 1].offset + ranges[nranges - 1].count - ranges[0].offset;
+    def.bucket_bytes = ddp_bucket_bytes(o, total * d->esz);
     if (!def.first_bucket_bytes) def.first_bucket_bytes = 1u << 20;
     build_buckets(d, &def);
     for (int i = 0; i < d->nb; i++) d->b[i].pending = d->b[i].nranges;
@@ -118,6 +131,12 @@ void ddp_bucket_span(const ddp *d, int b, size_t *offset, size_t *count)
 {
     *offset = d->b[b].off;
     *count = d->b[b].cnt;
+}
+
+void ddp_bucket_times(const ddp *d, int b, double *t_launch, double *t_done)
+{
+    *t_launch = d->b[b].t_launch;
+    *t_done = d->b[b].t_done;
 }
 
 void ddp_set_sync(ddp *d, int sync) { d->sync = sync; }
@@ -155,6 +174,7 @@ static dy_status launch_and_poll(ddp *d)
         DY_TRY(comm_allreduce(d->c, d->grads + b->off * d->esz, b->cnt, d->t, COMM_AVG, &b->req));
         b->launched = 1;
         d->st.collectives++;
+        d->st.bytes += (double)(b->cnt * d->esz);
     }
     if (comm_get_progress(d->c) != COMM_PROGRESS_POLL) return DY_OK;
     for (int i = 0; i < d->next_launch; i++) {
@@ -188,7 +208,11 @@ dy_status ddp_grad_ready(ddp *d, size_t offset, size_t count)
     if (covered != count)
         return DY_ERR(DY_EINVAL, "ddp_grad_ready(%zu, %zu): does not end on a parameter range boundary",
                       offset, count);
-    return d->sync ? launch_and_poll(d) : DY_OK;
+    if (!d->sync) return DY_OK;
+    double t0 = timer_now();
+    dy_status s = launch_and_poll(d);
+    d->st.hook_s += timer_now() - t0;
+    return s;
 }
 
 static void reset_step(ddp *d)

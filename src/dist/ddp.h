@@ -7,6 +7,15 @@
  * all-reduce starts early), the others at bucket_bytes (25 MB).  A range is never
  * split, so each bucket is one contiguous span of the buffer: one collective.
  *
+ * Small models: 25 MB (PyTorch's default, tuned for large models on GPUs) would
+ * put all of a 7 MB model (yolov5n) after the 1 MB first bucket into ONE bucket
+ * that can only start when backward is over, so nothing of it is hidden.  With
+ * min_buckets = k > 0 the bucket size becomes
+ *     min(bucket_bytes, max(first_bucket_bytes, gradient bytes / k))
+ * so a small model still gets about k buckets launched through backward, while a
+ * model of k x 25 MB or more (yolov5l/x with k = 8) keeps 25 MB.  The config's
+ * default is k = 8 (dist.min_buckets); 0 disables the rule.
+ *
  * During backward the model calls ddp_grad_ready(offset, count) when a range's
  * gradient is final (one or several whole ranges).  When all ranges of a bucket are
  * ready the bucket becomes launchable; buckets are launched strictly in bucket order
@@ -26,8 +35,9 @@
  * Also: broadcast of rank 0's parameters and buffers, the parameter-hash divergence
  * guard, and the SyncBN statistics all-reduce.
  *
- * defines: ddp, ddp_range, ddp_opts, ddp_stats, ddp_create, ddp_destroy,
+ * defines: ddp, ddp_range, ddp_opts, ddp_stats, ddp_create, ddp_destroy, ddp_bucket_bytes,
  *          ddp_grad_ready, ddp_finish, ddp_set_sync, ddp_nbuckets, ddp_bucket_span,
+ *          ddp_bucket_times,
  *          ddp_stats_get, ddp_stats_reset, ddp_broadcast_params, ddp_check_divergence,
  *          ddp_param_hash, ddp_syncbn_allreduce, ddp_syncbn_mean_var
  */
@@ -47,14 +57,18 @@ typedef struct {
 typedef struct {
     size_t bucket_bytes;       /* default 25 MB */
     size_t first_bucket_bytes; /* default 1 MB */
+    int min_buckets;           /* > 0: shrink bucket_bytes for small models (above) */
     comm_dtype dtype;          /* gradient element type (F32, or F16 under amp) */
 } ddp_opts;
 
 typedef struct {
     long collectives;  /* all-reduces launched by this ddp */
+    double bytes;      /* payload of those all-reduces */
     long syncs;        /* steps that synchronised */
     long nosync_steps; /* micro-steps without communication */
     double exposed_s;  /* time spent waiting in ddp_finish */
+    double hook_s;     /* time inside ddp_grad_ready launching and testing buckets
+                          (during backward: MPI's copies and sums happen here) */
     double comm_s;     /* launch -> completion observed, summed over buckets */
     double hidden;     /* 1 - exposed / comm, clamped to [0, 1] */
 } ddp_stats;
@@ -65,6 +79,8 @@ typedef struct ddp ddp;
 dy_status ddp_create(comm *c, void *grads, const ddp_range *ranges, int nranges,
                      const ddp_opts *o, ddp **out);
 void ddp_destroy(ddp *d);
+/* The bucket size (after the first) that o gives for `grad_bytes` of gradients. */
+size_t ddp_bucket_bytes(const ddp_opts *o, size_t grad_bytes);
 
 dy_status ddp_grad_ready(ddp *d, size_t offset, size_t count);
 dy_status ddp_finish(ddp *d);
@@ -73,6 +89,9 @@ void ddp_set_sync(ddp *d, int sync);
 int ddp_nbuckets(const ddp *d);
 /* Flat span of bucket b (launch order). */
 void ddp_bucket_span(const ddp *d, int b, size_t *offset, size_t *count);
+/* When bucket b was launched and seen complete in the last synchronising step
+ * (timer_now() seconds; 0 when it was not launched). */
+void ddp_bucket_times(const ddp *d, int b, double *t_launch, double *t_done);
 void ddp_stats_get(const ddp *d, ddp_stats *s);
 void ddp_stats_reset(ddp *d);
 

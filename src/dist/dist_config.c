@@ -13,6 +13,9 @@ static const cfg_key dist_keys[] = {
      "gradient all-reduce bucket size in MB (buckets after the first)"},
     {"dist.first_bucket_mb", CFG_FLOAT, "1", 0.001, 4096, NULL,
      "size of the first bucket in MB (small, so communication starts early in backward)"},
+    {"dist.min_buckets", CFG_INT, "8", 0, 1e6, NULL,
+     "small models: shrink buckets to max(first_bucket_mb, gradient size / N) when that is below bucket_mb, "
+     "so about N buckets overlap backward (0: always bucket_mb)"},
     {"dist.sync_bn", CFG_BOOL, "false", 1, 0, NULL,
      "synchronise BatchNorm statistics across ranks (default: per-rank statistics)"},
     {"dist.global_loss_norm", CFG_BOOL, "true", 1, 0, NULL,
@@ -40,6 +43,7 @@ dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *
     memset(dopt, 0, sizeof *dopt);
     dopt->bucket_bytes = (size_t)(cfg_float(c, "dist.bucket_mb") * 1048576.0);
     dopt->first_bucket_bytes = (size_t)(cfg_float(c, "dist.first_bucket_mb") * 1048576.0);
+    dopt->min_buckets = (int)cfg_int(c, "dist.min_buckets");
     dopt->dtype = COMM_F32;
     return DY_OK;
 }

@@ -30,7 +30,10 @@ static const char step_help[] =
     "  --config SPEC   model spec (default configs/models/yolov5n.json)\n"
     "  --imgsz PX      input size (default 320)     --batch B   batch (default 8)\n"
     "  --threads T     threads (default: all cores) --iters N   timed steps (default 5)\n"
-    "  -h, --help      show this help\n";
+    "  -h, --help      show this help\n"
+    "\n"
+    "Distributed mode (step-time breakdown, all-reduce hidden behind backward):\n"
+    "  mpirun -np N dyolo bench step --dist ...   (dyolo bench step --dist --help)\n";
 
 double bench_sgemm_peak(int n, int reps)
 {

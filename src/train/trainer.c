@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/dist_config.h"
+#include "train/micro_step.h"
 #include "train/signals.h"
 #include "train/trainer_internal.h"
 
@@ -77,50 +78,11 @@ static dy_status setup_data(trainer *t)
     return DY_OK;
 }
 
-static void grad_ready_hook(size_t offset, size_t count, void *user)
-{
-    trainer *t = user;
-    /* A failure here (a dead peer) resurfaces in ddp_finish, which returns it. */
-    ddp_grad_ready(t->ddp, offset, count);
-}
-
-/* SyncBN: the model hands per-channel sums (and the count) to be added over ranks.
- * A failed all-reduce cannot be returned from here; the watchdog aborts on a dead
- * peer, and any other failure shows up in the next DDP call. */
-static void syncbn_hook(float *buf, int n, void *user)
-{
-    trainer *t = user;
-    if (comm_allreduce_sync(t->comm, buf, (size_t)n, COMM_F32, COMM_SUM) != DY_OK)
-        log_error("SyncBN all-reduce failed: %s", err_msg());
-}
-
-/* Global loss normalization: the per-level match counts become (sum over ranks) /
- * world, so the ranks' losses add up to the loss of the whole global batch. */
-static void count_hook(double *counts, int n, void *user)
-{
-    trainer *t = user;
-    if (MPI_Allreduce(MPI_IN_PLACE, counts, n, MPI_DOUBLE, MPI_SUM, t->dist->world) != MPI_SUCCESS)
-        log_error("loss normalizer all-reduce failed");
-    for (int i = 0; i < n; i++) counts[i] /= t->dist->size;
-}
-
 static dy_status setup_model(trainer *t, const ddp_opts *dopt)
 {
     DY_TRY(yolo_model_from_config(t->cfg, t->nc, &t->model));
     yolo_model *m = t->model;
     yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed"));
-    yolo_model_opts o = *yolo_model_opts_ptr(m);
-    o.grad_ready = grad_ready_hook;
-    o.grad_ready_user = t;
-    if (cfg_bool(t->cfg, "dist.global_loss_norm") && t->dist->size > 1) {
-        o.count_reduce = count_hook;
-        o.count_reduce_user = t;
-    }
-    if (cfg_bool(t->cfg, "dist.sync_bn") && t->dist->size > 1) {
-        o.bn_reduce = syncbn_hook;
-        o.bn_reduce_user = t;
-    }
-    yolo_model_set_opts(m, &o);
     DY_TRY(yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz));
     int nr = yolo_model_num_param_ranges(m);
     ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
@@ -129,6 +91,7 @@ static dy_status setup_model(trainer *t, const ddp_opts *dopt)
     dy_status s = ddp_create(t->comm, yolo_model_grads(m), dr, nr, dopt, &t->ddp);
     free(dr);
     DY_TRY(s);
+    train_micro_attach(m, t->ddp, t->comm, cfg_bool(t->cfg, "dist.sync_bn"), cfg_bool(t->cfg, "dist.global_loss_norm"));
     /* Same seed gives the same weights, but rank 0's are the truth (as in DDP). */
     DY_TRY(ddp_broadcast_params(t->comm, yolo_model_params(m), yolo_model_num_params(m), COMM_F32));
     DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(m), yolo_model_num_buffers(m), COMM_F32));
@@ -205,49 +168,25 @@ typedef struct {
     double t0, wait, images;
 } epoch_stats;
 
-/* One micro-batch: forward, loss, backward (DDP all-reduce overlapped through the
- * gradient hook) and, every `accumulate` micro-batches, the optimizer step. */
+/* One micro-batch (train/micro_step.c: forward, loss, backward with the DDP
+ * all-reduce overlapped through the gradient hook and, every `accumulate`
+ * micro-batches, the optimizer step), plus the trainer's bookkeeping. */
 static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, int *stepped)
 {
-    sched_point sp;
-    sched_at(&t->ts.hyp.sched, (int)t->epoch, (long)t->ni, &sp);
-    int sync = t->ni - t->last_opt_step >= sp.accumulate;
-    yolo_model_opts o = *yolo_model_opts_ptr(t->model);
-    o.accumulate = t->ni - t->last_opt_step > 1; /* first micro-batch of a cycle writes */
-    /* x world: DDP averages, so the sum over ranks of batch-scaled losses survives. */
-    o.loss_scale = (float)t->dist->size * (t->ts.hyp.amp ? t->ts.scaler.scale : 1.0f);
-    yolo_model_set_opts(t->model, &o);
-    ddp_set_sync(t->ddp, sync);
-    yolo_loss_parts parts;
-    double t0 = timer_now();
-    DY_TRY(yolo_model_forward(t->model, b->images, 1));
-    double t1 = timer_now();
-    DY_TRY(yolo_model_loss(t->model, b->targets, b->ntargets, &parts));
-    double t2 = timer_now();
-    yolo_model_backward(t->model);
-    double t3 = timer_now();
-    DY_TRY(ddp_finish(t->ddp));
-    double t4 = timer_now();
-    t->tm[1] += t1 - t0, t->tm[2] += t2 - t1, t->tm[3] += t3 - t2, t->tm[4] += t4 - t3;
+    train_micro mc = {t->model, t->ddp, t->comm, &t->ts, &t->buf_ema, MPI_COMM_NULL};
+    train_micro_out mo;
+    DY_TRY(train_micro_step(&mc, b->images, b->targets, b->ntargets, (int)t->epoch, (long)t->ni,
+                            (long)t->last_opt_step, &mo));
+    for (int i = TRAIN_TM_FORWARD; i <= TRAIN_TM_OPTIM; i++) t->tm[i] += mo.tm[i];
     t->tm_steps++;
-    t->cyc[0] += parts.box, t->cyc[1] += parts.obj, t->cyc[2] += parts.cls;
+    t->cyc[0] += mo.parts.box, t->cyc[1] += mo.parts.obj, t->cyc[2] += mo.parts.cls;
     t->cyc_n++;
-    *stepped = 0;
-    if (sync) {
-        float *p = yolo_model_params(t->model), *g = yolo_model_grads(t->model);
-        DY_TRY(train_apply_step(&t->ts, t->comm, p, g, (int)t->epoch, (long)t->ni, info));
-        /* BN running statistics differ per rank; rank 0's are kept (DDP's
-         * broadcast_buffers), then they enter the EMA. */
-        DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(t->model), yolo_model_num_buffers(t->model),
-                                    COMM_F32));
-        /* Same cadence as the weights' EMA (skipped AMP steps update neither), so
-         * the two share one update count, which is what a checkpoint stores. */
-        if (t->ts.hyp.ema && !info->skipped) ema_update(&t->buf_ema, yolo_model_buffers(t->model));
-        t->tm[5] += timer_now() - t4;
+    *stepped = mo.stepped;
+    if (mo.stepped) {
+        *info = mo.info;
         t->last_opt_step = t->ni;
         t->updates++;
         t->skipped += info->skipped;
-        *stepped = 1;
     }
     t->ni++;
     t->position += t->global_batch;
