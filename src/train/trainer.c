@@ -258,9 +258,9 @@ static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, in
 /* After each optimizer step, ONE small all-reduce carries what every rank must agree
  * on: the step's losses (each rank only sees its part of the global batch), a
  * pending preemption signal, a due checkpoint and whether every rank's background
- * checkpoint write has ended (then it is joined at once, everywhere at this step).  Rank 0 then writes one metrics
- * line with the losses of the step's micro-batches averaged over ranks (not running
- * means, which would depend on where a resumed run started). */
+ * checkpoint write has ended (then it is joined everywhere at this step).  Rank 0
+ * then writes one metrics line with the losses of the step's micro-batches averaged
+ * over ranks (not running means, which would depend on where a resumed run started). */
 static dy_status step_agree(trainer *t, const train_step_info *info, epoch_stats *es, int *stop, int *ckpt_now)
 {
     /* Test hook: the last rank signals itself after this optimizer step, so the
