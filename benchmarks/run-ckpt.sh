@@ -87,38 +87,40 @@ mpirun=${MPIRUN:-mpirun}
   echo
   echo "yolov5n, 160 px, synthetic images (the train split of \`dyolo synth --images 400\`),"
   echo "global batch 8 on 2 ranks x 1 thread, one epoch, checkpoint every $every steps (~21 MB"
-  echo "each) plus the final one; median of 3 interleaved runs per mode by images/s (load"
-  echo "average $(cut -d' ' -f1-3 /proc/loadavg))."
-  echo "step s = global batch / images/s of the run without periodic checkpoints; cost per"
-  echo "checkpoint = (run time - run time without) / periodic checkpoints, so it includes"
-  echo "the steps slowed down by the background writer; stall = time the training thread"
-  echo "was blocked (summary.json checkpoints.stall_s, incl. the final checkpoint)."
+  echo "each) plus the final one; medians of 3 interleaved runs per mode (load average"
+  echo "$(cut -d' ' -f1-3 /proc/loadavg))."
+  echo
+  echo "step ms = time of one optimizer step: forward + loss + backward + exposed comm +"
+  echo "optimizer + data wait per micro-step (summary.json ms_per_micro_step) x micro-steps per"
+  echo "optimizer step (gradient accumulation ramps up during warm-up).  stall = time the"
+  echo "training thread was blocked by checkpoints (summary.json checkpoints.stall_s); per"
+  echo "periodic checkpoint after subtracting the final checkpoint's (the run without"
+  echo "periodic ones).  overhead = stall per checkpoint / (interval x step ms of the run"
+  echo "without).  A background write can also slow the steps beside it: compare the step"
+  echo "ms columns.  images/s is the whole run's rate (noisy on a loaded machine)."
   echo
   /usr/bin/python3 - "$tdir" "$every" <<'PYEOF'
-import json, sys
+import json, statistics as st, sys
 d, every = sys.argv[1], int(sys.argv[2])
-best = {}
-for mode in ("none", "sync", "async"):
-    runs = sorted((json.load(open(f"{d}/{mode}{r}/summary.json")) for r in (1, 2, 3)),
-                  key=lambda s: s["images_per_s"])
-    best[mode] = runs[1]
-base = best["none"]
-gb, steps = 8, base["steps"]
-step = gb / base["images_per_s"]
-print(f"{steps} optimizer steps per run.\n")
-print("| checkpoints | images/s | step s | periodic ckpts | stall s (total) | cost per ckpt s | "
+runs = {m: [json.load(open(f"{d}/{m}{r}/summary.json")) for r in (1, 2, 3)] for m in ("none", "sync", "async")}
+med = lambda m, f: st.median(f(s) for s in runs[m])
+def step_ms(s):
+    micro = s["ddp"]["syncs"] + s["ddp"]["nosync_micro_steps"]
+    return sum(s["ms_per_micro_step"].values()) * micro / s["steps"]
+base_step, base_stall = med("none", step_ms), med("none", lambda s: s["checkpoints"]["stall_s"])
+print(f"{runs['none'][0]['steps']} optimizer steps per run.\n")
+print(f"| checkpoints | images/s | step ms | periodic ckpts | stall s (total) | stall per ckpt s | "
       f"overhead at every {every} steps | overhead at 1000 steps (default) |")
 print("|---|---|---|---|---|---|---|---|")
-for mode in ("none", "sync", "async"):
-    s = best[mode]
-    t, t0 = steps * gb / s["images_per_s"], steps * gb / base["images_per_s"]
-    n = s["checkpoints"]["count"] - base["checkpoints"]["count"]
-    if mode == "none":
-        print(f"| none (final only) | {s['images_per_s']:.1f} | {step:.3f} | 0 | {s['checkpoints']['stall_s']:.3f} | - | - | - |")
+for m in ("none", "sync", "async"):
+    n = runs[m][0]["checkpoints"]["count"] - runs["none"][0]["checkpoints"]["count"]
+    stall = med(m, lambda s: s["checkpoints"]["stall_s"])
+    row = f"| {m if n else 'none (final only)'} | {med(m, lambda s: s['images_per_s']):.1f} | {med(m, step_ms):.0f} | {n} | {stall:.3f} |"
+    if not n:
+        print(row + " - | - | - |")
         continue
-    per = (t - t0) / n if n else 0
-    print(f"| {mode} | {s['images_per_s']:.1f} | {t / steps:.3f} | {n} | {s['checkpoints']['stall_s']:.3f} | "
-          f"{per:.3f} | {100 * per / (every * step):.1f}% | {100 * per / (1000 * step):.3f}% |")
+    per = (stall - base_stall) / n
+    print(row + f" {per:.3f} | {100 * per / (every * base_step / 1e3):.1f}% | {100 * per / (1000 * base_step / 1e3):.3f}% |")
 PYEOF
 
   echo
