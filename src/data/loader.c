@@ -145,7 +145,7 @@ static dy_status setup_rect(data_loader *l)
     return s;
 }
 
-/* ---- I/O thread: sampler + HDF5 reads (the only HDF5 caller). */
+/* ---- I/O thread: sampler + HDF5 reads (shard_read_payload takes the HDF5 lock). */
 static dy_status fill(data_loader *l, ring_ent *e, int64_t step)
 {
     int64_t n = shard_count(l->sh);

@@ -2,7 +2,9 @@
  * samples.  All metadata (offsets, sizes, labels, CRCs) is read into memory at open, so
  * that reading a sample is one hyperslab read of its payload bytes, done with
  * independent I/O because each rank reads different samples.  Called only from one
- * thread per rank (parallel HDF5 is not thread-safe). */
+ * thread per rank (parallel HDF5 is not thread-safe); payload reads take the HDF5
+ * lock (core/h5lock.h) because an asynchronous checkpoint may be written meanwhile.
+ * Open and close are collective and must not overlap such a write. */
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/check.h"
+#include "core/h5lock.h"
 #include "data/shard.h"
 
 typedef struct {
@@ -332,6 +335,21 @@ const char *shard_file_path(const shard_set *s, int k, int64_t *first, int64_t *
     return s->files[k].path;
 }
 
+/* The HDF5 part of a payload read; the caller holds the HDF5 lock (core/h5lock.h),
+ * as an asynchronous checkpoint writer may be in HDF5 at the same time. */
+static dy_status read_payload_h5(shard_file *sf, hsize_t off, hsize_t cnt, uint8_t *buf, int64_t i)
+{
+    hid_t fs, ms;
+    H5_CHECK_ID(fs, H5Dget_space(sf->data), "%.480s: images/data", sf->path);
+    H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &cnt, NULL), "%.480s: selecting sample", sf->path);
+    H5_CHECK_ID(ms, H5Screate_simple(1, &cnt, NULL), "memory space");
+    H5_CHECK(H5Dread(sf->data, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, buf), "%.480s: reading sample %lld", sf->path,
+             (long long)i);
+    H5_CHECK(H5Sclose(ms), "closing space");
+    H5_CHECK(H5Sclose(fs), "closing space");
+    return DY_OK;
+}
+
 dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap, size_t *len)
 {
     if (i < 0 || i >= s->n) return DY_ERR(DY_ERANGE, "sample %lld out of range (0..%lld)", (long long)i, (long long)s->n - 1);
@@ -342,14 +360,10 @@ dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap
         if (!nb) return DY_ERR(DY_ENOMEM, "out of memory reading sample %lld", (long long)i);
         *buf = nb, *cap = cnt;
     }
-    hid_t fs, ms;
-    H5_CHECK_ID(fs, H5Dget_space(sf->data), "%.480s: images/data", sf->path);
-    H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &cnt, NULL), "%.480s: selecting sample", sf->path);
-    H5_CHECK_ID(ms, H5Screate_simple(1, &cnt, NULL), "memory space");
-    H5_CHECK(H5Dread(sf->data, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, *buf), "%.480s: reading sample %lld", sf->path,
-             (long long)i);
-    H5_CHECK(H5Sclose(ms), "closing space");
-    H5_CHECK(H5Sclose(fs), "closing space");
+    h5lock_acquire();
+    dy_status st = read_payload_h5(sf, off, cnt, *buf, i);
+    h5lock_release();
+    DY_TRY(st);
     shard_sample m;
     shard_sample_get(s, i, &m);
     uint32_t c = shard_sample_crc(*buf, cnt, m.box, m.cls, m.flags, m.nbox);

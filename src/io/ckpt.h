@@ -23,7 +23,7 @@
  * uses its own duplicate of the communicator; needs MPI_THREAD_MULTIPLE).
  *
  * defines: ckpt_dtype, ckpt_dtype_name, ckpt_dtype_size, ckpt_writer, ckpt_writer_begin,
- *          ckpt_add_array, ckpt_add_array_ref, ckpt_add_rank_array, ckpt_add_text,
+ *          ckpt_add_array, ckpt_add_array_ref, ckpt_add_array_pinned, ckpt_add_rank_array, ckpt_add_text,
  *          ckpt_add_table, ckpt_attr_set_int, ckpt_attr_set_float, ckpt_attr_set_str,
  *          ckpt_writer_set_best, ckpt_writer_set_pointers, ckpt_writer_set_keep, ckpt_commit, ckpt_commit_async, ckpt_poll, ckpt_wait, ckpt_writer_free,
  *          ckpt_reader, ckpt_entry, ckpt_reader_open, ckpt_reader_close, ckpt_find,
@@ -75,6 +75,10 @@ dy_status ckpt_add_array(ckpt_writer *w, const char *name, ckpt_dtype t, const v
  * (ckpt_commit_async copies borrowed arrays before it returns). */
 dy_status ckpt_add_array_ref(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data,
                              int64_t n);
+/* Not copied even by ckpt_commit_async: data must stay unchanged until ckpt_wait
+ * returns (for callers that keep their own reusable snapshot). */
+dy_status ckpt_add_array_pinned(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data,
+                                int64_t n);
 /* This rank's row of a [world][n] dataset (n equal on all ranks); copied. */
 dy_status ckpt_add_rank_array(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data,
                               int64_t n);

@@ -1,13 +1,17 @@
 /* ckpt_write.c -- the checkpoint writer: collects arrays, texts, tables and
  * attributes, then writes them collectively with parallel HDF5 and publishes the file
- * atomically (DIR/NAME.tmp -> flush + fsync on every rank -> rank 0 renames and
- * replaces DIR/latest).  Shared arrays are cut into one slab per rank; each rank
- * writes its own slab with independent I/O (disjoint contiguous ranges need no
- * two-phase aggregation, and an I/O error on one rank then cannot strand the others
- * inside a collective write) and checksums it; the checksums are exchanged so every
- * rank writes the same attribute.  Statuses are agreed after every dataset, so a
- * failure on any rank stops all ranks at the same point.
- * The commit may run in a background thread (ckpt_commit_async). */
+ * atomically (DIR/NAME.tmp -> close + fsync on every rank -> rank 0 renames and
+ * replaces DIR/latest).  Shared arrays are cut into one slab per rank (a multiple of
+ * CKPT_RAW_ALIGN bytes); each rank writes its own slab independently (disjoint
+ * contiguous ranges need no two-phase aggregation, and an I/O error on one rank then
+ * cannot strand the others inside a collective write) and checksums it; the checksums
+ * are exchanged so every rank writes the same attribute.  Data goes through
+ * H5Dwrite (independent MPI-IO), or with DYOLO_CKPT_DIRECT=1 for large arrays the
+ * O_DIRECT path of ckpt_rawio.c.  Statuses are agreed after every dataset, so a failure on any rank stops
+ * all ranks at the same point.
+ * The commit may run in a background thread (ckpt_commit_async); HDF5 calls then
+ * hold the process-wide HDF5 lock (core/h5lock.h), released while raw data is
+ * written and while ranks agree. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +25,7 @@
 
 #include "core/check.h"
 #include "core/crc32c.h"
+#include "core/h5lock.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dyolo_config.h"
@@ -33,6 +38,7 @@ typedef struct {
     int64_t n;        /* elements (text: bytes without NUL; table: rows) */
     const void *data; /* owned or borrowed */
     void *owned;
+    int pinned;       /* borrowed, and stable until ckpt_wait: never copied */
 } wentry;
 
 typedef struct {
@@ -57,6 +63,7 @@ struct ckpt_writer {
     dy_status result;
     char result_msg[2048];
     double seconds;
+    ckpt_raw *raw; /* direct data path during a commit, NULL when off */
 };
 
 dy_status ckpt_writer_begin(ckpt_writer **out, const char *dir, const char *name, MPI_Comm comm)
@@ -154,6 +161,14 @@ dy_status ckpt_add_array_ref(ckpt_writer *w, const char *name, ckpt_dtype t, con
                              int64_t n)
 {
     return add_entry(w, name, CKPT_KIND_ARRAY, t, data, n, 0, 0);
+}
+
+dy_status ckpt_add_array_pinned(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data,
+                                int64_t n)
+{
+    DY_TRY(add_entry(w, name, CKPT_KIND_ARRAY, t, data, n, 0, 0));
+    w->e[w->ne - 1].pinned = 1;
+    return DY_OK;
 }
 
 dy_status ckpt_add_rank_array(ckpt_writer *w, const char *name, ckpt_dtype t, const void *data,
@@ -272,8 +287,10 @@ static dy_status write_root_attrs(ckpt_writer *w, hid_t file)
 static void my_slab(const ckpt_writer *w, const wentry *e, int64_t *lo, int64_t *hi, int64_t *blk)
 {
     if (e->kind == CKPT_KIND_ARRAY) {
+        /* Slabs of whole CKPT_RAW_ALIGN blocks keep every rank's O_DIRECT write aligned. */
+        int64_t align = CKPT_RAW_ALIGN / (int64_t)ckpt_dtype_size(e->t);
         int64_t b = (e->n + w->world - 1) / w->world;
-        if (b < 1) b = 1;
+        b = b < 1 ? align : (b + align - 1) / align * align;
         *blk = b;
         *lo = b * w->rank < e->n ? b * w->rank : e->n;
         *hi = *lo + b < e->n ? *lo + b : e->n;
@@ -310,7 +327,17 @@ static dy_status create_dset(ckpt_writer *w, hid_t grp, const wentry *e, hid_t *
         }
         H5_CHECK_ID(sp, H5Screate_simple(rank, dims, NULL), "space");
     }
-    *dset = H5Dcreate2(grp, e->name, *ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    /* Contiguous, allocated now (its address is known for the direct path) and never
+     * filled: every byte is written by us, so fill values would be a second write. */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 || H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
+        if (dcpl >= 0) H5Pclose(dcpl);
+        H5Sclose(sp);
+        return DY_ERR(DY_EHDF5, "dataset creation properties for %s", e->name);
+    }
+    *dset = H5Dcreate2(grp, e->name, *ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
     H5Sclose(sp);
     H5_CHECK(*dset, "creating dataset %s", e->name);
     return DY_OK;
@@ -359,23 +386,39 @@ static const char *group_of(ckpt_kind k)
     return g[k];
 }
 
+static int use_raw(const ckpt_writer *w, const wentry *e)
+{
+    return w->raw && e->kind == CKPT_KIND_ARRAY && e->n * (int64_t)ckpt_dtype_size(e->t) >= CKPT_RAW_MIN;
+}
+
 /* Create, write, checksum one entry; the status is agreed across ranks before the
- * (collective) checksum attributes are written. */
+ * (collective) checksum attributes are written.  The HDF5 lock is held for HDF5
+ * calls only: not during raw writes or while waiting for other ranks. */
 static dy_status write_entry(ckpt_writer *w, hid_t file, const wentry *e, uint32_t *crcs)
 {
-    hid_t grp = H5Gopen2(file, group_of(e->kind), H5P_DEFAULT), dset = -1, ftype = -1;
-    dy_status s = grp < 0 ? DY_ERR(DY_EHDF5, "opening group /%s", group_of(e->kind)) : DY_OK;
-    if (s == DY_OK) s = create_dset(w, grp, e, &dset, &ftype);
     int64_t lo, hi, blk;
     my_slab(w, e, &lo, &hi, &blk);
-    if (s == DY_OK) s = write_part(w, dset, ftype, e, lo, hi);
     size_t esz = e->kind == CKPT_KIND_TABLE ? sizeof(ckpt_table_row) : ckpt_dtype_size(e->t);
     if (e->kind == CKPT_KIND_TEXT) esz = 1;
     const char *src = (const char *)e->data + (e->kind == CKPT_KIND_RANK ? 0 : (size_t)lo * esz);
-    uint32_t crc = crc32c(src, (size_t)(hi - lo) * esz);
+    uint32_t crc = 0;
+    haddr_t addr = HADDR_UNDEF;
+    h5lock_acquire();
+    hid_t grp = H5Gopen2(file, group_of(e->kind), H5P_DEFAULT), dset = -1, ftype = -1;
+    dy_status s = grp < 0 ? DY_ERR(DY_EHDF5, "opening group /%s", group_of(e->kind)) : DY_OK;
+    if (s == DY_OK) s = create_dset(w, grp, e, &dset, &ftype);
+    if (s == DY_OK && use_raw(w, e)) addr = H5Dget_offset(dset);
+    if (s == DY_OK && addr == HADDR_UNDEF) {
+        s = write_part(w, dset, ftype, e, lo, hi);
+        crc = crc32c(src, (size_t)(hi - lo) * esz);
+    }
+    h5lock_release();
+    if (s == DY_OK && addr != HADDR_UNDEF)
+        s = ckpt_raw_write(w->raw, src, (size_t)(hi - lo) * esz, (uint64_t)addr + (uint64_t)lo * esz, e->name, &crc);
     s = ckpt_agree(w->comm, s);
     if (s == DY_OK && MPI_Allgather(&crc, 1, MPI_UINT32_T, crcs, 1, MPI_UINT32_T, w->comm) != MPI_SUCCESS)
         s = DY_ERR(DY_EMPI, "exchanging checksums of %s", e->name);
+    h5lock_acquire();
     if (s == DY_OK) {
         /* Blocks in order; ranks past the end of a short array hold no block. */
         hsize_t nblk = e->kind == CKPT_KIND_ARRAY ? (hsize_t)((e->n + blk - 1) / blk) : e->kind == CKPT_KIND_RANK ? (hsize_t)w->world : 1;
@@ -389,39 +432,51 @@ static dy_status write_entry(ckpt_writer *w, hid_t file, const wentry *e, uint32
     if (dset >= 0) H5Dclose(dset);
     if (ftype >= 0) H5Tclose(ftype);
     if (grp >= 0) H5Gclose(grp);
+    h5lock_release();
     return ckpt_agree(w->comm, s);
 }
 
 static dy_status write_contents(ckpt_writer *w, hid_t file)
 {
+    h5lock_acquire();
     dy_status s = write_root_attrs(w, file);
     for (int k = 0; k < 4 && s == DY_OK; k++) {
         hid_t g = H5Gcreate2(file, group_of((ckpt_kind)k), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) s = DY_ERR(DY_EHDF5, "creating group /%s", group_of((ckpt_kind)k));
         else H5Gclose(g);
     }
+    h5lock_release();
+    s = ckpt_agree(w->comm, s);
+    /* The optional direct path: every rank opens its own descriptors. */
+    if (s == DY_OK && ckpt_raw_enabled()) s = ckpt_raw_open(&w->raw, w->tmp);
     s = ckpt_agree(w->comm, s);
     uint32_t *crcs = malloc((size_t)w->world * sizeof *crcs);
     if (!crcs) s = DY_ERR(DY_ENOMEM, "checksum list");
     s = ckpt_agree(w->comm, s);
     for (int i = 0; i < w->ne && s == DY_OK; i++) s = write_entry(w, file, &w->e[i], crcs);
     free(crcs);
+    ckpt_raw_close(w->raw);
+    w->raw = NULL;
     return s;
 }
 
-/* Rank 0: rename the finished file into place and update the pointers. */
+/* Rank 0: rename the finished file into place and update the pointers, with ONE
+ * directory fsync for all renames (each fsync is a journal commit, 5-40 ms here).
+ * `latest` is written without fsync of its own: it is advisory -- resume picks the
+ * newest checkpoint that verifies by name and only warns when `latest` disagrees or
+ * is unreadable.  `best` decides what retention keeps, so it is synced. */
 static dy_status publish(ckpt_writer *w)
 {
     if (rename(w->tmp, w->path) != 0)
         return DY_ERR(DY_EIO, "renaming %s to %s: %s", w->tmp, w->path, strerror(errno));
-    DY_TRY(ckpt_fsync_dir(w->dir));
     char text[300];
-    if (!w->pointers) return DY_OK;
     snprintf(text, sizeof text, "%s\n", w->name);
-    DY_TRY(ckpt_write_file_atomic(w->dir, "latest", text));
-    if (w->best) DY_TRY(ckpt_write_file_atomic(w->dir, "best", text));
+    if (w->pointers) DY_TRY(ckpt_write_file_renamed(w->dir, "latest", text, 0));
+    if (w->pointers && w->best) DY_TRY(ckpt_write_file_renamed(w->dir, "best", text, 1));
+    DY_TRY(ckpt_fsync_dir(w->dir));
     /* The new checkpoint is safe: failing to delete old ones is only worth a warning. */
-    if (w->keep > 0 && ckpt_retain(w->dir, w->keep) != DY_OK) log_warn("checkpoint retention: %s", err_msg());
+    if (w->pointers && w->keep > 0 && ckpt_retain(w->dir, w->keep) != DY_OK)
+        log_warn("checkpoint retention: %s", err_msg());
     return DY_OK;
 }
 
@@ -462,6 +517,7 @@ static dy_status commit_impl(ckpt_writer *w)
         s = DY_ERR(DY_EIO, "removing stale %s: %s", w->tmp, strerror(errno));
     if (s == DY_OK && w->rank == 0) s = space_check(w);
     DY_TRY_CTX(ckpt_agree(w->comm, s), "checkpoint %s", w->path);
+    h5lock_acquire();
     hid_t fapl = ckpt_fapl(w->comm), file = -1;
     if (fapl >= 0) file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (file < 0) {
@@ -470,21 +526,28 @@ static dy_status commit_impl(ckpt_writer *w)
         s = DY_ERR(DY_EIO, "creating %s: %s", w->tmp, m);
     }
     if (fapl >= 0) H5Pclose(fapl);
+    h5lock_release();
     s = ckpt_agree(w->comm, s);
     double t1 = timer_now();
     if (s == DY_OK) s = write_contents(w, file);
     double t2 = timer_now();
     if (s == DY_OK) ckpt_pause_hook(w->rank);
-    if (s == DY_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) {
-        char m[1024];
-        check_h5_message(m, sizeof m);
-        s = DY_ERR(DY_EIO, "flushing %s: %s", w->tmp, m);
+    /* After a failed write (a full disk) free the data blocks first, so that the
+     * close can still write its metadata: a file HDF5 failed to close crashes the
+     * library's clean-up at exit. */
+    if (s != DY_OK && file >= 0) {
+        if (w->rank == 0 && truncate(w->tmp, 0) != 0) log_debug("truncating %s: %s", w->tmp, strerror(errno));
+        MPI_Barrier(w->comm);
     }
+    /* No H5Fflush: its MPI_File_sync would be a second fsync, and the close writes
+     * metadata again anyway; the fsync below makes everything durable once. */
+    h5lock_acquire();
     if (file >= 0 && H5Fclose(file) < 0 && s == DY_OK) {
         char m[1024];
         check_h5_message(m, sizeof m);
         s = DY_ERR(DY_EIO, "closing %s: %s", w->tmp, m);
     }
+    h5lock_release();
     double t3 = timer_now();
     /* Each rank syncs what it wrote through its own descriptor's node. */
     if (s == DY_OK) s = ckpt_fsync_path(w->tmp);
@@ -504,7 +567,7 @@ static dy_status commit_impl(ckpt_writer *w)
     }
     s = ckpt_agree(w->comm, s);
     w->seconds = timer_now() - t0;
-    log_debug("checkpoint %s: create %.3f s, write+crc %.3f s, flush+close %.3f s, fsync %.3f s, publish %.3f s",
+    log_debug("checkpoint %s: create %.3f s, write+crc %.3f s, close %.3f s, fsync %.3f s, publish %.3f s",
               w->path, t1 - t0, t2 - t1, t3 - t2, t4 - t3, w->seconds - (t4 - t0));
     if (s != DY_OK) return err_wrap(s, "writing checkpoint %s (previous checkpoints untouched)", w->path);
     return DY_OK;
@@ -542,7 +605,7 @@ dy_status ckpt_commit_async(ckpt_writer *w)
     for (int i = 0; i < w->ne; i++) {
         wentry *e = &w->e[i];
         size_t bytes = (size_t)e->n * ckpt_dtype_size(e->t);
-        if (e->owned || !bytes) continue;
+        if (e->owned || e->pinned || !bytes) continue;
         if (!(e->owned = malloc(bytes))) return DY_ERR(DY_ENOMEM, "snapshot of %s (%zu bytes)", e->name, bytes);
         memcpy(e->owned, e->data, bytes);
         e->data = e->owned;

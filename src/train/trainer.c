@@ -135,15 +135,16 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_model(t, &dopt));
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
-    if (t->policy.async)
-        log_warn("ckpt.async is not used by dyolo train yet: the loader's I/O thread also calls parallel "
-                 "HDF5, which is not thread-safe, so checkpoints are written synchronously");
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
     return DY_OK;
 }
 
 static void teardown(trainer *t)
 {
+    /* An asynchronous write still in flight (an error path): let it end before the
+     * loaders close their files and MPI goes away. */
+    if (t->ckpt_pending && trainer_ckpt_finish(t) != DY_OK) log_warn("%s", err_msg());
+    free(t->ckpt_snap);
     signals_uninstall();
     if (t->train) loader_close(t->train);
     if (t->val) loader_close(t->val);
@@ -195,9 +196,10 @@ static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, in
 
 /* After each optimizer step, ONE small all-reduce carries what every rank must agree
  * on: the step's losses (each rank only sees its part of the global batch), a
- * pending preemption signal and a due checkpoint.  Rank 0 then writes one metrics
- * line with the losses of the step's micro-batches averaged over ranks (not running
- * means, which would depend on where a resumed run started). */
+ * pending preemption signal, a due checkpoint and whether every rank's background
+ * checkpoint write has ended (then it is joined everywhere at this step).  Rank 0
+ * then writes one metrics line with the losses of the step's micro-batches averaged
+ * over ranks (not running means, which would depend on where a resumed run started). */
 static dy_status step_agree(trainer *t, const train_step_info *info, epoch_stats *es, int *stop, int *ckpt_now)
 {
     /* Test hook: the last rank signals itself after this optimizer step, so the
@@ -205,12 +207,13 @@ static dy_status step_agree(trainer *t, const train_step_info *info, epoch_stats
     const char *hook = getenv("DYOLO_TEST_SIGNAL_AT_STEP");
     if (hook && t->updates == atol(hook) && t->dist->rank == t->dist->size - 1) raise(SIGUSR1);
     double n = t->cyc_n ? t->cyc_n : 1;
-    double v[5] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n, signals_pending() != 0,
-                   ckpt_policy_due(&t->policy, t->updates, timer_now(), 0)};
+    double v[6] = {t->cyc[0] / n, t->cyc[1] / n, t->cyc[2] / n, signals_pending() != 0,
+                   ckpt_policy_due(&t->policy, t->updates, timer_now(), 0), trainer_ckpt_idle(t)};
     t->cyc[0] = t->cyc[1] = t->cyc[2] = 0, t->cyc_n = 0;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_DOUBLE, MPI_SUM, t->dist->world));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 6, MPI_DOUBLE, MPI_SUM, t->dist->world));
     *stop = v[3] > 0;
     *ckpt_now = v[4] > 0;
+    if (t->ckpt_pending && v[5] == t->dist->size) DY_TRY(trainer_ckpt_finish(t));
     double box = v[0] / t->dist->size, obj = v[1] / t->dist->size, cls = v[2] / t->dist->size;
     es->steps++;
     es->box += (box - es->box) / (double)es->steps;
@@ -272,7 +275,8 @@ static dy_status run_epoch(trainer *t, int *stop)
         DY_TRY(step_agree(t, &info, &es, stop, &ckpt_now));
         progress_extra(t, &es, extra, sizeof extra);
         if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
-        if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0));
+        /* A signal's checkpoint is durable before we exit (an async one is waited for). */
+        if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0, *stop));
         if (*stop) return DY_OK;
     }
     progress_extra(t, &es, extra, sizeof extra);
@@ -305,7 +309,7 @@ static dy_status epoch_end(trainer *t)
     }
     t->epoch++;
     t->position = 0;
-    if (ckpt_policy_due(&t->policy, t->updates, timer_now(), 1) || last) DY_TRY(trainer_save(t, best));
+    if (ckpt_policy_due(&t->policy, t->updates, timer_now(), 1) || last) DY_TRY(trainer_save(t, best, last));
     return DY_OK;
 }
 
@@ -327,6 +331,10 @@ static void add_timing(const trainer *t, cJSON *o)
     cJSON_AddNumberToObject(d, "exposed_s", ds.exposed_s);
     cJSON_AddNumberToObject(d, "comm_s", ds.comm_s);
     cJSON_AddNumberToObject(d, "hidden_fraction", ds.hidden);
+    cJSON *c = cJSON_AddObjectToObject(o, "checkpoints");
+    cJSON_AddNumberToObject(c, "count", (double)t->ckpt_count);
+    cJSON_AddBoolToObject(c, "async", t->policy.async);
+    cJSON_AddNumberToObject(c, "stall_s", t->ckpt_stall_s); /* training thread held up */
 }
 
 static dy_status write_summary(trainer *t, trainer_result *res, double secs, double images)
@@ -374,6 +382,7 @@ static dy_status train_loop(trainer *t, trainer_result *res)
         }
         DY_TRY(epoch_end(t));
     }
+    DY_TRY(trainer_ckpt_finish(t));
     images = (double)(t->ni - ni0) * (double)t->global_batch;
     return write_summary(t, res, timer_now() - t0, images);
 }

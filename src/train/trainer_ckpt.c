@@ -75,47 +75,109 @@ static dy_status add_attrs(trainer *t, ckpt_writer *w)
     return ckpt_attr_set_str(w, "build", DY_BUILD_DESC);
 }
 
-static dy_status add_arrays(trainer *t, ckpt_writer *w)
+typedef struct {
+    const char *name;
+    const float *data;
+    size_t n;
+} ckpt_array;
+
+/* The arrays a checkpoint holds; *n of them (at most 6). */
+static void list_arrays(trainer *t, ckpt_array *a, int *n)
 {
     yolo_model *m = t->model;
     size_t np = yolo_model_num_params(m), nb = yolo_model_num_buffers(m);
-    DY_TRY(ckpt_add_array_ref(w, "model.params", CKPT_F32, yolo_model_params(m), (int64_t)np));
-    DY_TRY(ckpt_add_array_ref(w, "model.buffers", CKPT_F32, yolo_model_buffers(m), (int64_t)nb));
+    int k = 0;
+    a[k++] = (ckpt_array){"model.params", yolo_model_params(m), np};
+    a[k++] = (ckpt_array){"model.buffers", yolo_model_buffers(m), nb};
     if (t->ts.hyp.ema) {
-        DY_TRY(ckpt_add_array_ref(w, "ema.params", CKPT_F32, t->ts.ema.v, (int64_t)np));
-        DY_TRY(ckpt_add_array_ref(w, "ema.buffers", CKPT_F32, t->buf_ema.v, (int64_t)nb));
+        a[k++] = (ckpt_array){"ema.params", t->ts.ema.v, np};
+        a[k++] = (ckpt_array){"ema.buffers", t->buf_ema.v, nb};
     }
-    if (t->ts.opt.m) DY_TRY(ckpt_add_array_ref(w, "optim.momentum", CKPT_F32, t->ts.opt.m, (int64_t)np));
-    if (t->ts.opt.v) DY_TRY(ckpt_add_array_ref(w, "optim.v", CKPT_F32, t->ts.opt.v, (int64_t)np));
-    DY_TRY(add_table(w, "model.params", m, 0));
-    return add_table(w, "model.buffers", m, 1);
+    if (t->ts.opt.m) a[k++] = (ckpt_array){"optim.momentum", t->ts.opt.m, np};
+    if (t->ts.opt.v) a[k++] = (ckpt_array){"optim.v", t->ts.opt.v, np};
+    *n = k;
 }
 
-dy_status trainer_save(trainer *t, int is_best)
+/* Synchronous: the writer reads the live arrays.  Asynchronous: they are copied into
+ * one host snapshot kept for the whole run (its pages stay mapped, so the copy runs
+ * at memory speed), which is safe to reuse because a checkpoint waits for the
+ * previous one before it snapshots. */
+static dy_status add_arrays(trainer *t, ckpt_writer *w, int async)
 {
+    ckpt_array a[6];
+    int n;
+    list_arrays(t, a, &n);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += a[i].n;
+    if (async && total > t->ckpt_snap_cap) {
+        float *p = realloc(t->ckpt_snap, total * sizeof *p);
+        if (!p) return DY_ERR(DY_ENOMEM, "checkpoint snapshot (%zu MB)", total * sizeof *p >> 20);
+        t->ckpt_snap = p, t->ckpt_snap_cap = total;
+    }
+    for (size_t i = 0, off = 0; i < (size_t)n; off += a[i].n, i++) {
+        if (!async) {
+            DY_TRY(ckpt_add_array_ref(w, a[i].name, CKPT_F32, a[i].data, (int64_t)a[i].n));
+            continue;
+        }
+        memcpy(t->ckpt_snap + off, a[i].data, a[i].n * sizeof(float));
+        DY_TRY(ckpt_add_array_pinned(w, a[i].name, CKPT_F32, t->ckpt_snap + off, (int64_t)a[i].n));
+    }
+    DY_TRY(add_table(w, "model.params", t->model, 0));
+    return add_table(w, "model.buffers", t->model, 1);
+}
+
+int trainer_ckpt_idle(const trainer *t) { return !t->ckpt_pending || ckpt_poll(t->ckpt_pending); }
+
+dy_status trainer_ckpt_finish(trainer *t)
+{
+    ckpt_writer *w = t->ckpt_pending;
+    if (!w) return DY_OK;
+    double t0 = timer_now();
+    dy_status s = ckpt_wait(w);
+    t->ckpt_pending = NULL;
+    ckpt_writer_free(w);
+    t->ckpt_stall_s += timer_now() - t0;
+    if (s == DY_OK)
+        log_info("checkpoint %s/%s written in the background in %.2f s", t->policy.dir, t->ckpt_pending_name,
+                 timer_now() - t->ckpt_pending_t0);
+    /* Intervals were restarted when the write began; a failure restarts them again. */
+    return ckpt_policy_on_failure(&t->policy, s, t->updates, timer_now());
+}
+
+dy_status trainer_save(trainer *t, int is_best, int durable)
+{
+    double t0 = timer_now();
+    DY_TRY(trainer_ckpt_finish(t)); /* one write at a time; its snapshot is reused */
+    int async = t->policy.async && !durable;
     char name[128];
     ckpt_name_for_step(t->updates, name, sizeof name);
-    double t0 = timer_now();
     ckpt_writer *w = NULL;
     dy_status s = ckpt_writer_begin(&w, t->policy.dir, name, t->dist->world);
-    if (s == DY_OK) s = add_arrays(t, w);
+    if (s == DY_OK) s = add_arrays(t, w, async);
     if (s == DY_OK) s = add_texts(t, w);
     if (s == DY_OK) s = add_attrs(t, w);
     if (s == DY_OK) {
         ckpt_writer_set_best(w, is_best);
         ckpt_writer_set_keep(w, t->policy.keep);
-        /* Synchronous: the loader's I/O thread also calls HDF5, which is not
-         * thread-safe, so an asynchronous write would race with it (ckpt.async
-         * applies to `dyolo bench ckpt`; the trainer warns at start-up). */
-        s = ckpt_commit(w);
+        /* HDF5 is not thread-safe: during the background write the loader's reads
+         * and the writer take turns through core/h5lock.h. */
+        s = async ? ckpt_commit_async(w) : ckpt_commit(w);
+    }
+    t->ckpt_count++;
+    ckpt_policy_mark(&t->policy, t->updates, timer_now());
+    if (s == DY_OK && async) {
+        t->ckpt_pending = w;
+        snprintf(t->ckpt_pending_name, sizeof t->ckpt_pending_name, "%s", name);
+        t->ckpt_pending_t0 = t0;
+        t->ckpt_stall_s += timer_now() - t0;
+        return DY_OK;
     }
     ckpt_writer_free(w);
+    t->ckpt_stall_s += timer_now() - t0;
     if (s == DY_OK)
         log_info("checkpoint %s/%s (step %ld, epoch %lld) in %.2f s", t->policy.dir, name, t->updates,
                  (long long)t->epoch, timer_now() - t0);
-    dy_status r = ckpt_policy_on_failure(&t->policy, s, t->updates, timer_now());
-    ckpt_policy_mark(&t->policy, t->updates, timer_now());
-    return r;
+    return ckpt_policy_on_failure(&t->policy, s, t->updates, timer_now());
 }
 
 /* ------------------------------------------------------------------ resume */

@@ -1,6 +1,7 @@
 /* trainer_internal.h -- the trainer's state, shared by trainer.c (set-up and the
  * loop) and trainer_ckpt.c (save and restore).  Not a public interface.
- * defines: trainer, trainer_save, trainer_restore, trainer_val */
+ * defines: trainer, trainer_save, trainer_ckpt_finish, trainer_ckpt_idle, trainer_restore,
+ *          trainer_val */
 #ifndef DY_TRAIN_TRAINER_INTERNAL_H
 #define DY_TRAIN_TRAINER_INTERNAL_H
 
@@ -49,10 +50,27 @@ typedef struct {
     double cyc[3];          /* box/obj/cls summed over the current accumulation cycle */
     int cyc_n;
     int64_t last_ckpt_ni;
+    /* ckpt.async: the write in flight (NULL if none), its reusable host snapshot, and
+     * how long the training thread was held up by checkpoints (summary.json). */
+    ckpt_writer *ckpt_pending;
+    char ckpt_pending_name[128];
+    double ckpt_pending_t0;
+    float *ckpt_snap;
+    size_t ckpt_snap_cap;
+    double ckpt_stall_s;
+    long ckpt_count;
     float *val_params, *val_buffers; /* scratch to swap EMA weights in for validation */
 } trainer;
 
-dy_status trainer_save(trainer *t, int is_best);
+/* Checkpoint now.  With ckpt.async and !durable the write continues in the
+ * background (any earlier one is finished first); durable (a signal's or the last
+ * checkpoint) returns once it is published. */
+dy_status trainer_save(trainer *t, int is_best, int durable);
+/* Wait for an asynchronous write in flight (collective: every rank has the same one)
+ * and apply the failure policy to its result; DY_OK when none. */
+dy_status trainer_ckpt_finish(trainer *t);
+/* Local: 1 unless this rank's asynchronous write is still running. */
+int trainer_ckpt_idle(const trainer *t);
 dy_status trainer_restore(trainer *t, const char *resume);
 /* Validates with the EMA weights; fills fitness, mAP50, mAP50-95 (same on all ranks). */
 dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map);
