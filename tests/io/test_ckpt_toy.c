@@ -27,7 +27,9 @@ static int64_t row[4];
 static void step_once(int64_t step)
 {
     for (int i = 0; i < NSTATE; i++) state[i] = state[i] * 0.999f + 0.001f * (float)((step * 31 + i) % 97);
-    for (int i = 0; i < 4; i++) row[i] = row[i] * 6364136223846793005LL + 1442695040888963407LL + step;
+    /* unsigned arithmetic: the LCG wraps by design (signed overflow would be UB) */
+    for (int i = 0; i < 4; i++)
+        row[i] = (int64_t)((uint64_t)row[i] * 6364136223846793005ULL + 1442695040888963407ULL + (uint64_t)step);
 }
 
 static dy_status save(const char *dir, int64_t step)
