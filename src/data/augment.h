@@ -65,6 +65,8 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
 /* Same for M[1] == M[3] == 0 (scale + translate), separable and faster. */
 dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst);
 void aug_hsv(img_rgb *im, float rh, float rs, float rv); /* gains (1 = unchanged) */
+/* The portable scalar HSV path; aug_hsv gives the same bytes (tests compare them). */
+void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv);
 void aug_flip_lr(aug_img *a);
 void aug_flip_ud(aug_img *a);
 
