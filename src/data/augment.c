@@ -201,6 +201,43 @@ static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, i
     }
 }
 
+/* Vertical bilinear pass: o[i] = (h0[i] * (32 - ay) + h1[i] * ay + 512) >> 10. */
+static void vpass_ref(const uint16_t *h0, const uint16_t *h1, int ay, int n, uint8_t *o)
+{
+    int by = 32 - ay;
+    for (int i = 0; i < n; i++) o[i] = (uint8_t)((h0[i] * by + h1[i] * ay + 512) >> 10);
+}
+
+#if DY_AUG_X86
+/* vpass_ref, 16 values a step: the (h0, h1) pairs through one multiply-add. */
+__attribute__((target("avx2"))) static void vpass_avx2(const uint16_t *h0, const uint16_t *h1, int ay, int n,
+                                                       uint8_t *o)
+{
+    const __m256i wt = _mm256_set1_epi32((int)((uint32_t)ay << 16 | (uint32_t)(32 - ay))), rnd = _mm256_set1_epi32(512);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(h0 + i)), b = _mm256_loadu_si256((const __m256i *)(h1 + i));
+        __m256i lo = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wt), rnd), 10);
+        __m256i hi = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wt), rnd), 10);
+        __m256i r16 = _mm256_packs_epi32(lo, hi); /* in order within each 128-bit lane */
+        __m128i r8 = _mm_packus_epi16(_mm256_castsi256_si128(r16), _mm256_extracti128_si256(r16, 1));
+        _mm_storeu_si128((__m128i *)(o + i), r8);
+    }
+    vpass_ref(h0 + i, h1 + i, ay, n - i, o + i);
+}
+#endif
+
+static void vpass(const uint16_t *h0, const uint16_t *h1, int ay, int n, uint8_t *o)
+{
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) {
+        vpass_avx2(h0, h1, ay, n, o);
+        return;
+    }
+#endif
+    vpass_ref(h0, h1, ay, n, o);
+}
+
 /* Scale + translate only (M[1] == M[3] == 0, YOLOv5's default hyp): separable
  * bilinear with the same 5-bit weights as aug_warp_affine; each source row's
  * horizontal pass is computed once and reused by the output rows that need it. */
@@ -232,6 +269,10 @@ static dy_status warp_scale_at(const img_rgb *src, int ox, int oy, const double 
         int64_t fy = llrint((y - M[5]) / M[4] * 1024.0) - ((int64_t)oy << 10), sy = fy >> 10;
         uint8_t *o = dst->px + (size_t)y * w * 3;
         int yin = sy >= 0 && sy < src->h - 1;
+        if (sy < -1 || sy >= src->h) { /* both taps outside: all pad, as warp_edge_pixel gives */
+            memset(o, DY_PAD_VALUE, (size_t)w * 3);
+            continue;
+        }
         for (int x = 0; x < w; x++) /* edges (and whole rows near the border): checked path */
             if (!yin || x < lo || x >= hi || fxs[x] >> 10 < 0 || fxs[x] >> 10 >= src->w - 1) {
                 warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
@@ -252,9 +293,7 @@ static dy_status warp_scale_at(const img_rgb *src, int ox, int oy, const double 
             hpass(src, r0 + 1, xo, ax, lo, hi, hb[1]);
             cached[1] = r0 + 1;
         }
-        int ay = (int)((fy >> 5) & 31), by = 32 - ay;
-        const uint16_t *h0 = hb[0], *h1 = hb[1];
-        for (int i = 3 * lo; i < 3 * hi; i++) o[i] = (uint8_t)((h0[i] * by + h1[i] * ay + 512) >> 10);
+        vpass(hb[0] + 3 * lo, hb[1] + 3 * lo, (int)((fy >> 5) & 31), 3 * (hi - lo), o + 3 * lo);
     }
     free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
     return DY_OK;
@@ -368,10 +407,25 @@ __attribute__((target("avx2"))) static inline __m256i hsv_div(__m256i num, int d
     return _mm256_add_epi32(q, _mm256_cmpgt_epi32(_mm256_setzero_si256(), r)); /* r < 0: q - 1 */
 }
 
+/* The gains of one image: the hue LUT (widened for gathers) and the raw gains, as
+ * the S and V LUTs, and the hue LUT when `hue_mul`, are recomputed in float lanes:
+ * x * gain rounds the same in a vector lane as in the scalar LUT loop. */
+typedef struct {
+    int32_t lh[256];
+    float rh, rs, rv;
+    int hue_mul; /* 0 <= rh and 179 * rh < 360: hue = trunc(h * rh), minus 180 if >= 180 */
+} hsv_gains;
+
+/* (uint8)clamp(x * g, 0, 255), as the S and V LUTs */
+__attribute__((target("avx2"))) static inline __m256i hsv_gain(__m256i x, float g)
+{
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_set1_ps(g));
+    return _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(f, _mm256_setzero_ps()), _mm256_set1_ps(255.0f)));
+}
+
 /* hsv_pixel on 8 pixels in 32-bit lanes; the same integer formulas, so the same bytes.
  * The grey case (diff == 0) needs no branch: s = 0 turns the back conversion into v. */
-__attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const int32_t *lh, const int32_t *ls,
-                                                     const int32_t *lv)
+__attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const hsv_gains *k)
 {
     const __m128i split = _mm_setr_epi8(0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, -1, -1, -1, -1);
     __m128i lo = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), split); /* r0-3 g0-3 b0-3 */
@@ -393,7 +447,13 @@ __attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const int32_t *l
     const __m256i k180 = _mm256_set1_epi32(180);
     h = _mm256_add_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), h), k180));
     h = _mm256_sub_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(179)), k180));
-    h = _mm256_i32gather_epi32(lh, h, 4), s = _mm256_i32gather_epi32(ls, s, 4), v = _mm256_i32gather_epi32(lv, v, 4);
+    if (k->hue_mul) {
+        h = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(h), _mm256_set1_ps(k->rh)));
+        h = _mm256_sub_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(179)), k180));
+    } else {
+        h = _mm256_i32gather_epi32(k->lh, h, 4);
+    }
+    s = hsv_gain(s, k->rs), v = hsv_gain(v, k->rv);
     __m256i sec = _mm256_srli_epi32(_mm256_mullo_epi32(h, _mm256_set1_epi32(2185)), 16);
     __m256i f = _mm256_sub_epi32(h, _mm256_mullo_epi32(sec, _mm256_set1_epi32(30)));
     const __m256i k7650 = _mm256_set1_epi32(7650), k3825 = _mm256_set1_epi32(3825);
@@ -404,7 +464,7 @@ __attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const int32_t *l
     __m256i pp = _mm256_mullo_epi32(v, _mm256_sub_epi32(_mm256_set1_epi32(255), s));
     pp = hsv_div(_mm256_add_epi32(pp, _mm256_set1_epi32(127)), 255, 1.0f / 255.0f);
     __m256i m[6];
-    for (int k = 0; k < 6; k++) m[k] = _mm256_cmpeq_epi32(sec, _mm256_set1_epi32(k));
+    for (int j = 0; j < 6; j++) m[j] = _mm256_cmpeq_epi32(sec, _mm256_set1_epi32(j));
     /* sector -> (R, G, B) from (v, q, t, p), as the scalar pick table */
     __m256i R = _mm256_blendv_epi8(pp, v, _mm256_or_si256(m[0], m[5]));
     R = _mm256_blendv_epi8(_mm256_blendv_epi8(R, q, m[1]), t, m[4]);
@@ -425,14 +485,14 @@ __attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const int32_t *l
     memcpy(p + 20, &w1, 4);
 }
 
-__attribute__((target("avx2"))) static void hsv_avx2(img_rgb *im, const uint8_t *lh8, const uint8_t *ls8,
-                                                     const uint8_t *lv8)
+__attribute__((target("avx2"))) static void hsv_avx2(img_rgb *im, float rh, float rs, float rv, const uint8_t *lh8,
+                                                     const uint8_t *ls8, const uint8_t *lv8)
 {
-    int32_t lh[256], ls[256], lv[256];
-    for (int x = 0; x < 256; x++) lh[x] = lh8[x], ls[x] = ls8[x], lv[x] = lv8[x];
+    hsv_gains k = {.rh = rh, .rs = rs, .rv = rv, .hue_mul = rh >= 0 && 179 * rh < 360};
+    for (int x = 0; x < 256; x++) k.lh[x] = lh8[x];
     size_t n = (size_t)im->w * im->h, i = 0;
     /* each step reads 28 bytes (4 past its 8 pixels), so stop 2 pixels early */
-    for (; i + 10 <= n; i += 8) hsv_8px(im->px + 3 * i, lh, ls, lv);
+    for (; i + 10 <= n; i += 8) hsv_8px(im->px + 3 * i, &k);
     for (; i < n; i++) hsv_pixel(im->px + 3 * i, lh8, ls8, lv8);
 }
 #endif
@@ -443,7 +503,7 @@ void aug_hsv(img_rgb *im, float rh, float rs, float rv)
     if (__builtin_cpu_supports("avx2")) {
         uint8_t lh[256], ls[256], lv[256];
         hsv_luts(rh, rs, rv, lh, ls, lv);
-        hsv_avx2(im, lh, ls, lv);
+        hsv_avx2(im, rh, rs, rv, lh, ls, lv);
         return;
     }
 #endif
