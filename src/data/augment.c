@@ -273,11 +273,11 @@ static dy_status warp_scale_at(const img_rgb *src, int ox, int oy, const double 
             memset(o, DY_PAD_VALUE, (size_t)w * 3);
             continue;
         }
-        for (int x = 0; x < w; x++) /* edges (and whole rows near the border): checked path */
-            if (!yin || x < lo || x >= hi || fxs[x] >> 10 < 0 || fxs[x] >> 10 >= src->w - 1) {
-                warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
-                if (yin && x == lo - 1 && hi > lo) x = hi - 1; /* skip the interior */
-            }
+        /* edges (and whole rows near the border): checked path; the mapping is
+         * monotone, so the columns in [lo, hi) are all interior */
+        int elo = yin && hi > lo ? lo : w, ehi = yin && hi > lo ? hi : w;
+        for (int x = 0; x < elo; x++) warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
+        for (int x = ehi; x < w; x++) warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
         if (!yin || hi <= lo) continue;
         int r0 = (int)sy;
         if (cached[0] != r0) {
