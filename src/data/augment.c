@@ -189,7 +189,7 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
 }
 
 /* Horizontal bilinear pass of source row `r` over output columns [lo, hi). */
-static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
+static void hpass_ref(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
 {
     const uint8_t *row = src->px + (size_t)r * src->w * 3;
     for (int x = lo; x < hi; x++) {
@@ -199,6 +199,51 @@ static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, i
         out[3 * x + 1] = (uint16_t)(p[1] * b + p[4] * a);
         out[3 * x + 2] = (uint16_t)(p[2] * b + p[5] * a);
     }
+}
+
+#if DY_AUG_X86
+/* hpass_ref, 4 columns a step: one 8-byte gather per column holds both taps, which
+ * a byte shuffle pairs up for an unsigned x signed multiply-add with (32 - a, a).
+ * Each step stores 4 bytes past its 12 values (overwritten by the next step), so
+ * `out` needs 3 * hi + 2 values.  The gather reads 2 bytes past the right tap: on
+ * the image's last row, columns that would leave the buffer take the scalar path. */
+__attribute__((target("avx2"))) static void hpass_avx2(const img_rgb *src, int r, const int *xo, const uint8_t *ax,
+                                                       int lo, int hi, uint16_t *out)
+{
+    const uint8_t *row = src->px + (size_t)r * src->w * 3;
+    const int last = r == src->h - 1, lim = src->w * 3 - 8;
+    const __m256i pair = _mm256_setr_epi8(0, 3, 1, 4, 2, 5, 8, 11, 9, 12, 10, 13, -1, -1, -1, -1, 0, 3, 1, 4, 2, 5, 8,
+                                          11, 9, 12, 10, 13, -1, -1, -1, -1);
+    const __m256i wsel = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, -1, -1, -1, -1, 4, 5, 4, 5, 4, 5, 6, 7,
+                                          6, 7, 6, 7, -1, -1, -1, -1);
+    int x = lo;
+    for (; x + 4 <= hi; x += 4) {
+        if (last && (xo[x] > lim || xo[x + 3] > lim)) { /* xo is monotone: the ends bound the group */
+            hpass_ref(src, r, xo, ax, x, x + 4, out);
+            continue;
+        }
+        int32_t a4;
+        memcpy(&a4, ax + x, 4);
+        __m128i a = _mm_cvtsi32_si128(a4), b = _mm_sub_epi8(_mm_set1_epi8(32), a);
+        __m256i wt = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_unpacklo_epi8(b, a)), wsel);
+        __m256i px = _mm256_i32gather_epi64((const long long *)row, _mm_loadu_si128((const __m128i *)(xo + x)), 1);
+        __m256i v = _mm256_maddubs_epi16(_mm256_shuffle_epi8(px, pair), wt);
+        _mm_storeu_si128((__m128i *)(out + 3 * x), _mm256_castsi256_si128(v));
+        _mm_storeu_si128((__m128i *)(out + 3 * x + 6), _mm256_extracti128_si256(v, 1));
+    }
+    hpass_ref(src, r, xo, ax, x, hi, out);
+}
+#endif
+
+static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
+{
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) {
+        hpass_avx2(src, r, xo, ax, lo, hi, out);
+        return;
+    }
+#endif
+    hpass_ref(src, r, xo, ax, lo, hi, out);
 }
 
 /* Vertical bilinear pass: o[i] = (h0[i] * (32 - ay) + h1[i] * ay + 512) >> 10. */
@@ -248,7 +293,7 @@ static dy_status warp_scale_at(const img_rgb *src, int ox, int oy, const double 
     int *xo = malloc(sizeof(int) * (size_t)w);
     uint8_t *ax = malloc((size_t)w);
     int64_t *fxs = malloc(sizeof(int64_t) * (size_t)w);
-    uint16_t *hb[2] = {malloc(sizeof(uint16_t) * 3 * (size_t)w), malloc(sizeof(uint16_t) * 3 * (size_t)w)};
+    uint16_t *hb[2] = {malloc(sizeof(uint16_t) * (3 * (size_t)w + 8)), malloc(sizeof(uint16_t) * (3 * (size_t)w + 8))};
     if (!xo || !ax || !fxs || !hb[0] || !hb[1]) {
         free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
         img_free(dst);
