@@ -378,16 +378,19 @@ static dy_status warp_perspective(const img_rgb *src, const double M[9], int w, 
  * arithmetic: forward with OpenCV's reciprocal tables (12-bit fixed point), back
  * through the hue sector.  This runs once per training image at full resolution, so
  * it is written for speed (about 4x the float version). */
-static int hsv_tables_ready;
+static int hsv_tables_ready, hsv_fdiv_ok;
 static int32_t sdiv_tab[256], hdiv_tab[256];
 
 static void hsv_tables(void)
 {
     if (__atomic_load_n(&hsv_tables_ready, __ATOMIC_ACQUIRE)) return;
+    int same = 1; /* may the vector path compute the tables with a float division? */
     for (int i = 1; i < 256; i++) {
         sdiv_tab[i] = (int32_t)((255.0 * 4096.0) / i + 0.5);
         hdiv_tab[i] = (int32_t)((180.0 * 4096.0) / (6.0 * i) + 0.5);
+        same &= sdiv_tab[i] == (int32_t)(1044480.0f / (float)i + 0.5f) && hdiv_tab[i] == (int32_t)(122880.0f / (float)i + 0.5f);
     }
+    hsv_fdiv_ok = same;
     __atomic_store_n(&hsv_tables_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -459,7 +462,18 @@ typedef struct {
     int32_t lh[256];
     float rh, rs, rv;
     int hue_mul; /* 0 <= rh and 179 * rh < 360: hue = trunc(h * rh), minus 180 if >= 180 */
+    int fdiv;    /* sdiv_tab/hdiv_tab entries equal trunc(c / i + 0.5) in float (checked) */
 } hsv_gains;
+
+/* sdiv_tab[i] or hdiv_tab[i] (c = 255 * 4096 or 30 * 4096): a division in float lanes
+ * where hsv_tables found it gives the same values, else a gather.  Index 0 gives
+ * junk, but only where the multiplier (diff or hue numerator) is 0. */
+__attribute__((target("avx2"))) static inline __m256i hsv_recip(const int32_t *tab, float c, __m256i i, int fdiv)
+{
+    if (!fdiv) return _mm256_i32gather_epi32(tab, i, 4);
+    __m256 q = _mm256_div_ps(_mm256_set1_ps(c), _mm256_cvtepi32_ps(i));
+    return _mm256_cvttps_epi32(_mm256_add_ps(q, _mm256_set1_ps(0.5f)));
+}
 
 /* (uint8)clamp(x * g, 0, 255), as the S and V LUTs */
 __attribute__((target("avx2"))) static inline __m256i hsv_gain(__m256i x, float g)
@@ -480,14 +494,14 @@ __attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const hsv_gains 
     __m256i b = _mm256_cvtepu8_epi32(bb);
     __m256i v = _mm256_max_epi32(_mm256_max_epi32(r, g), b), mn = _mm256_min_epi32(_mm256_min_epi32(r, g), b);
     __m256i diff = _mm256_sub_epi32(v, mn), k2048 = _mm256_set1_epi32(2048);
-    __m256i s = _mm256_i32gather_epi32(sdiv_tab, v, 4);
+    __m256i s = hsv_recip(sdiv_tab, 1044480.0f, v, k->fdiv);
     s = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(diff, s), k2048), 12);
     __m256i hn = _mm256_sub_epi32(r, g);                                  /* + 4 diff when v == b */
     hn = _mm256_add_epi32(hn, _mm256_slli_epi32(diff, 2));
     __m256i is_g = _mm256_cmpeq_epi32(v, g), is_r = _mm256_cmpeq_epi32(v, r);
     hn = _mm256_blendv_epi8(hn, _mm256_add_epi32(_mm256_sub_epi32(b, r), _mm256_slli_epi32(diff, 1)), is_g);
     hn = _mm256_blendv_epi8(hn, _mm256_sub_epi32(g, b), is_r);
-    __m256i h = _mm256_i32gather_epi32(hdiv_tab, diff, 4);
+    __m256i h = hsv_recip(hdiv_tab, 122880.0f, diff, k->fdiv);
     h = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(hn, h), k2048), 12);
     const __m256i k180 = _mm256_set1_epi32(180);
     h = _mm256_add_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), h), k180));
@@ -533,7 +547,7 @@ __attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const hsv_gains 
 __attribute__((target("avx2"))) static void hsv_avx2(img_rgb *im, float rh, float rs, float rv, const uint8_t *lh8,
                                                      const uint8_t *ls8, const uint8_t *lv8)
 {
-    hsv_gains k = {.rh = rh, .rs = rs, .rv = rv, .hue_mul = rh >= 0 && 179 * rh < 360};
+    hsv_gains k = {.rh = rh, .rs = rs, .rv = rv, .hue_mul = rh >= 0 && 179 * rh < 360, .fdiv = hsv_fdiv_ok};
     for (int x = 0; x < 256; x++) k.lh[x] = lh8[x];
     size_t n = (size_t)im->w * im->h, i = 0;
     /* each step reads 28 bytes (4 past its 8 pixels), so stop 2 pixels early */
