@@ -569,6 +569,34 @@ void aug_hsv(img_rgb *im, float rh, float rs, float rv)
     aug_hsv_ref(im, rh, rs, rv);
 }
 
+#if DY_AUG_X86
+/* aug_to_chw, 8 pixels a step with the byte shuffle of hsv_8px (reads 4 bytes past). */
+__attribute__((target("avx2"))) static size_t chw_avx2(const uint8_t *p, size_t n, uint8_t *dst)
+{
+    const __m128i split = _mm_setr_epi8(0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, -1, -1, -1, -1);
+    size_t i = 0;
+    for (; i + 10 <= n; i += 8) {
+        __m128i lo = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 3 * i)), split);
+        __m128i hi = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 3 * i + 12)), split);
+        __m128i rg = _mm_unpacklo_epi32(lo, hi), bb = _mm_unpackhi_epi32(lo, hi);
+        _mm_storel_epi64((__m128i *)(dst + i), rg);
+        _mm_storel_epi64((__m128i *)(dst + n + i), _mm_srli_si128(rg, 8));
+        _mm_storel_epi64((__m128i *)(dst + 2 * n + i), bb);
+    }
+    return i;
+}
+#endif
+
+void aug_to_chw(const img_rgb *im, uint8_t *dst)
+{
+    const uint8_t *p = im->px;
+    size_t n = (size_t)im->w * im->h, i = 0;
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) i = chw_avx2(p, n, dst);
+#endif
+    for (; i < n; i++) dst[i] = p[3 * i], dst[n + i] = p[3 * i + 1], dst[2 * n + i] = p[3 * i + 2];
+}
+
 void aug_flip_lr(aug_img *a)
 {
     int w = a->im.w;

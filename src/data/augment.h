@@ -10,8 +10,8 @@
  * the same on any rank or thread.
  *
  * defines: aug_params, aug_box, aug_img, aug_params_default, aug_img_free, aug_load,
- *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_warp_scale, aug_hsv, aug_flip_lr,
- *          aug_flip_ud, AUG_PURPOSE
+ *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_warp_scale, aug_hsv, aug_hsv_ref,
+ *          aug_to_chw, aug_flip_lr, aug_flip_ud, AUG_PURPOSE
  */
 #ifndef DY_DATA_AUGMENT_H
 #define DY_DATA_AUGMENT_H
@@ -67,6 +67,8 @@ dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, im
 void aug_hsv(img_rgb *im, float rh, float rs, float rv); /* gains (1 = unchanged) */
 /* The portable scalar HSV path; aug_hsv gives the same bytes (tests compare them). */
 void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv);
+/* Interleaved RGB -> planar CHW (3 * w * h bytes at dst), as batches hold images. */
+void aug_to_chw(const img_rgb *im, uint8_t *dst);
 void aug_flip_lr(aug_img *a);
 void aug_flip_ud(aug_img *a);
 

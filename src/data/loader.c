@@ -221,9 +221,7 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     for (int j = 0; j < ok; j++) aug_img_free(&src[j]);
     if (st != DY_OK) return st;
     /* HWC -> CHW into the batch */
-    uint8_t *dst = e->b.images + (size_t)s->pos * 3 * W * H;
-    const uint8_t *p = s->out.im.px;
-    for (size_t i = 0, n = (size_t)W * H; i < n; i++) dst[i] = p[3 * i], dst[n + i] = p[3 * i + 1], dst[2 * n + i] = p[3 * i + 2];
+    aug_to_chw(&s->out.im, e->b.images + (size_t)s->pos * 3 * W * H);
     e->b.index[s->pos] = s->idx[0];
     e->b.orig_size[2 * s->pos] = s->meta[0].orig_w, e->b.orig_size[2 * s->pos + 1] = s->meta[0].orig_h;
     e->b.letterbox[3 * s->pos] = s->out.scale, e->b.letterbox[3 * s->pos + 1] = s->out.pad_x;

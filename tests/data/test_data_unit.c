@@ -256,6 +256,40 @@ static void check_cfg(void)
     cfg_free(c);
 }
 
+/* The fast HSV path (AVX2 where the CPU has it) gives the bytes of the portable one
+ * for every RGB colour: default-range gains (float-lane LUTs) and gains that take
+ * the gather fallbacks (negative or large hue gain, saturating S and V). */
+static void check_hsv_exact(void)
+{
+    const float g[5][3] = {{1.013f, 1.61f, 0.71f}, {0.986f, 0.31f, 1.39f}, {-0.4f, 2.7f, 0.05f}, {2.6f, 0.0f, 3.0f},
+                           {1, 1, 1}};
+    img_rgb a, b;
+    img_alloc(&a, 4096, 4096 + 1); /* every colour, plus one row that leaves a scalar tail */
+    img_alloc(&b, 4096, 4096 + 1);
+    for (size_t i = 0; i < (size_t)4096 * 4097; i++)
+        a.px[3 * i] = (uint8_t)(i >> 16), a.px[3 * i + 1] = (uint8_t)(i >> 8), a.px[3 * i + 2] = (uint8_t)i;
+    int bad = 0;
+    for (int k = 0; k < 5; k++) {
+        memcpy(b.px, a.px, (size_t)4096 * 4097 * 3);
+        aug_hsv(&b, g[k][0], g[k][1], g[k][2]);
+        img_rgb r = a;
+        r.px = malloc((size_t)4096 * 4097 * 3);
+        memcpy(r.px, a.px, (size_t)4096 * 4097 * 3);
+        aug_hsv_ref(&r, g[k][0], g[k][1], g[k][2]);
+        bad += memcmp(b.px, r.px, (size_t)4096 * 4097 * 3) != 0;
+        free(r.px);
+    }
+    TAP_EQ_INT(bad, 0, "aug_hsv equals the scalar aug_hsv_ref on all 2^24 colours for 5 gain sets");
+    uint8_t *c = malloc((size_t)4096 * 4097 * 3);
+    a.h = 37, a.w = 13; /* odd size: vector body and scalar tail */
+    aug_to_chw(&a, c);
+    int ok = 1;
+    for (int i = 0; i < 13 * 37; i++)
+        for (int ch = 0; ch < 3; ch++) ok &= c[ch * 13 * 37 + i] == a.px[3 * i + ch];
+    TAP_OK(ok, "aug_to_chw splits interleaved RGB into planes");
+    free(c), img_free(&a), img_free(&b);
+}
+
 int main(void)
 {
     check_to_float();
@@ -272,5 +306,6 @@ int main(void)
     check_boxes_on_objects(10, 5, 0.2, 0.75);
     check_determinism();
     check_image_ops();
+    check_hsv_exact();
     return tap_done();
 }
