@@ -46,10 +46,17 @@ static dy_status crop(const img_rgb *src, int x, int y, int w, int h, img_rgb *d
     return DY_OK;
 }
 
-/* Source image at its stored resolution (decoded JPEG, or the raw letterbox content). */
+/* Source image at its stored resolution (decoded JPEG, or the raw letterbox content).
+ * With a mosaic view, a JPEG stored at the network size (no resize follows) is
+ * decoded only where quadrant `quad` of the mosaic will read it. */
 static dy_status load_pixels(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m,
-                             img_rgb *im, const char *what)
+                             const aug_mosaic_view *v, int quad, int imgsz, img_rgb *im, const char *what)
 {
+    int w, h, rect[4];
+    if (!raw && v && img_decode_header(payload, len, &w, &h) == DY_OK && (w > h ? w : h) == imgsz) {
+        aug_mosaic_need(v, quad, w, h, rect);
+        return img_decode_region(payload, len, rect, im, what);
+    }
     if (!raw) return img_decode(payload, len, im, what);
     if (len != (size_t)raw_size * raw_size * 3)
         return DY_ERR(DY_ECORRUPT, "%s: raw payload is %zu bytes, want %d^2*3", what, len, raw_size);
@@ -63,9 +70,15 @@ static dy_status load_pixels(const uint8_t *payload, size_t len, int raw, int ra
 dy_status aug_load(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
                    aug_img *out, const char *what)
 {
+    return aug_load_part(payload, len, raw, raw_size, m, imgsz, NULL, 0, out, what);
+}
+
+dy_status aug_load_part(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
+                        const aug_mosaic_view *v, int quad, aug_img *out, const char *what)
+{
     memset(out, 0, sizeof *out);
     img_rgb im = {0};
-    DY_TRY(load_pixels(payload, len, raw, raw_size, m, &im, what));
+    DY_TRY(load_pixels(payload, len, raw, raw_size, m, v, quad, imgsz, &im, what));
     float r = (float)imgsz / (float)(im.w > im.h ? im.w : im.h);
     if (r != 1.0f) {
         int w = (int)lrintf(im.w * r), h = (int)lrintf(im.h * r);
@@ -712,10 +725,34 @@ static dy_status apply_perspective(const aug_img *in, const img_rgb *im, int ox,
 /* One quadrant of YOLOv5's load_mosaic: its boxes go into m; its pixels, where they
  * fall inside the canvas window `win` (x0, y0, x1, y1 on the 2s x 2s canvas), into
  * `canvas`, which holds that window. */
+static void tile_geometry(int i, int xc, int yc, int s, int w, int h, int g[6]);
+
 static dy_status place(aug_img *m, img_rgb *canvas, const int win[4], const aug_img *src, int i, int xc, int yc,
                        int s)
 {
-    int w = src->im.w, h = src->im.h, x1a, y1a, x2a, y2a, x1b, y1b, x2b, y2b;
+    int w = src->im.w, g[6];
+    tile_geometry(i, xc, yc, s, w, src->im.h, g);
+    int x1a = g[0], y1a = g[1], x2a = g[2], y2a = g[3], x1b = g[4], y1b = g[5];
+    int cx0 = x1a > win[0] ? x1a : win[0], cx1 = x2a < win[2] ? x2a : win[2]; /* canvas columns copied */
+    int cy0 = y1a > win[1] ? y1a : win[1], cy1 = y2a < win[3] ? y2a : win[3];
+    for (int y = cy0; y < cy1 && cx1 > cx0; y++)
+        memcpy(canvas->px + ((size_t)(y - win[1]) * canvas->w + (size_t)(cx0 - win[0])) * 3,
+               src->im.px + ((size_t)(y - y1a + y1b) * w + (size_t)(cx0 - x1a + x1b)) * 3, (size_t)(cx1 - cx0) * 3);
+    float padw = (float)(x1a - x1b), padh = (float)(y1a - y1b), lim = 2.0f * s;
+    for (int k = 0; k < src->nbox; k++) {
+        aug_box b = src->box[k];
+        b.x0 = fminf(fmaxf(b.x0 + padw, 0), lim), b.x1 = fminf(fmaxf(b.x1 + padw, 0), lim);
+        b.y0 = fminf(fmaxf(b.y0 + padh, 0), lim), b.y1 = fminf(fmaxf(b.y1 + padh, 0), lim);
+        DY_TRY(add_box(m, b));
+    }
+    return DY_OK;
+}
+
+/* Where quadrant i (a w x h image) lands on the 2s x 2s canvas: g = {x1a, y1a, x2a,
+ * y2a, x1b, y1b}, canvas rectangle [x1a, x2a) x [y1a, y2a) from image pixel (x1b, y1b). */
+static void tile_geometry(int i, int xc, int yc, int s, int w, int h, int g[6])
+{
+    int x1a, y1a, x2a, y2a, x1b, y1b, x2b, y2b;
     if (i == 0) {
         x1a = xc - w > 0 ? xc - w : 0, y1a = yc - h > 0 ? yc - h : 0, x2a = xc, y2a = yc;
         x1b = w - (x2a - x1a), y1b = h - (y2a - y1a), x2b = w, y2b = h;
@@ -730,19 +767,7 @@ static dy_status place(aug_img *m, img_rgb *canvas, const int win[4], const aug_
         x1b = 0, y1b = 0, x2b = w < x2a - x1a ? w : x2a - x1a, y2b = h < y2a - y1a ? h : y2a - y1a;
     }
     x2a = x1a + (x2b - x1b), y2a = y1a + (y2b - y1b); /* (the same extent, as YOLOv5's slices) */
-    int cx0 = x1a > win[0] ? x1a : win[0], cx1 = x2a < win[2] ? x2a : win[2]; /* canvas columns copied */
-    int cy0 = y1a > win[1] ? y1a : win[1], cy1 = y2a < win[3] ? y2a : win[3];
-    for (int y = cy0; y < cy1 && cx1 > cx0; y++)
-        memcpy(canvas->px + ((size_t)(y - win[1]) * canvas->w + (size_t)(cx0 - win[0])) * 3,
-               src->im.px + ((size_t)(y - y1a + y1b) * w + (size_t)(cx0 - x1a + x1b)) * 3, (size_t)(cx1 - cx0) * 3);
-    float padw = (float)(x1a - x1b), padh = (float)(y1a - y1b), lim = 2.0f * s;
-    for (int k = 0; k < src->nbox; k++) {
-        aug_box b = src->box[k];
-        b.x0 = fminf(fmaxf(b.x0 + padw, 0), lim), b.x1 = fminf(fmaxf(b.x1 + padw, 0), lim);
-        b.y0 = fminf(fmaxf(b.y0 + padh, 0), lim), b.y1 = fminf(fmaxf(b.y1 + padh, 0), lim);
-        DY_TRY(add_box(m, b));
-    }
-    return DY_OK;
+    g[0] = x1a, g[1] = y1a, g[2] = x2a, g[3] = y2a, g[4] = x1b, g[5] = y1b;
 }
 
 /* The window of the cw x ch input that an affine warp (flips folded in) to w x h
@@ -790,45 +815,72 @@ dy_status aug_val(const aug_img *src, int w, int h, aug_img *out)
     return DY_OK;
 }
 
-/* Draw order: mosaic centre, affine, HSV gains, flipud, fliplr (YOLOv5's).  The
- * transform is drawn before the mosaic is built so that only the part of the 2s x 2s
- * canvas that the output can see is assembled; the flips are folded into the warp
- * and HSV, a per-pixel map, is applied last. */
+/* Everything aug_train draws.  Draw order: mosaic centre, affine, HSV gains, flipud,
+ * fliplr (YOLOv5's).  The transform is drawn before the mosaic is built so that only
+ * the part of the 2s x 2s canvas that the output can see (win) is assembled, and so
+ * that the loader can decode only that part of each image (aug_mosaic_view). */
+typedef struct {
+    double M[9], MF[9], sc;
+    int W, H, fud, flr, xc, yc, win[4];
+    float gh, gs, gv;
+} train_draws;
+
+static void draw_train(rng_stream *r, const aug_params *p, int mosaic4, int s, int iw, int ih, train_draws *d)
+{
+    if (mosaic4) {
+        d->xc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s), d->yc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s);
+        iw = ih = 2 * s;
+    }
+    perspective_matrix(iw, ih, r, p, mosaic4 ? -s / 2 : 0, d->M, &d->sc, &d->W, &d->H);
+    d->gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, d->gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
+    d->gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
+    d->fud = rng_uniform(r) < p->flipud;
+    d->flr = rng_uniform(r) < p->fliplr;
+    flip_matrix(d->M, d->W, d->H, d->flr, d->fud, d->MF);
+    warp_window(d->MF, d->W, d->H, iw, ih, d->win);
+}
+
+void aug_mosaic_view_of(rng_stream r, const aug_params *p, int s, aug_mosaic_view *v)
+{
+    train_draws d;
+    draw_train(&r, p, 1, s, 0, 0, &d);
+    v->xc = d.xc, v->yc = d.yc, v->s = s;
+    memcpy(v->win, d.win, sizeof v->win);
+}
+
+void aug_mosaic_need(const aug_mosaic_view *v, int i, int w, int h, int rect[4])
+{
+    int g[6];
+    tile_geometry(i, v->xc, v->yc, v->s, w, h, g);
+    int cx0 = g[0] > v->win[0] ? g[0] : v->win[0], cx1 = g[2] < v->win[2] ? g[2] : v->win[2];
+    int cy0 = g[1] > v->win[1] ? g[1] : v->win[1], cy1 = g[3] < v->win[3] ? g[3] : v->win[3];
+    if (cx1 <= cx0 || cy1 <= cy0) {
+        rect[0] = rect[1] = rect[2] = rect[3] = 0;
+        return;
+    }
+    rect[0] = cx0 - g[0] + g[4], rect[2] = cx1 - g[0] + g[4];
+    rect[1] = cy0 - g[1] + g[5], rect[3] = cy1 - g[1] + g[5];
+}
+
 dy_status aug_train(aug_img *src, int nsrc, rng_stream *r, const aug_params *p, int s, aug_img *out)
 {
     aug_img base;
     img_rgb canvas = {0};
-    int border = 0, xc = 0, yc = 0, iw = 2 * s, ih = 2 * s;
     memset(&base, 0, sizeof base);
     dy_status st = DY_OK;
-    if (nsrc == 4) {
-        xc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s), yc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s);
-        border = -s / 2;
-    } else {
-        st = aug_val(&src[0], s, s, &base);
-        iw = base.im.w, ih = base.im.h;
-    }
-    double M[9], MF[9], sc = 1;
-    int W = 0, H = 0, fud = 0, flr = 0, win[4] = {0, 0, iw, ih};
-    float gh = 1, gs = 1, gv = 1;
+    if (nsrc != 4) st = aug_val(&src[0], s, s, &base);
+    train_draws d;
     if (st == DY_OK) {
-        perspective_matrix(iw, ih, r, p, border, M, &sc, &W, &H);
-        gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
-        gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
-        fud = rng_uniform(r) < p->flipud;
-        flr = rng_uniform(r) < p->fliplr;
-        if (nsrc == 4) {
-            flip_matrix(M, W, H, flr, fud, MF);
-            warp_window(MF, W, H, iw, ih, win);
-            st = mosaic(src, xc, yc, s, win, &base, &canvas);
-        }
+        draw_train(r, p, nsrc == 4, s, base.im.w, base.im.h, &d);
+        if (nsrc == 4) st = mosaic(src, d.xc, d.yc, s, d.win, &base, &canvas);
     }
     if (st == DY_OK)
-        st = apply_perspective(&base, nsrc == 4 ? &canvas : &base.im, win[0], win[1], M, sc, W, H, flr, fud, out);
+        st = nsrc == 4 ? apply_perspective(&base, &canvas, d.win[0], d.win[1], d.M, d.sc, d.W, d.H, d.flr, d.fud, out)
+                       : apply_perspective(&base, &base.im, 0, 0, d.M, d.sc, d.W, d.H, d.flr, d.fud, out);
     out->scale = base.scale, out->pad_x = base.pad_x, out->pad_y = base.pad_y;
     aug_img_free(&base);
     img_free(&canvas);
     if (st != DY_OK) return st;
-    if (p->hsv_h || p->hsv_s || p->hsv_v) aug_hsv(&out->im, gh, gs, gv);
+    if (p->hsv_h || p->hsv_s || p->hsv_v) aug_hsv(&out->im, d.gh, d.gs, d.gv);
     return DY_OK;
 }

@@ -208,9 +208,12 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     int S = l->o.imgsz, W = e->b.w, H = e->b.h, ok = 0;
     dy_status st = DY_OK;
     char what[64];
+    aug_mosaic_view v; /* a mosaic decodes only what its output shows */
+    if (l->o.train && s->nsrc == 4) aug_mosaic_view_of(s->rng, &l->o.aug, S, &v);
     for (; ok < s->nsrc && st == DY_OK; ok++) {
         snprintf(what, sizeof what, "sample %lld", (long long)s->idx[ok]);
-        st = aug_load(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S, &src[ok], what);
+        st = aug_load_part(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S,
+                           l->o.train && s->nsrc == 4 ? &v : NULL, ok, &src[ok], what);
         if (st != DY_OK) break;
     }
     aug_img_free(&s->out);
