@@ -458,14 +458,13 @@ void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv)
 }
 
 #if DY_AUG_X86
-/* floor(num / d) for 0 <= num < 2^24 (exact in float): a float estimate, then one
- * correction step, so it equals the scalar integer division bit for bit. */
-__attribute__((target("avx2"))) static inline __m256i hsv_div(__m256i num, int d, float inv)
+/* floor(num / d) for integers 0 <= num < 2^23, d in {255, 7650}: the quotient of
+ * num + 0.5 lies at least 0.5 / d away from any integer (relative: 0.5 / (d * 256),
+ * far above float rounding), so truncating it in float is exact. */
+__attribute__((target("avx2"))) static inline __m256i hsv_div(__m256i num, float inv)
 {
-    __m256i q = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(num), _mm256_set1_ps(inv)));
-    __m256i r = _mm256_sub_epi32(num, _mm256_mullo_epi32(q, _mm256_set1_epi32(d)));
-    q = _mm256_sub_epi32(q, _mm256_cmpgt_epi32(r, _mm256_set1_epi32(d - 1))); /* r >= d: q + 1 */
-    return _mm256_add_epi32(q, _mm256_cmpgt_epi32(_mm256_setzero_si256(), r)); /* r < 0: q - 1 */
+    __m256 f = _mm256_add_ps(_mm256_cvtepi32_ps(num), _mm256_set1_ps(0.5f));
+    return _mm256_cvttps_epi32(_mm256_mul_ps(f, _mm256_set1_ps(inv)));
 }
 
 /* The gains of one image: the hue LUT (widened for gathers) and the raw gains, as
@@ -530,11 +529,11 @@ __attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const hsv_gains 
     __m256i f = _mm256_sub_epi32(h, _mm256_mullo_epi32(sec, _mm256_set1_epi32(30)));
     const __m256i k7650 = _mm256_set1_epi32(7650), k3825 = _mm256_set1_epi32(3825);
     __m256i q = _mm256_mullo_epi32(v, _mm256_sub_epi32(k7650, _mm256_mullo_epi32(s, f)));
-    q = hsv_div(_mm256_add_epi32(q, k3825), 7650, 1.0f / 7650.0f);
+    q = hsv_div(_mm256_add_epi32(q, k3825), 1.0f / 7650.0f);
     __m256i t = _mm256_mullo_epi32(v, _mm256_sub_epi32(k7650, _mm256_mullo_epi32(s, _mm256_sub_epi32(_mm256_set1_epi32(30), f))));
-    t = hsv_div(_mm256_add_epi32(t, k3825), 7650, 1.0f / 7650.0f);
+    t = hsv_div(_mm256_add_epi32(t, k3825), 1.0f / 7650.0f);
     __m256i pp = _mm256_mullo_epi32(v, _mm256_sub_epi32(_mm256_set1_epi32(255), s));
-    pp = hsv_div(_mm256_add_epi32(pp, _mm256_set1_epi32(127)), 255, 1.0f / 255.0f);
+    pp = hsv_div(_mm256_add_epi32(pp, _mm256_set1_epi32(127)), 1.0f / 255.0f);
     __m256i m[6];
     for (int j = 0; j < 6; j++) m[j] = _mm256_cmpeq_epi32(sec, _mm256_set1_epi32(j));
     /* sector -> (R, G, B) from (v, q, t, p), as the scalar pick table */
