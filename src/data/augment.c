@@ -52,10 +52,10 @@ static dy_status crop(const img_rgb *src, int x, int y, int w, int h, img_rgb *d
 static dy_status load_pixels(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m,
                              const aug_mosaic_view *v, int quad, int imgsz, img_rgb *im, const char *what)
 {
-    int w, h, rect[4];
-    if (!raw && v && img_decode_header(payload, len, &w, &h) == DY_OK && (w > h ? w : h) == imgsz) {
+    int w = m->orig_w, h = m->orig_h, rect[4]; /* the shard's record of the image size */
+    if (!raw && v && (w > h ? w : h) == imgsz) {
         aug_mosaic_need(v, quad, w, h, rect);
-        return img_decode_region(payload, len, rect, im, what);
+        return img_decode_region(payload, len, w, h, rect, im, what);
     }
     if (!raw) return img_decode(payload, len, im, what);
     if (len != (size_t)raw_size * raw_size * 3)

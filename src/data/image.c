@@ -154,11 +154,11 @@ static int region_decode(const uint8_t *buf, size_t len, int x0, int y0, int x1,
     return 0;
 }
 
-dy_status img_decode_region(const uint8_t *buf, size_t len, const int rect[4], img_rgb *out, const char *what)
+dy_status img_decode_region(const uint8_t *buf, size_t len, int w, int h, const int rect[4], img_rgb *out,
+                            const char *what)
 {
-    int w, h;
     out->px = NULL;
-    if (is_png(buf, len) || img_decode_header(buf, len, &w, &h) != DY_OK) return img_decode(buf, len, out, what);
+    if (is_png(buf, len) || w <= 0 || h <= 0) return img_decode(buf, len, out, what);
     int x0 = rect[0] < 0 ? 0 : rect[0], y0 = rect[1] < 0 ? 0 : rect[1];
     int x1 = rect[2] > w ? w : rect[2], y1 = rect[3] > h ? h : rect[3];
     DY_TRY(img_alloc(out, w, h));
