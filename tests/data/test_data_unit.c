@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <turbojpeg.h>
+
 #include "../tap.h"
 #include "data/augment.h"
 #include "data/image.h"
@@ -256,6 +258,57 @@ static void check_cfg(void)
     cfg_free(c);
 }
 
+/* A region decode (libjpeg crop + skip) gives the full decode's bytes inside its
+ * rectangle, for every chroma subsampling TurboJPEG writes and odd image sizes. */
+static void check_decode_region(void)
+{
+    const int samp[5] = {TJSAMP_444, TJSAMP_422, TJSAMP_420, TJSAMP_440, TJSAMP_GRAY}, W = 333, H = 250;
+    uint8_t *px = malloc((size_t)W * H * 3);
+    uint32_t z = 12345;
+    for (int i = 0; i < W * H * 3; i++) {
+        z = z * 1664525u + 1013904223u;
+        px[i] = (uint8_t)((i / 3 % W) / 2 + (i / 3 / W) / 3 + (i % 3) * 40 + (z >> 28));
+    }
+    int bad = 0, rects = 0, fell = 0;
+    for (int k = 0; k < 5; k++) {
+        tjhandle tj = tjInitCompress();
+        unsigned char *jb = NULL;
+        unsigned long jl = 0;
+        if (tjCompress2(tj, px, W, 0, H, TJPF_RGB, &jb, &jl, samp[k], 90, 0)) bad++;
+        tjDestroy(tj);
+        img_rgb full = {0};
+        if (img_decode(jb, jl, &full, "full") != DY_OK) bad++;
+        for (int t = 0; t < 12 && full.px; t++) {
+            z = z * 1664525u + 1013904223u;
+            int x0 = (int)(z >> 8) % W, y0 = (int)(z >> 20) % H;
+            int r[4] = {x0, y0, x0 + 1 + (int)(z % 97), y0 + 1 + (int)((z >> 4) % 83)};
+            if (t == 0) r[0] = r[1] = 0, r[2] = W, r[3] = H;
+            if (r[2] > W) r[2] = W;
+            if (r[3] > H) r[3] = H;
+            img_rgb part = {0};
+            if (img_decode_region(jb, jl, W, H, r, &part, "part") != DY_OK) {
+                bad++;
+                continue;
+            }
+            rects++;
+            for (int y = r[1]; y < r[3]; y++)
+                bad += memcmp(part.px + ((size_t)y * W + r[0]) * 3, full.px + ((size_t)y * W + r[0]) * 3,
+                              (size_t)(r[2] - r[0]) * 3) != 0;
+            img_free(&part);
+        }
+        img_rgb other = {0}; /* a wrong recorded size falls back to the full decode */
+        int r[4] = {0, 0, 10, 10};
+        fell += img_decode_region(jb, jl, W + 1, H, r, &other, "size") == DY_OK && other.w == W && full.px &&
+                !memcmp(other.px, full.px, (size_t)W * H * 3);
+        img_free(&other), img_free(&full);
+        tjFree(jb);
+    }
+    free(px);
+    TAP_OK(bad == 0 && rects == 60, "region decode equals the full decode inside %d rectangles (444/422/420/440/grey)",
+           rects);
+    TAP_EQ_INT(fell, 5, "region decode with a wrong recorded size falls back to the full decode");
+}
+
 /* The fast HSV path (AVX2 where the CPU has it) gives the bytes of the portable one
  * for every RGB colour: default-range gains (float-lane LUTs) and gains that take
  * the gather fallbacks (negative or large hue gain, saturating S and V). */
@@ -307,5 +360,6 @@ int main(void)
     check_determinism();
     check_image_ops();
     check_hsv_exact();
+    check_decode_region();
     return tap_done();
 }
