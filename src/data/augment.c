@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DY_AUG_X86 1 /* AVX2 kernels, chosen at run time */
+#include <immintrin.h>
+#else
+#define DY_AUG_X86 0
+#endif
+
 #define DEG (3.14159265358979323846 / 180.0)
 
 void aug_params_default(aug_params *p)
@@ -39,10 +46,17 @@ static dy_status crop(const img_rgb *src, int x, int y, int w, int h, img_rgb *d
     return DY_OK;
 }
 
-/* Source image at its stored resolution (decoded JPEG, or the raw letterbox content). */
+/* Source image at its stored resolution (decoded JPEG, or the raw letterbox content).
+ * With a mosaic view, a JPEG stored at the network size (no resize follows) is
+ * decoded only where quadrant `quad` of the mosaic will read it. */
 static dy_status load_pixels(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m,
-                             img_rgb *im, const char *what)
+                             const aug_mosaic_view *v, int quad, int imgsz, img_rgb *im, const char *what)
 {
+    int w = m->orig_w, h = m->orig_h, rect[4]; /* the shard's record of the image size */
+    if (!raw && v && (w > h ? w : h) == imgsz) {
+        aug_mosaic_need(v, quad, w, h, rect);
+        return img_decode_region(payload, len, w, h, rect, im, what);
+    }
     if (!raw) return img_decode(payload, len, im, what);
     if (len != (size_t)raw_size * raw_size * 3)
         return DY_ERR(DY_ECORRUPT, "%s: raw payload is %zu bytes, want %d^2*3", what, len, raw_size);
@@ -56,9 +70,15 @@ static dy_status load_pixels(const uint8_t *payload, size_t len, int raw, int ra
 dy_status aug_load(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
                    aug_img *out, const char *what)
 {
+    return aug_load_part(payload, len, raw, raw_size, m, imgsz, NULL, 0, out, what);
+}
+
+dy_status aug_load_part(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
+                        const aug_mosaic_view *v, int quad, aug_img *out, const char *what)
+{
     memset(out, 0, sizeof *out);
     img_rgb im = {0};
-    DY_TRY(load_pixels(payload, len, raw, raw_size, m, &im, what));
+    DY_TRY(load_pixels(payload, len, raw, raw_size, m, v, quad, imgsz, &im, what));
     float r = (float)imgsz / (float)(im.w > im.h ? im.w : im.h);
     if (r != 1.0f) {
         int w = (int)lrintf(im.w * r), h = (int)lrintf(im.h * r);
@@ -138,8 +158,12 @@ static void warp_interior(int64_t fx, int64_t fy, int64_t dx, int64_t dy, int sw
 
 /* Bilinear inverse warp with 5-bit weights (as OpenCV's INTER_LINEAR) in 1/1024
  * fixed point along each row; pixels that map outside the source get DY_PAD_VALUE.
- * Each row has a branch-free interior span and checked edges. */
-dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
+ * Each row has a branch-free interior span and checked edges.  `src` may be a window
+ * of a larger image whose pixel (0, 0) sits at (ox, oy) of the image M refers to:
+ * the fixed-point coordinates are computed for the whole image and then shifted, so
+ * the result is the same bytes as warping the whole image (when the window holds
+ * every tap that falls inside it). */
+static dy_status warp_affine_at(const img_rgb *src, int ox, int oy, const double M[6], int w, int h, img_rgb *dst)
 {
     double det = M[0] * M[4] - M[1] * M[3];
     if (fabs(det) < 1e-12) return DY_ERR(DY_EINVAL, "singular affine transform");
@@ -150,7 +174,8 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
     const uint8_t *S = src->px;
     const int64_t dx = llrint(ia * 1024.0), dy = llrint(id * 1024.0);
     for (int y = 0; y < h; y++) {
-        const int64_t fx0 = llrint((ib * y + ic) * 1024.0), fy0 = llrint((ie * y + iff) * 1024.0);
+        const int64_t fx0 = llrint((ib * y + ic) * 1024.0) - ((int64_t)ox << 10);
+        const int64_t fy0 = llrint((ie * y + iff) * 1024.0) - ((int64_t)oy << 10);
         uint8_t *o = dst->px + (size_t)y * w * 3;
         int lo, hi;
         warp_interior(fx0, fy0, dx, dy, src->w, src->h, w, &lo, &hi);
@@ -171,8 +196,13 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
     return DY_OK;
 }
 
+dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
+{
+    return warp_affine_at(src, 0, 0, M, w, h, dst);
+}
+
 /* Horizontal bilinear pass of source row `r` over output columns [lo, hi). */
-static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
+static void hpass_ref(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
 {
     const uint8_t *row = src->px + (size_t)r * src->w * 3;
     for (int x = lo; x < hi; x++) {
@@ -184,17 +214,99 @@ static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, i
     }
 }
 
+#if DY_AUG_X86
+/* hpass_ref, 4 columns a step: one 8-byte gather per column holds both taps, which
+ * a byte shuffle pairs up for an unsigned x signed multiply-add with (32 - a, a).
+ * Each step stores 4 bytes past its 12 values (overwritten by the next step), so
+ * `out` needs 3 * hi + 2 values.  The gather reads 2 bytes past the right tap: on
+ * the image's last row, columns that would leave the buffer take the scalar path. */
+__attribute__((target("avx2"))) static void hpass_avx2(const img_rgb *src, int r, const int *xo, const uint8_t *ax,
+                                                       int lo, int hi, uint16_t *out)
+{
+    const uint8_t *row = src->px + (size_t)r * src->w * 3;
+    const int last = r == src->h - 1, lim = src->w * 3 - 8;
+    const __m256i pair = _mm256_setr_epi8(0, 3, 1, 4, 2, 5, 8, 11, 9, 12, 10, 13, -1, -1, -1, -1, 0, 3, 1, 4, 2, 5, 8,
+                                          11, 9, 12, 10, 13, -1, -1, -1, -1);
+    const __m256i wsel = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, -1, -1, -1, -1, 4, 5, 4, 5, 4, 5, 6, 7,
+                                          6, 7, 6, 7, -1, -1, -1, -1);
+    int x = lo;
+    for (; x + 4 <= hi; x += 4) {
+        if (last && (xo[x] > lim || xo[x + 3] > lim)) { /* xo is monotone: the ends bound the group */
+            hpass_ref(src, r, xo, ax, x, x + 4, out);
+            continue;
+        }
+        int32_t a4;
+        memcpy(&a4, ax + x, 4);
+        __m128i a = _mm_cvtsi32_si128(a4), b = _mm_sub_epi8(_mm_set1_epi8(32), a);
+        __m256i wt = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_unpacklo_epi8(b, a)), wsel);
+        __m256i px = _mm256_i32gather_epi64((const long long *)row, _mm_loadu_si128((const __m128i *)(xo + x)), 1);
+        __m256i v = _mm256_maddubs_epi16(_mm256_shuffle_epi8(px, pair), wt);
+        _mm_storeu_si128((__m128i *)(out + 3 * x), _mm256_castsi256_si128(v));
+        _mm_storeu_si128((__m128i *)(out + 3 * x + 6), _mm256_extracti128_si256(v, 1));
+    }
+    hpass_ref(src, r, xo, ax, x, hi, out);
+}
+#endif
+
+static void hpass(const img_rgb *src, int r, const int *xo, const uint8_t *ax, int lo, int hi, uint16_t *out)
+{
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) {
+        hpass_avx2(src, r, xo, ax, lo, hi, out);
+        return;
+    }
+#endif
+    hpass_ref(src, r, xo, ax, lo, hi, out);
+}
+
+/* Vertical bilinear pass: o[i] = (h0[i] * (32 - ay) + h1[i] * ay + 512) >> 10. */
+static void vpass_ref(const uint16_t *h0, const uint16_t *h1, int ay, int n, uint8_t *o)
+{
+    int by = 32 - ay;
+    for (int i = 0; i < n; i++) o[i] = (uint8_t)((h0[i] * by + h1[i] * ay + 512) >> 10);
+}
+
+#if DY_AUG_X86
+/* vpass_ref, 16 values a step: the (h0, h1) pairs through one multiply-add. */
+__attribute__((target("avx2"))) static void vpass_avx2(const uint16_t *h0, const uint16_t *h1, int ay, int n,
+                                                       uint8_t *o)
+{
+    const __m256i wt = _mm256_set1_epi32((int)((uint32_t)ay << 16 | (uint32_t)(32 - ay))), rnd = _mm256_set1_epi32(512);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(h0 + i)), b = _mm256_loadu_si256((const __m256i *)(h1 + i));
+        __m256i lo = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wt), rnd), 10);
+        __m256i hi = _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wt), rnd), 10);
+        __m256i r16 = _mm256_packs_epi32(lo, hi); /* in order within each 128-bit lane */
+        __m128i r8 = _mm_packus_epi16(_mm256_castsi256_si128(r16), _mm256_extracti128_si256(r16, 1));
+        _mm_storeu_si128((__m128i *)(o + i), r8);
+    }
+    vpass_ref(h0 + i, h1 + i, ay, n - i, o + i);
+}
+#endif
+
+static void vpass(const uint16_t *h0, const uint16_t *h1, int ay, int n, uint8_t *o)
+{
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) {
+        vpass_avx2(h0, h1, ay, n, o);
+        return;
+    }
+#endif
+    vpass_ref(h0, h1, ay, n, o);
+}
+
 /* Scale + translate only (M[1] == M[3] == 0, YOLOv5's default hyp): separable
  * bilinear with the same 5-bit weights as aug_warp_affine; each source row's
  * horizontal pass is computed once and reused by the output rows that need it. */
-dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
+static dy_status warp_scale_at(const img_rgb *src, int ox, int oy, const double M[6], int w, int h, img_rgb *dst)
 {
     if (M[0] == 0 || M[4] == 0) return DY_ERR(DY_EINVAL, "singular scale transform");
     DY_TRY(img_alloc(dst, w, h));
     int *xo = malloc(sizeof(int) * (size_t)w);
     uint8_t *ax = malloc((size_t)w);
     int64_t *fxs = malloc(sizeof(int64_t) * (size_t)w);
-    uint16_t *hb[2] = {malloc(sizeof(uint16_t) * 3 * (size_t)w), malloc(sizeof(uint16_t) * 3 * (size_t)w)};
+    uint16_t *hb[2] = {malloc(sizeof(uint16_t) * (3 * (size_t)w + 8)), malloc(sizeof(uint16_t) * (3 * (size_t)w + 8))};
     if (!xo || !ax || !fxs || !hb[0] || !hb[1]) {
         free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
         img_free(dst);
@@ -202,7 +314,7 @@ dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, im
     }
     int lo = w, hi = 0; /* interior columns: both taps inside the source */
     for (int x = 0; x < w; x++) {
-        fxs[x] = llrint((x - M[2]) / M[0] * 1024.0);
+        fxs[x] = llrint((x - M[2]) / M[0] * 1024.0) - ((int64_t)ox << 10);
         int64_t sx = fxs[x] >> 10;
         int in = sx >= 0 && sx < src->w - 1;
         xo[x] = in ? (int)sx * 3 : 0;
@@ -212,14 +324,18 @@ dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, im
     }
     int cached[2] = {-1, -1};
     for (int y = 0; y < h; y++) {
-        int64_t fy = llrint((y - M[5]) / M[4] * 1024.0), sy = fy >> 10;
+        int64_t fy = llrint((y - M[5]) / M[4] * 1024.0) - ((int64_t)oy << 10), sy = fy >> 10;
         uint8_t *o = dst->px + (size_t)y * w * 3;
         int yin = sy >= 0 && sy < src->h - 1;
-        for (int x = 0; x < w; x++) /* edges (and whole rows near the border): checked path */
-            if (!yin || x < lo || x >= hi || fxs[x] >> 10 < 0 || fxs[x] >> 10 >= src->w - 1) {
-                warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
-                if (yin && x == lo - 1 && hi > lo) x = hi - 1; /* skip the interior */
-            }
+        if (sy < -1 || sy >= src->h) { /* both taps outside: all pad, as warp_edge_pixel gives */
+            memset(o, DY_PAD_VALUE, (size_t)w * 3);
+            continue;
+        }
+        /* edges (and whole rows near the border): checked path; the mapping is
+         * monotone, so the columns in [lo, hi) are all interior */
+        int elo = yin && hi > lo ? lo : w, ehi = yin && hi > lo ? hi : w;
+        for (int x = 0; x < elo; x++) warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
+        for (int x = ehi; x < w; x++) warp_edge_pixel(src, fxs[x], fy, o + 3 * x);
         if (!yin || hi <= lo) continue;
         int r0 = (int)sy;
         if (cached[0] != r0) {
@@ -235,12 +351,15 @@ dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, im
             hpass(src, r0 + 1, xo, ax, lo, hi, hb[1]);
             cached[1] = r0 + 1;
         }
-        int ay = (int)((fy >> 5) & 31), by = 32 - ay;
-        const uint16_t *h0 = hb[0], *h1 = hb[1];
-        for (int i = 3 * lo; i < 3 * hi; i++) o[i] = (uint8_t)((h0[i] * by + h1[i] * ay + 512) >> 10);
+        vpass(hb[0] + 3 * lo, hb[1] + 3 * lo, (int)((fy >> 5) & 31), 3 * (hi - lo), o + 3 * lo);
     }
     free(xo), free(ax), free(fxs), free(hb[0]), free(hb[1]);
     return DY_OK;
+}
+
+dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst)
+{
+    return warp_scale_at(src, 0, 0, M, w, h, dst);
 }
 
 /* Perspective warp (only when hyp perspective > 0): per-pixel division. */
@@ -272,16 +391,19 @@ static dy_status warp_perspective(const img_rgb *src, const double M[9], int w, 
  * arithmetic: forward with OpenCV's reciprocal tables (12-bit fixed point), back
  * through the hue sector.  This runs once per training image at full resolution, so
  * it is written for speed (about 4x the float version). */
-static int hsv_tables_ready;
+static int hsv_tables_ready, hsv_fdiv_ok;
 static int32_t sdiv_tab[256], hdiv_tab[256];
 
 static void hsv_tables(void)
 {
     if (__atomic_load_n(&hsv_tables_ready, __ATOMIC_ACQUIRE)) return;
+    int same = 1; /* may the vector path compute the tables with a float division? */
     for (int i = 1; i < 256; i++) {
         sdiv_tab[i] = (int32_t)((255.0 * 4096.0) / i + 0.5);
         hdiv_tab[i] = (int32_t)((180.0 * 4096.0) / (6.0 * i) + 0.5);
+        same &= sdiv_tab[i] == (int32_t)(1044480.0f / (float)i + 0.5f) && hdiv_tab[i] == (int32_t)(122880.0f / (float)i + 0.5f);
     }
+    hsv_fdiv_ok = same;
     __atomic_store_n(&hsv_tables_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -315,9 +437,9 @@ static inline void hsv_pixel(uint8_t *p, const uint8_t *lh, const uint8_t *ls, c
     p[0] = (uint8_t)val[pick[sec][0]], p[1] = (uint8_t)val[pick[sec][1]], p[2] = (uint8_t)val[pick[sec][2]];
 }
 
-void aug_hsv(img_rgb *im, float rh, float rs, float rv)
+/* The gain LUTs of YOLOv5's augment_hsv (hue wraps at 180, S and V saturate). */
+static void hsv_luts(float rh, float rs, float rv, uint8_t *lh, uint8_t *ls, uint8_t *lv)
 {
-    uint8_t lh[256], ls[256], lv[256];
     hsv_tables();
     for (int x = 0; x < 256; x++) {
         lh[x] = (uint8_t)(((int)(x * rh) % 180 + 180) % 180);
@@ -325,8 +447,166 @@ void aug_hsv(img_rgb *im, float rh, float rs, float rv)
         ls[x] = (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
         lv[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
+}
+
+void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv)
+{
+    uint8_t lh[256], ls[256], lv[256];
+    hsv_luts(rh, rs, rv, lh, ls, lv);
     size_t n = (size_t)im->w * im->h;
     for (size_t i = 0; i < n; i++) hsv_pixel(im->px + 3 * i, lh, ls, lv);
+}
+
+#if DY_AUG_X86
+/* floor(num / d) for integers 0 <= num < 2^23, d in {255, 7650}: the quotient of
+ * num + 0.5 lies at least 0.5 / d away from any integer (relative: 0.5 / (d * 256),
+ * far above float rounding), so truncating it in float is exact. */
+__attribute__((target("avx2"))) static inline __m256i hsv_div(__m256i num, float inv)
+{
+    __m256 f = _mm256_add_ps(_mm256_cvtepi32_ps(num), _mm256_set1_ps(0.5f));
+    return _mm256_cvttps_epi32(_mm256_mul_ps(f, _mm256_set1_ps(inv)));
+}
+
+/* The gains of one image: the hue LUT (widened for gathers) and the raw gains, as
+ * the S and V LUTs, and the hue LUT when `hue_mul`, are recomputed in float lanes:
+ * x * gain rounds the same in a vector lane as in the scalar LUT loop. */
+typedef struct {
+    int32_t lh[256];
+    float rh, rs, rv;
+    int hue_mul; /* 0 <= rh and 179 * rh < 360: hue = trunc(h * rh), minus 180 if >= 180 */
+    int fdiv;    /* sdiv_tab/hdiv_tab entries equal trunc(c / i + 0.5) in float (checked) */
+} hsv_gains;
+
+/* sdiv_tab[i] or hdiv_tab[i] (c = 255 * 4096 or 30 * 4096): a division in float lanes
+ * where hsv_tables found it gives the same values, else a gather.  Index 0 gives
+ * junk, but only where the multiplier (diff or hue numerator) is 0. */
+__attribute__((target("avx2"))) static inline __m256i hsv_recip(const int32_t *tab, float c, __m256i i, int fdiv)
+{
+    if (!fdiv) return _mm256_i32gather_epi32(tab, i, 4);
+    __m256 q = _mm256_div_ps(_mm256_set1_ps(c), _mm256_cvtepi32_ps(i));
+    return _mm256_cvttps_epi32(_mm256_add_ps(q, _mm256_set1_ps(0.5f)));
+}
+
+/* (uint8)clamp(x * g, 0, 255), as the S and V LUTs */
+__attribute__((target("avx2"))) static inline __m256i hsv_gain(__m256i x, float g)
+{
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_set1_ps(g));
+    return _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(f, _mm256_setzero_ps()), _mm256_set1_ps(255.0f)));
+}
+
+/* hsv_pixel on 8 pixels in 32-bit lanes; the same integer formulas, so the same bytes.
+ * The grey case (diff == 0) needs no branch: s = 0 turns the back conversion into v. */
+__attribute__((target("avx2"))) static void hsv_8px(uint8_t *p, const hsv_gains *k)
+{
+    const __m128i split = _mm_setr_epi8(0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, -1, -1, -1, -1);
+    __m128i lo = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), split); /* r0-3 g0-3 b0-3 */
+    __m128i hi = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 12)), split);
+    __m128i rg = _mm_unpacklo_epi32(lo, hi), bb = _mm_unpackhi_epi32(lo, hi);
+    __m256i r = _mm256_cvtepu8_epi32(rg), g = _mm256_cvtepu8_epi32(_mm_srli_si128(rg, 8));
+    __m256i b = _mm256_cvtepu8_epi32(bb);
+    __m256i v = _mm256_max_epi32(_mm256_max_epi32(r, g), b), mn = _mm256_min_epi32(_mm256_min_epi32(r, g), b);
+    __m256i diff = _mm256_sub_epi32(v, mn), k2048 = _mm256_set1_epi32(2048);
+    __m256i s = hsv_recip(sdiv_tab, 1044480.0f, v, k->fdiv);
+    s = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(diff, s), k2048), 12);
+    __m256i hn = _mm256_sub_epi32(r, g);                                  /* + 4 diff when v == b */
+    hn = _mm256_add_epi32(hn, _mm256_slli_epi32(diff, 2));
+    __m256i is_g = _mm256_cmpeq_epi32(v, g), is_r = _mm256_cmpeq_epi32(v, r);
+    hn = _mm256_blendv_epi8(hn, _mm256_add_epi32(_mm256_sub_epi32(b, r), _mm256_slli_epi32(diff, 1)), is_g);
+    hn = _mm256_blendv_epi8(hn, _mm256_sub_epi32(g, b), is_r);
+    __m256i h = hsv_recip(hdiv_tab, 122880.0f, diff, k->fdiv);
+    h = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(hn, h), k2048), 12);
+    const __m256i k180 = _mm256_set1_epi32(180);
+    h = _mm256_add_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), h), k180));
+    h = _mm256_sub_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(179)), k180));
+    if (k->hue_mul) {
+        h = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(h), _mm256_set1_ps(k->rh)));
+        h = _mm256_sub_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(h, _mm256_set1_epi32(179)), k180));
+    } else {
+        h = _mm256_i32gather_epi32(k->lh, h, 4);
+    }
+    s = hsv_gain(s, k->rs), v = hsv_gain(v, k->rv);
+    __m256i sec = _mm256_srli_epi32(_mm256_mullo_epi32(h, _mm256_set1_epi32(2185)), 16);
+    __m256i f = _mm256_sub_epi32(h, _mm256_mullo_epi32(sec, _mm256_set1_epi32(30)));
+    const __m256i k7650 = _mm256_set1_epi32(7650), k3825 = _mm256_set1_epi32(3825);
+    __m256i q = _mm256_mullo_epi32(v, _mm256_sub_epi32(k7650, _mm256_mullo_epi32(s, f)));
+    q = hsv_div(_mm256_add_epi32(q, k3825), 1.0f / 7650.0f);
+    __m256i t = _mm256_mullo_epi32(v, _mm256_sub_epi32(k7650, _mm256_mullo_epi32(s, _mm256_sub_epi32(_mm256_set1_epi32(30), f))));
+    t = hsv_div(_mm256_add_epi32(t, k3825), 1.0f / 7650.0f);
+    __m256i pp = _mm256_mullo_epi32(v, _mm256_sub_epi32(_mm256_set1_epi32(255), s));
+    pp = hsv_div(_mm256_add_epi32(pp, _mm256_set1_epi32(127)), 1.0f / 255.0f);
+    __m256i m[6];
+    for (int j = 0; j < 6; j++) m[j] = _mm256_cmpeq_epi32(sec, _mm256_set1_epi32(j));
+    /* sector -> (R, G, B) from (v, q, t, p), as the scalar pick table */
+    __m256i R = _mm256_blendv_epi8(pp, v, _mm256_or_si256(m[0], m[5]));
+    R = _mm256_blendv_epi8(_mm256_blendv_epi8(R, q, m[1]), t, m[4]);
+    __m256i G = _mm256_blendv_epi8(_mm256_blendv_epi8(pp, t, m[0]), v, _mm256_or_si256(m[1], m[2]));
+    G = _mm256_blendv_epi8(G, q, m[3]);
+    __m256i B = _mm256_blendv_epi8(v, pp, _mm256_or_si256(m[0], m[1]));
+    B = _mm256_blendv_epi8(_mm256_blendv_epi8(B, t, m[2]), q, m[5]);
+    /* pack to bytes (values are 0..255) and interleave back */
+    __m256i rg16 = _mm256_packus_epi32(R, G), b16 = _mm256_packus_epi32(B, B); /* per 128-bit lane */
+    __m256i rgb8 = _mm256_packus_epi16(rg16, b16); /* lane0: r0-3 g0-3 b0-3 b0-3, lane1: pixels 4-7 */
+    const __m128i join = _mm_setr_epi8(0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, -1, -1, -1, -1);
+    __m128i o0 = _mm_shuffle_epi8(_mm256_castsi256_si128(rgb8), join);
+    __m128i o1 = _mm_shuffle_epi8(_mm256_extracti128_si256(rgb8, 1), join);
+    _mm_storel_epi64((__m128i *)p, o0);
+    uint32_t w0 = (uint32_t)_mm_extract_epi32(o0, 2), w1 = (uint32_t)_mm_extract_epi32(o1, 2);
+    memcpy(p + 8, &w0, 4);
+    _mm_storel_epi64((__m128i *)(p + 12), o1);
+    memcpy(p + 20, &w1, 4);
+}
+
+__attribute__((target("avx2"))) static void hsv_avx2(img_rgb *im, float rh, float rs, float rv, const uint8_t *lh8,
+                                                     const uint8_t *ls8, const uint8_t *lv8)
+{
+    hsv_gains k = {.rh = rh, .rs = rs, .rv = rv, .hue_mul = rh >= 0 && 179 * rh < 360, .fdiv = hsv_fdiv_ok};
+    for (int x = 0; x < 256; x++) k.lh[x] = lh8[x];
+    size_t n = (size_t)im->w * im->h, i = 0;
+    /* each step reads 28 bytes (4 past its 8 pixels), so stop 2 pixels early */
+    for (; i + 10 <= n; i += 8) hsv_8px(im->px + 3 * i, &k);
+    for (; i < n; i++) hsv_pixel(im->px + 3 * i, lh8, ls8, lv8);
+}
+#endif
+
+void aug_hsv(img_rgb *im, float rh, float rs, float rv)
+{
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) {
+        uint8_t lh[256], ls[256], lv[256];
+        hsv_luts(rh, rs, rv, lh, ls, lv);
+        hsv_avx2(im, rh, rs, rv, lh, ls, lv);
+        return;
+    }
+#endif
+    aug_hsv_ref(im, rh, rs, rv);
+}
+
+#if DY_AUG_X86
+/* aug_to_chw, 8 pixels a step with the byte shuffle of hsv_8px (reads 4 bytes past). */
+__attribute__((target("avx2"))) static size_t chw_avx2(const uint8_t *p, size_t n, uint8_t *dst)
+{
+    const __m128i split = _mm_setr_epi8(0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, -1, -1, -1, -1);
+    size_t i = 0;
+    for (; i + 10 <= n; i += 8) {
+        __m128i lo = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 3 * i)), split);
+        __m128i hi = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 3 * i + 12)), split);
+        __m128i rg = _mm_unpacklo_epi32(lo, hi), bb = _mm_unpackhi_epi32(lo, hi);
+        _mm_storel_epi64((__m128i *)(dst + i), rg);
+        _mm_storel_epi64((__m128i *)(dst + n + i), _mm_srli_si128(rg, 8));
+        _mm_storel_epi64((__m128i *)(dst + 2 * n + i), bb);
+    }
+    return i;
+}
+#endif
+
+void aug_to_chw(const img_rgb *im, uint8_t *dst)
+{
+    const uint8_t *p = im->px;
+    size_t n = (size_t)im->w * im->h, i = 0;
+#if DY_AUG_X86
+    if (__builtin_cpu_supports("avx2")) i = chw_avx2(p, n, dst);
+#endif
+    for (; i < n; i++) dst[i] = p[3 * i], dst[n + i] = p[3 * i + 1], dst[2 * n + i] = p[3 * i + 2];
 }
 
 void aug_flip_lr(aug_img *a)
@@ -374,11 +654,11 @@ static void mat3(const double *a, const double *b, double *o)
 
 /* YOLOv5 random_perspective, part 1: draw the transform.  The output is
  * (in.w + 2*border) x (in.h + 2*border); *s is the random scale. */
-static void perspective_matrix(const aug_img *in, rng_stream *r, const aug_params *p, int border, double M[9],
+static void perspective_matrix(int iw, int ih, rng_stream *r, const aug_params *p, int border, double M[9],
                                double *s, int *W, int *H)
 {
-    *W = in->im.w + 2 * border, *H = in->im.h + 2 * border;
-    double C[9] = {1, 0, -in->im.w / 2.0, 0, 1, -in->im.h / 2.0, 0, 0, 1}, P[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    *W = iw + 2 * border, *H = ih + 2 * border;
+    double C[9] = {1, 0, -iw / 2.0, 0, 1, -ih / 2.0, 0, 0, 1}, P[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     P[6] = rng_uniform_range(r, -p->perspective, p->perspective);
     P[7] = rng_uniform_range(r, -p->perspective, p->perspective);
     double a = rng_uniform_range(r, -p->degrees, p->degrees) * DEG;
@@ -393,18 +673,26 @@ static void perspective_matrix(const aug_img *in, rng_stream *r, const aug_param
     mat3(P, C, t1), mat3(R, t1, t2), mat3(S, t2, t3), mat3(T, t3, M);
 }
 
-/* Part 2: warp the pixels (with the flips folded into the matrix, which is exact:
- * a flip is one more affine map) and transform, clip and filter the boxes. */
-static dy_status apply_perspective(aug_img *in, const double M[9], double s, int W, int H, int flr, int fud,
-                                   aug_img *out)
+/* The warp matrix with the flips folded in (exact: a flip is one more affine map). */
+static void flip_matrix(const double M[9], int W, int H, int flr, int fud, double MF[9])
 {
-    double F[9] = {flr ? -1 : 1, 0, flr ? W - 1 : 0, 0, fud ? -1 : 1, fud ? H - 1 : 0, 0, 0, 1}, MF[9];
+    double F[9] = {flr ? -1 : 1, 0, flr ? W - 1 : 0, 0, fud ? -1 : 1, fud ? H - 1 : 0, 0, 0, 1};
     mat3(F, M, MF);
+}
+
+/* Part 2: warp the pixels `im` (a window of the input whose (0, 0) is the input's
+ * (ox, oy); the whole input for a perspective warp) and transform, clip and filter
+ * the boxes of `in`. */
+static dy_status apply_perspective(const aug_img *in, const img_rgb *im, int ox, int oy, const double M[9], double s,
+                                   int W, int H, int flr, int fud, aug_img *out)
+{
+    double MF[9];
+    flip_matrix(M, W, H, flr, fud, MF);
     memset(out, 0, sizeof *out);
     dy_status st;
-    if (M[6] != 0 || M[7] != 0) st = warp_perspective(&in->im, MF, W, H, &out->im);
-    else if (MF[1] == 0 && MF[3] == 0) st = aug_warp_scale(&in->im, MF, W, H, &out->im);
-    else st = aug_warp_affine(&in->im, MF, W, H, &out->im);
+    if (M[6] != 0 || M[7] != 0) st = warp_perspective(im, MF, W, H, &out->im);
+    else if (MF[1] == 0 && MF[3] == 0) st = warp_scale_at(im, ox, oy, MF, W, H, &out->im);
+    else st = warp_affine_at(im, ox, oy, MF, W, H, &out->im);
     if (st != DY_OK) return st;
     for (int k = 0; k < in->nbox; k++) {
         const aug_box *b = &in->box[k];
@@ -433,10 +721,37 @@ static dy_status apply_perspective(aug_img *in, const double M[9], double s, int
     return DY_OK;
 }
 
-/* One quadrant of YOLOv5's load_mosaic. */
-static dy_status place(aug_img *m, const aug_img *src, int i, int xc, int yc, int s)
+/* One quadrant of YOLOv5's load_mosaic: its boxes go into m; its pixels, where they
+ * fall inside the canvas window `win` (x0, y0, x1, y1 on the 2s x 2s canvas), into
+ * `canvas`, which holds that window. */
+static void tile_geometry(int i, int xc, int yc, int s, int w, int h, int g[6]);
+
+static dy_status place(aug_img *m, img_rgb *canvas, const int win[4], const aug_img *src, int i, int xc, int yc,
+                       int s)
 {
-    int w = src->im.w, h = src->im.h, x1a, y1a, x2a, y2a, x1b, y1b, x2b, y2b;
+    int w = src->im.w, g[6];
+    tile_geometry(i, xc, yc, s, w, src->im.h, g);
+    int x1a = g[0], y1a = g[1], x2a = g[2], y2a = g[3], x1b = g[4], y1b = g[5];
+    int cx0 = x1a > win[0] ? x1a : win[0], cx1 = x2a < win[2] ? x2a : win[2]; /* canvas columns copied */
+    int cy0 = y1a > win[1] ? y1a : win[1], cy1 = y2a < win[3] ? y2a : win[3];
+    for (int y = cy0; y < cy1 && cx1 > cx0; y++)
+        memcpy(canvas->px + ((size_t)(y - win[1]) * canvas->w + (size_t)(cx0 - win[0])) * 3,
+               src->im.px + ((size_t)(y - y1a + y1b) * w + (size_t)(cx0 - x1a + x1b)) * 3, (size_t)(cx1 - cx0) * 3);
+    float padw = (float)(x1a - x1b), padh = (float)(y1a - y1b), lim = 2.0f * s;
+    for (int k = 0; k < src->nbox; k++) {
+        aug_box b = src->box[k];
+        b.x0 = fminf(fmaxf(b.x0 + padw, 0), lim), b.x1 = fminf(fmaxf(b.x1 + padw, 0), lim);
+        b.y0 = fminf(fmaxf(b.y0 + padh, 0), lim), b.y1 = fminf(fmaxf(b.y1 + padh, 0), lim);
+        DY_TRY(add_box(m, b));
+    }
+    return DY_OK;
+}
+
+/* Where quadrant i (a w x h image) lands on the 2s x 2s canvas: g = {x1a, y1a, x2a,
+ * y2a, x1b, y1b}, canvas rectangle [x1a, x2a) x [y1a, y2a) from image pixel (x1b, y1b). */
+static void tile_geometry(int i, int xc, int yc, int s, int w, int h, int g[6])
+{
+    int x1a, y1a, x2a, y2a, x1b, y1b, x2b, y2b;
     if (i == 0) {
         x1a = xc - w > 0 ? xc - w : 0, y1a = yc - h > 0 ? yc - h : 0, x2a = xc, y2a = yc;
         x1b = w - (x2a - x1a), y1b = h - (y2a - y1a), x2b = w, y2b = h;
@@ -450,27 +765,38 @@ static dy_status place(aug_img *m, const aug_img *src, int i, int xc, int yc, in
         x1a = xc, y1a = yc, x2a = xc + w < 2 * s ? xc + w : 2 * s, y2a = yc + h < 2 * s ? yc + h : 2 * s;
         x1b = 0, y1b = 0, x2b = w < x2a - x1a ? w : x2a - x1a, y2b = h < y2a - y1a ? h : y2a - y1a;
     }
-    int cw = x2b - x1b, ch = y2b - y1b;
-    for (int y = 0; y < ch && cw > 0; y++)
-        memcpy(m->im.px + ((size_t)(y1a + y) * m->im.w + x1a) * 3, src->im.px + ((size_t)(y1b + y) * w + x1b) * 3,
-               (size_t)cw * 3);
-    float padw = (float)(x1a - x1b), padh = (float)(y1a - y1b), lim = 2.0f * s;
-    for (int k = 0; k < src->nbox; k++) {
-        aug_box b = src->box[k];
-        b.x0 = fminf(fmaxf(b.x0 + padw, 0), lim), b.x1 = fminf(fmaxf(b.x1 + padw, 0), lim);
-        b.y0 = fminf(fmaxf(b.y0 + padh, 0), lim), b.y1 = fminf(fmaxf(b.y1 + padh, 0), lim);
-        DY_TRY(add_box(m, b));
-    }
-    return DY_OK;
+    x2a = x1a + (x2b - x1b), y2a = y1a + (y2b - y1b); /* (the same extent, as YOLOv5's slices) */
+    g[0] = x1a, g[1] = y1a, g[2] = x2a, g[3] = y2a, g[4] = x1b, g[5] = y1b;
 }
 
-static dy_status mosaic(aug_img *src, rng_stream *r, int s, aug_img *m)
+/* The window of the cw x ch input that an affine warp (flips folded in) to w x h
+ * can read: the output corners mapped back, widened by 4 px for the bilinear taps
+ * and the fixed-point stepping, clipped.  A perspective warp may read anything. */
+static void warp_window(const double MF[9], int w, int h, int cw, int ch, int win[4])
 {
-    memset(m, 0, sizeof *m);
-    int xc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s), yc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s);
-    DY_TRY(img_alloc(&m->im, 2 * s, 2 * s));
-    memset(m->im.px, DY_PAD_VALUE, (size_t)4 * s * s * 3);
-    for (int i = 0; i < 4; i++) DY_TRY(place(m, &src[i], i, xc, yc, s));
+    win[0] = win[1] = 0, win[2] = cw, win[3] = ch;
+    double det = MF[0] * MF[4] - MF[1] * MF[3];
+    if (MF[6] != 0 || MF[7] != 0 || fabs(det) < 1e-12) return;
+    double ia = MF[4] / det, ib = -MF[1] / det, id = -MF[3] / det, ie = MF[0] / det;
+    double ic = -(ia * MF[2] + ib * MF[5]), iff = -(id * MF[2] + ie * MF[5]);
+    double x0 = 1e30, y0 = 1e30, x1 = -1e30, y1 = -1e30;
+    for (int k = 0; k < 4; k++) {
+        double X = (k & 1) ? w - 1 : 0, Y = (k & 2) ? h - 1 : 0, sx = ia * X + ib * Y + ic, sy = id * X + ie * Y + iff;
+        x0 = fmin(x0, sx), x1 = fmax(x1, sx), y0 = fmin(y0, sy), y1 = fmax(y1, sy);
+    }
+    const double lim[4] = {floor(x0) - 4, floor(y0) - 4, ceil(x1) + 5, ceil(y1) + 5}, hi[4] = {cw, ch, cw, ch};
+    for (int k = 0; k < 4; k++) win[k] = (int)fmin(fmax(lim[k], 0), hi[k]);
+    if (win[2] <= win[0]) win[0] = 0, win[2] = 1; /* nothing reachable: any 1 px window */
+    if (win[3] <= win[1]) win[1] = 0, win[3] = 1;
+}
+
+/* YOLOv5's load_mosaic (after the centre is drawn): all boxes into m, and only the
+ * canvas window `win` into `canvas` (grey 114 where no image lies). */
+static dy_status mosaic(const aug_img *src, int xc, int yc, int s, const int win[4], aug_img *m, img_rgb *canvas)
+{
+    DY_TRY(img_alloc(canvas, win[2] - win[0], win[3] - win[1]));
+    memset(canvas->px, DY_PAD_VALUE, (size_t)canvas->w * canvas->h * 3);
+    for (int i = 0; i < 4; i++) DY_TRY(place(m, canvas, win, &src[i], i, xc, yc, s));
     return DY_OK;
 }
 
@@ -488,34 +814,72 @@ dy_status aug_val(const aug_img *src, int w, int h, aug_img *out)
     return DY_OK;
 }
 
+/* Everything aug_train draws.  Draw order: mosaic centre, affine, HSV gains, flipud,
+ * fliplr (YOLOv5's).  The transform is drawn before the mosaic is built so that only
+ * the part of the 2s x 2s canvas that the output can see (win) is assembled, and so
+ * that the loader can decode only that part of each image (aug_mosaic_view). */
+typedef struct {
+    double M[9], MF[9], sc;
+    int W, H, fud, flr, xc, yc, win[4];
+    float gh, gs, gv;
+} train_draws;
+
+static void draw_train(rng_stream *r, const aug_params *p, int mosaic4, int s, int iw, int ih, train_draws *d)
+{
+    if (mosaic4) {
+        d->xc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s), d->yc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s);
+        iw = ih = 2 * s;
+    }
+    perspective_matrix(iw, ih, r, p, mosaic4 ? -s / 2 : 0, d->M, &d->sc, &d->W, &d->H);
+    d->gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, d->gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
+    d->gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
+    d->fud = rng_uniform(r) < p->flipud;
+    d->flr = rng_uniform(r) < p->fliplr;
+    flip_matrix(d->M, d->W, d->H, d->flr, d->fud, d->MF);
+    warp_window(d->MF, d->W, d->H, iw, ih, d->win);
+}
+
+void aug_mosaic_view_of(rng_stream r, const aug_params *p, int s, aug_mosaic_view *v)
+{
+    train_draws d;
+    draw_train(&r, p, 1, s, 0, 0, &d);
+    v->xc = d.xc, v->yc = d.yc, v->s = s;
+    memcpy(v->win, d.win, sizeof v->win);
+}
+
+void aug_mosaic_need(const aug_mosaic_view *v, int i, int w, int h, int rect[4])
+{
+    int g[6];
+    tile_geometry(i, v->xc, v->yc, v->s, w, h, g);
+    int cx0 = g[0] > v->win[0] ? g[0] : v->win[0], cx1 = g[2] < v->win[2] ? g[2] : v->win[2];
+    int cy0 = g[1] > v->win[1] ? g[1] : v->win[1], cy1 = g[3] < v->win[3] ? g[3] : v->win[3];
+    if (cx1 <= cx0 || cy1 <= cy0) {
+        rect[0] = rect[1] = rect[2] = rect[3] = 0;
+        return;
+    }
+    rect[0] = cx0 - g[0] + g[4], rect[2] = cx1 - g[0] + g[4];
+    rect[1] = cy0 - g[1] + g[5], rect[3] = cy1 - g[1] + g[5];
+}
+
 dy_status aug_train(aug_img *src, int nsrc, rng_stream *r, const aug_params *p, int s, aug_img *out)
 {
     aug_img base;
-    dy_status st;
-    int border;
-    if (nsrc == 4) {
-        st = mosaic(src, r, s, &base);
-        border = -s / 2;
-    } else {
-        st = aug_val(&src[0], s, s, &base);
-        border = 0;
-    }
-    /* Draw order: affine, HSV gains, flipud, fliplr (YOLOv5's); the flips are then
-     * folded into the warp and HSV, a per-pixel map, is applied last. */
-    double M[9], sc = 1;
-    int W = 0, H = 0, fud = 0, flr = 0;
-    float gh = 1, gs = 1, gv = 1;
+    img_rgb canvas = {0};
+    memset(&base, 0, sizeof base);
+    dy_status st = DY_OK;
+    if (nsrc != 4) st = aug_val(&src[0], s, s, &base);
+    train_draws d;
     if (st == DY_OK) {
-        perspective_matrix(&base, r, p, border, M, &sc, &W, &H);
-        gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
-        gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
-        fud = rng_uniform(r) < p->flipud;
-        flr = rng_uniform(r) < p->fliplr;
-        st = apply_perspective(&base, M, sc, W, H, flr, fud, out);
+        draw_train(r, p, nsrc == 4, s, base.im.w, base.im.h, &d);
+        if (nsrc == 4) st = mosaic(src, d.xc, d.yc, s, d.win, &base, &canvas);
     }
+    if (st == DY_OK)
+        st = nsrc == 4 ? apply_perspective(&base, &canvas, d.win[0], d.win[1], d.M, d.sc, d.W, d.H, d.flr, d.fud, out)
+                       : apply_perspective(&base, &base.im, 0, 0, d.M, d.sc, d.W, d.H, d.flr, d.fud, out);
     out->scale = base.scale, out->pad_x = base.pad_x, out->pad_y = base.pad_y;
     aug_img_free(&base);
+    img_free(&canvas);
     if (st != DY_OK) return st;
-    if (p->hsv_h || p->hsv_s || p->hsv_v) aug_hsv(&out->im, gh, gs, gv);
+    if (p->hsv_h || p->hsv_s || p->hsv_v) aug_hsv(&out->im, d.gh, d.gs, d.gv);
     return DY_OK;
 }

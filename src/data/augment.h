@@ -10,8 +10,9 @@
  * the same on any rank or thread.
  *
  * defines: aug_params, aug_box, aug_img, aug_params_default, aug_img_free, aug_load,
- *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_warp_scale, aug_hsv, aug_flip_lr,
- *          aug_flip_ud, AUG_PURPOSE
+ *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_warp_scale, aug_hsv, aug_hsv_ref,
+ *          aug_to_chw, aug_flip_lr, aug_flip_ud, aug_mosaic_view, aug_mosaic_view_of,
+ *          aug_mosaic_need, aug_load_part, AUG_PURPOSE
  */
 #ifndef DY_DATA_AUGMENT_H
 #define DY_DATA_AUGMENT_H
@@ -55,6 +56,19 @@ dy_status aug_load(const uint8_t *payload, size_t len, int raw, int raw_size, co
 int aug_plan(rng_stream *r, uint64_t seed, int64_t epoch, int64_t index, int64_t n, const aug_params *p,
              int64_t partners[3]);
 /* Training sample of size s x s from nsrc loaded images, continuing stream r. */
+/* The part of a mosaic's 2s x 2s canvas that aug_train will read (its window), and
+ * the centre: aug_mosaic_view_of replays aug_train's draws on a copy of its RNG
+ * stream (the one aug_plan returned).  aug_mosaic_need gives the rectangle
+ * {x0, y0, x1, y1} of quadrant i's w x h image (as loaded) that lies in the window
+ * (all 0 if none); aug_load_part with a view loads only that part where it can
+ * (JPEG at the network size), which leaves aug_train's output unchanged. */
+typedef struct {
+    int xc, yc, s, win[4];
+} aug_mosaic_view;
+void aug_mosaic_view_of(rng_stream r, const aug_params *p, int s, aug_mosaic_view *v);
+void aug_mosaic_need(const aug_mosaic_view *v, int i, int w, int h, int rect[4]);
+dy_status aug_load_part(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
+                        const aug_mosaic_view *v, int quad, aug_img *out, const char *what);
 dy_status aug_train(aug_img *src, int nsrc, rng_stream *r, const aug_params *p, int s, aug_img *out);
 /* Validation: letterbox the loaded image into w x h (no scale-up beyond imgsz). */
 dy_status aug_val(const aug_img *src, int w, int h, aug_img *out);
@@ -65,6 +79,10 @@ dy_status aug_warp_affine(const img_rgb *src, const double M[6], int w, int h, i
 /* Same for M[1] == M[3] == 0 (scale + translate), separable and faster. */
 dy_status aug_warp_scale(const img_rgb *src, const double M[6], int w, int h, img_rgb *dst);
 void aug_hsv(img_rgb *im, float rh, float rs, float rv); /* gains (1 = unchanged) */
+/* The portable scalar HSV path; aug_hsv gives the same bytes (tests compare them). */
+void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv);
+/* Interleaved RGB -> planar CHW (3 * w * h bytes at dst), as batches hold images. */
+void aug_to_chw(const img_rgb *im, uint8_t *dst);
 void aug_flip_lr(aug_img *a);
 void aug_flip_ud(aug_img *a);
 

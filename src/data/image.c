@@ -5,9 +5,12 @@
 
 #include <math.h>
 #include <png.h>
+#include <setjmp.h>
+#include <stdio.h> /* jpeglib.h needs FILE */
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
+#include <jpeglib.h>
 
 dy_status img_alloc(img_rgb *im, int w, int h)
 {
@@ -102,6 +105,70 @@ dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *w
     }
     tjDestroy(tj);
     return s;
+}
+
+/* ---- region decode through the libjpeg API (TurboJPEG 2.1 cannot crop). */
+typedef struct {
+    struct jpeg_error_mgr pub;
+    jmp_buf jb;
+} region_err;
+
+static void region_error_exit(j_common_ptr c)
+{
+    longjmp(((region_err *)c->err)->jb, 1);
+}
+
+static void region_emit(j_common_ptr c, int level)
+{
+    if (level < 0) longjmp(((region_err *)c->err)->jb, 1); /* warnings are corruption, as in img_decode */
+}
+
+/* Decode rows [y0, y1) and columns [x0, x1) (at least) into im, allocated w x h,
+ * with img_decode's settings (fast DCT, no fancy upsampling), whose bytes it
+ * reproduces.  Nonzero on any libjpeg error; the caller then decodes in full. */
+static int region_decode(const uint8_t *buf, size_t len, int x0, int y0, int x1, int y1, img_rgb *im)
+{
+    struct jpeg_decompress_struct ci;
+    region_err e;
+    ci.err = jpeg_std_error(&e.pub);
+    e.pub.error_exit = region_error_exit, e.pub.emit_message = region_emit;
+    jpeg_create_decompress(&ci);
+    if (setjmp(e.jb)) {
+        jpeg_destroy_decompress(&ci);
+        return 1;
+    }
+    jpeg_mem_src(&ci, buf, (unsigned long)len);
+    jpeg_read_header(&ci, TRUE);
+    if ((int)ci.image_width != im->w || (int)ci.image_height != im->h) longjmp(e.jb, 1);
+    ci.out_color_space = JCS_EXT_RGB, ci.dct_method = JDCT_IFAST, ci.do_fancy_upsampling = FALSE;
+    jpeg_start_decompress(&ci);
+    JDIMENSION xoff = (JDIMENSION)x0, cw = (JDIMENSION)(x1 - x0);
+    jpeg_crop_scanline(&ci, &xoff, &cw); /* widened to iMCU columns */
+    if (y0 > 0) jpeg_skip_scanlines(&ci, (JDIMENSION)y0);
+    while ((int)ci.output_scanline < y1) {
+        JSAMPROW row = im->px + ((size_t)ci.output_scanline * im->w + xoff) * 3;
+        jpeg_read_scanlines(&ci, &row, 1);
+    }
+    jpeg_abort_decompress(&ci); /* the rows below are not needed */
+    jpeg_destroy_decompress(&ci);
+    return 0;
+}
+
+dy_status img_decode_region(const uint8_t *buf, size_t len, int w, int h, const int rect[4], img_rgb *out,
+                            const char *what)
+{
+    out->px = NULL;
+    if (is_png(buf, len) || w <= 0 || h <= 0) return img_decode(buf, len, out, what);
+    int x0 = rect[0] < 0 ? 0 : rect[0], y0 = rect[1] < 0 ? 0 : rect[1];
+    int x1 = rect[2] > w ? w : rect[2], y1 = rect[3] > h ? h : rect[3];
+    DY_TRY(img_alloc(out, w, h));
+    memset(out->px, 0, (size_t)w * h * 3); /* outside the region: defined, never read */
+    if (x1 <= x0 || y1 <= y0) return DY_OK;
+    if (region_decode(buf, len, x0, y0, x1, y1, out)) {
+        img_free(out);
+        return img_decode(buf, len, out, what);
+    }
+    return DY_OK;
 }
 
 dy_status img_encode_jpeg(const img_rgb *im, int quality, uint8_t **out, size_t *len)

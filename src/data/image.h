@@ -2,7 +2,7 @@
  * resampling primitives (bilinear resize, letterbox) shared by pack, synth and the
  * loader.  Pixels are interleaved RGB (HWC); the loader converts to NCHW at the end.
  *
- * defines: img_rgb, img_alloc, img_free, img_decode, img_decode_header, img_encode_jpeg,
+ * defines: img_rgb, img_alloc, img_free, img_decode, img_decode_header, img_decode_region, img_encode_jpeg,
  *          img_resize, img_letterbox, img_letterbox_params, DY_PAD_VALUE
  */
 #ifndef DY_DATA_IMAGE_H
@@ -28,6 +28,12 @@ dy_status img_decode_header(const uint8_t *buf, size_t len, int *w, int *h);
 /* Decode JPEG or PNG bytes to RGB.  `what` names the source in error messages.
  * Each thread must use its own call; no global decoder state is shared. */
 dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *what);
+/* JPEG of w x h pixels (as recorded; checked): decode only (at least) columns
+ * [rect[0], rect[2]) of rows [rect[1], rect[3]) into a full-size image (other pixels
+ * 0), with img_decode's bytes there; PNG, another size, or any decoder trouble: the
+ * full img_decode. */
+dy_status img_decode_region(const uint8_t *buf, size_t len, int w, int h, const int rect[4], img_rgb *out,
+                            const char *what);
 /* Encode RGB to baseline JPEG (4:2:0); *out is malloc'd. */
 dy_status img_encode_jpeg(const img_rgb *im, int quality, uint8_t **out, size_t *len);
 

@@ -208,9 +208,12 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     int S = l->o.imgsz, W = e->b.w, H = e->b.h, ok = 0;
     dy_status st = DY_OK;
     char what[64];
+    aug_mosaic_view v; /* a mosaic decodes only what its output shows */
+    if (l->o.train && s->nsrc == 4) aug_mosaic_view_of(s->rng, &l->o.aug, S, &v);
     for (; ok < s->nsrc && st == DY_OK; ok++) {
         snprintf(what, sizeof what, "sample %lld", (long long)s->idx[ok]);
-        st = aug_load(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S, &src[ok], what);
+        st = aug_load_part(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S,
+                           l->o.train && s->nsrc == 4 ? &v : NULL, ok, &src[ok], what);
         if (st != DY_OK) break;
     }
     aug_img_free(&s->out);
@@ -221,9 +224,7 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     for (int j = 0; j < ok; j++) aug_img_free(&src[j]);
     if (st != DY_OK) return st;
     /* HWC -> CHW into the batch */
-    uint8_t *dst = e->b.images + (size_t)s->pos * 3 * W * H;
-    const uint8_t *p = s->out.im.px;
-    for (size_t i = 0, n = (size_t)W * H; i < n; i++) dst[i] = p[3 * i], dst[n + i] = p[3 * i + 1], dst[2 * n + i] = p[3 * i + 2];
+    aug_to_chw(&s->out.im, e->b.images + (size_t)s->pos * 3 * W * H);
     e->b.index[s->pos] = s->idx[0];
     e->b.orig_size[2 * s->pos] = s->meta[0].orig_w, e->b.orig_size[2 * s->pos + 1] = s->meta[0].orig_h;
     e->b.letterbox[3 * s->pos] = s->out.scale, e->b.letterbox[3 * s->pos + 1] = s->out.pad_x;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <turbojpeg.h>
+
 #include "../tap.h"
 #include "data/augment.h"
 #include "data/image.h"
@@ -256,6 +258,91 @@ static void check_cfg(void)
     cfg_free(c);
 }
 
+/* A region decode (libjpeg crop + skip) gives the full decode's bytes inside its
+ * rectangle, for every chroma subsampling TurboJPEG writes and odd image sizes. */
+static void check_decode_region(void)
+{
+    const int samp[5] = {TJSAMP_444, TJSAMP_422, TJSAMP_420, TJSAMP_440, TJSAMP_GRAY}, W = 333, H = 250;
+    uint8_t *px = malloc((size_t)W * H * 3);
+    uint32_t z = 12345;
+    for (int i = 0; i < W * H * 3; i++) {
+        z = z * 1664525u + 1013904223u;
+        px[i] = (uint8_t)((i / 3 % W) / 2 + (i / 3 / W) / 3 + (i % 3) * 40 + (z >> 28));
+    }
+    int bad = 0, rects = 0, fell = 0;
+    for (int k = 0; k < 5; k++) {
+        tjhandle tj = tjInitCompress();
+        unsigned char *jb = NULL;
+        unsigned long jl = 0;
+        if (tjCompress2(tj, px, W, 0, H, TJPF_RGB, &jb, &jl, samp[k], 90, 0)) bad++;
+        tjDestroy(tj);
+        img_rgb full = {0};
+        if (img_decode(jb, jl, &full, "full") != DY_OK) bad++;
+        for (int t = 0; t < 12 && full.px; t++) {
+            z = z * 1664525u + 1013904223u;
+            int x0 = (int)(z >> 8) % W, y0 = (int)(z >> 20) % H;
+            int r[4] = {x0, y0, x0 + 1 + (int)(z % 97), y0 + 1 + (int)((z >> 4) % 83)};
+            if (t == 0) r[0] = r[1] = 0, r[2] = W, r[3] = H;
+            if (r[2] > W) r[2] = W;
+            if (r[3] > H) r[3] = H;
+            img_rgb part = {0};
+            if (img_decode_region(jb, jl, W, H, r, &part, "part") != DY_OK) {
+                bad++;
+                continue;
+            }
+            rects++;
+            for (int y = r[1]; y < r[3]; y++)
+                bad += memcmp(part.px + ((size_t)y * W + r[0]) * 3, full.px + ((size_t)y * W + r[0]) * 3,
+                              (size_t)(r[2] - r[0]) * 3) != 0;
+            img_free(&part);
+        }
+        img_rgb other = {0}; /* a wrong recorded size falls back to the full decode */
+        int r[4] = {0, 0, 10, 10};
+        fell += img_decode_region(jb, jl, W + 1, H, r, &other, "size") == DY_OK && other.w == W && full.px &&
+                !memcmp(other.px, full.px, (size_t)W * H * 3);
+        img_free(&other), img_free(&full);
+        tjFree(jb);
+    }
+    free(px);
+    TAP_OK(bad == 0 && rects == 60, "region decode equals the full decode inside %d rectangles (444/422/420/440/grey)",
+           rects);
+    TAP_EQ_INT(fell, 5, "region decode with a wrong recorded size falls back to the full decode");
+}
+
+/* The fast HSV path (AVX2 where the CPU has it) gives the bytes of the portable one
+ * for every RGB colour: default-range gains (float-lane LUTs) and gains that take
+ * the gather fallbacks (negative or large hue gain, saturating S and V). */
+static void check_hsv_exact(void)
+{
+    const float g[5][3] = {{1.013f, 1.61f, 0.71f}, {0.986f, 0.31f, 1.39f}, {-0.4f, 2.7f, 0.05f}, {2.6f, 0.0f, 3.0f},
+                           {1, 1, 1}};
+    img_rgb a, b;
+    img_alloc(&a, 4096, 4096 + 1); /* every colour, plus one row that leaves a scalar tail */
+    img_alloc(&b, 4096, 4096 + 1);
+    for (size_t i = 0; i < (size_t)4096 * 4097; i++)
+        a.px[3 * i] = (uint8_t)(i >> 16), a.px[3 * i + 1] = (uint8_t)(i >> 8), a.px[3 * i + 2] = (uint8_t)i;
+    int bad = 0;
+    for (int k = 0; k < 5; k++) {
+        memcpy(b.px, a.px, (size_t)4096 * 4097 * 3);
+        aug_hsv(&b, g[k][0], g[k][1], g[k][2]);
+        img_rgb r = a;
+        r.px = malloc((size_t)4096 * 4097 * 3);
+        memcpy(r.px, a.px, (size_t)4096 * 4097 * 3);
+        aug_hsv_ref(&r, g[k][0], g[k][1], g[k][2]);
+        bad += memcmp(b.px, r.px, (size_t)4096 * 4097 * 3) != 0;
+        free(r.px);
+    }
+    TAP_EQ_INT(bad, 0, "aug_hsv equals the scalar aug_hsv_ref on all 2^24 colours for 5 gain sets");
+    uint8_t *c = malloc((size_t)4096 * 4097 * 3);
+    a.h = 37, a.w = 13; /* odd size: vector body and scalar tail */
+    aug_to_chw(&a, c);
+    int ok = 1;
+    for (int i = 0; i < 13 * 37; i++)
+        for (int ch = 0; ch < 3; ch++) ok &= c[ch * 13 * 37 + i] == a.px[3 * i + ch];
+    TAP_OK(ok, "aug_to_chw splits interleaved RGB into planes");
+    free(c), img_free(&a), img_free(&b);
+}
+
 int main(void)
 {
     check_to_float();
@@ -272,5 +359,7 @@ int main(void)
     check_boxes_on_objects(10, 5, 0.2, 0.75);
     check_determinism();
     check_image_ops();
+    check_hsv_exact();
+    check_decode_region();
     return tap_done();
 }
