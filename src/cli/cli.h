@@ -36,6 +36,8 @@ void cli_configure_logging(const cfg *c, const cli_common *o, int rank);
 
 /* Print "dyolo CMD: error: <err_msg()>" and return CLI_EXIT_ERROR. */
 int cli_fail(const char *cmd);
+/* Threads per rank: requested when > 0, else cores / local_ranks (at least 1). */
+int cli_default_threads(int requested, int local_ranks);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define CLI_COMMON_HELP                                                                   \

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/log.h"
@@ -91,3 +92,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "dyolo %s: %s (see `dyolo %s --help`)\n", cmd, buf, cmd);
     return CLI_EXIT_USAGE;
 }
+
+/* Compute threads per rank when the user gave none: the node's cores shared by its
+ * ranks, at least 1.  Always resolved to a number so the backend is configured
+ * (OpenBLAS single-threaded inside our own parallel loops); left at 0, OpenBLAS
+ * kept its own thread count, which follows mpirun's core binding and changed the
+ * rounding of the GEMMs between 1 and 3 ranks. */
+int cli_default_threads(int requested, int local_ranks)
+{
+    if (requested > 0) return requested;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    int per = (int)((n > 0 ? n : 1) / (local_ranks > 0 ? local_ranks : 1));
+    return per > 0 ? per : 1;
+}
+

@@ -202,7 +202,7 @@ static dy_status setup(detector *dt, const det_args *a)
     DY_TRY(weights_load(a->weights, MPI_COMM_SELF, &dt->m, &dt->wi));
     dt->imgsz = a->imgsz ? a->imgsz : dt->wi.imgsz;
     yolo_model_opts o = *yolo_model_opts_ptr(dt->m);
-    o.threads = a->threads;
+    o.threads = cli_default_threads(a->threads, 1);
     yolo_model_set_opts(dt->m, &o);
     DY_TRY(yolo_model_plan(dt->m, 1, dt->imgsz, dt->imgsz));
     size_t na = yolo_model_num_anchors_total(dt->m);

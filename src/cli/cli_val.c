@@ -110,7 +110,7 @@ static dy_status run_val(const val_args *a, const dist_ctx *d)
         s = DY_ERR(DY_EINVAL, "the weights %s are for %d classes but %s has %d", a->weights, wi.nc, a->data,
                    shard_nclass(loader_shards(l)));
     yolo_model_opts o = *yolo_model_opts_ptr(m);
-    o.threads = a->threads;
+    o.threads = cli_default_threads(a->threads, d->local_size);
     yolo_model_set_opts(m, &o);
     if (s == DY_OK) s = yolo_model_plan(m, a->batch, imgsz, imgsz);
     nms_params np = NMS_VAL_DEFAULTS;

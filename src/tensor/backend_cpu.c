@@ -72,36 +72,57 @@ typedef struct {
     float *y, *gx, *gw;
 } pw_job;
 
-/* A 1x1 stride-1 convolution over the whole batch, rows [lo, hi) of its output
- * (output channels; input channels for backward-data), group by group. */
+/* Backward-filter of a 1x1 stride-1 convolution over the whole batch, rows [lo, hi)
+ * of the filter gradient (output channels), group by group. */
 static void pw_part(void *p, int lo, int hi)
 {
     const pw_job *j = p;
     const tn_conv_shape *s = j->s;
-    const int g = s->groups, cog = s->cout / g, cig = s->cin / g, per = j->mode == PW_BWD_DATA ? cig : cog;
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g;
     const int nohw = s->n * s->oh * s->ow;
     for (int gi = 0; gi < g; gi++) {
-        int r0 = lo > gi * per ? lo : gi * per, r1 = hi < (gi + 1) * per ? hi : (gi + 1) * per;
+        int r0 = lo > gi * cog ? lo : gi * cog, r1 = hi < (gi + 1) * cog ? hi : (gi + 1) * cog;
         if (r0 >= r1) continue;
-        const float *xg = j->x ? j->x + (size_t)gi * cig * nohw : NULL;
-        if (j->mode == PW_FWD)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nohw, cig, 1.f, j->w + (size_t)r0 * cig,
-                        cig, xg, nohw, 0.f, j->y + (size_t)r0 * nohw, nohw);
-        else if (j->mode == PW_BWD_FILTER)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, cig, nohw, 1.f, j->gy + (size_t)r0 * nohw,
-                        nohw, xg, nohw, j->accumulate ? 1.f : 0.f, j->gw + (size_t)r0 * cig, cig);
-        else
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, nohw, cog, 1.f,
-                        j->w + (size_t)gi * cog * cig + (r0 - gi * cig), cig, j->gy + (size_t)gi * cog * nohw, nohw,
-                        1.f, j->gx + (size_t)r0 * nohw, nohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, cig, nohw, 1.f, j->gy + (size_t)r0 * nohw, nohw,
+                    j->x + (size_t)gi * cig * nohw, nohw, j->accumulate ? 1.f : 0.f, j->gw + (size_t)r0 * cig, cig);
     }
+}
+
+/* Forward and backward-data of a 1x1 convolution, images [lo, hi): one GEMM per
+ * image and group with all rows.  Why per image: OpenBLAS's AVX2 (Haswell/Zen)
+ * SGEMM rounds an element differently depending on the matrix sizes and where
+ * the element falls in them, so a GEMM over the whole batch (or a split of the
+ * rows over threads) made an image's activations depend on the batch size, the
+ * thread count and its neighbours -- and `dyolo val` on 1 and 3 ranks disagreed.
+ * With the same call shape for every image the result is a function of the
+ * image alone. */
+static void pw_images(void *p, int lo, int hi)
+{
+    const pw_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const int g = s->groups, cog = s->cout / g, cig = s->cin / g;
+    const int ohw = s->oh * s->ow, nohw = s->n * ohw;
+    for (int b = lo; b < hi; b++)
+        for (int gi = 0; gi < g; gi++) {
+            size_t in = (size_t)gi * cig * nohw + (size_t)b * ohw, out = (size_t)gi * cog * nohw + (size_t)b * ohw;
+            if (j->mode == PW_FWD)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, ohw, cig, 1.f,
+                            j->w + (size_t)gi * cog * cig, cig, j->x + in, nohw, 0.f, j->y + out, nohw);
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cig, ohw, cog, 1.f, j->w + (size_t)gi * cog * cig,
+                            cig, j->gy + out, nohw, 1.f, j->gx + in, nohw);
+        }
 }
 
 static void pointwise(pw_job *j)
 {
     const tn_conv_shape *s = j->s;
-    int rows = j->mode == PW_BWD_DATA ? s->cin : s->cout;
-    cpu_parallel(rows, (size_t)s->cin * s->cout * s->n * s->oh * s->ow, pw_part, j);
+    size_t work = (size_t)s->cin * s->cout * s->n * s->oh * s->ow;
+    if (j->mode != PW_BWD_FILTER) {
+        cpu_parallel(s->n, work, pw_images, j);
+        return;
+    }
+    cpu_parallel(s->cout, work, pw_part, j); /* a reduction over the batch: rows split */
 }
 
 /* One output row of im2col: out[ox] = x[iy][ox*stride - pad + kj] or 0 outside. */

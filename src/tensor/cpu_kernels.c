@@ -8,6 +8,7 @@
  *          cpu_bn_bwd_reduce, cpu_bn_bwd_apply */
 #include <math.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "tensor/cpu_kernels.h"
 
@@ -212,40 +213,72 @@ AVX2 static void stats_avx2(const float *x, size_t m, double *sum, double *sumsq
     *sumsq = q + hsum4d(_mm256_add_pd(q0, q1));
 }
 
+/* The tails of the AVX2 passes (m % 8 elements) go through the same vector code on a
+ * zero-padded copy: a scalar tail (expf, no FMA) rounded differently, so an
+ * element's value depended on its position in the row -- i.e. on the batch size,
+ * which made validation results depend on how images were split over ranks. */
+AVX2 static inline void act8(const float *x, __m256 vs, __m256 vh, int silu, float *out)
+{
+    __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(x), vs, vh);
+    _mm256_storeu_ps(out, silu ? _mm256_mul_ps(z, sigm8(z)) : z);
+}
+
 AVX2 static void affine_act_avx2(const float *x, size_t m, float sc, float sh, int silu, float *out)
 {
     __m256 vs = _mm256_set1_ps(sc), vh = _mm256_set1_ps(sh);
     size_t i = 0;
-    for (; i + 8 <= m; i += 8) {
-        __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), vs, vh);
-        _mm256_storeu_ps(out + i, silu ? _mm256_mul_ps(z, sigm8(z)) : z);
+    for (; i + 8 <= m; i += 8) act8(x + i, vs, vh, silu, out + i);
+    if (i < m) {
+        float xt[8] = {0}, ot[8];
+        memcpy(xt, x + i, sizeof(float) * (m - i));
+        act8(xt, vs, vh, silu, ot);
+        memcpy(out + i, ot, sizeof(float) * (m - i));
     }
-    affine_act_c(x + i, m - i, sc, sh, silu, out + i);
+}
+
+/* One 8-lane step of bwd_reduce: gz = gout * silu'(z); returns gz and gz * (y - mean). */
+AVX2 static inline __m256 bwd8(const float *y, const float *go, __m256 vs, __m256 vh, __m256 vm, int silu,
+                               float *gz, __m256 *gx)
+{
+    __m256 one = _mm256_set1_ps(1.f), yv = _mm256_loadu_ps(y), g = _mm256_loadu_ps(go);
+    if (silu) {
+        __m256 z = _mm256_fmadd_ps(yv, vs, vh), s = sigm8(z);
+        g = _mm256_mul_ps(g, _mm256_mul_ps(s, _mm256_fmadd_ps(z, _mm256_sub_ps(one, s), one)));
+    }
+    _mm256_storeu_ps(gz, g);
+    *gx = _mm256_mul_ps(g, _mm256_sub_ps(yv, vm));
+    return g;
 }
 
 AVX2 static void bwd_reduce_avx2(const float *y, const float *go, size_t m, float sc, float sh, float mean,
                                  int silu, float *gz, double *sb, double *sg)
 {
-    __m256 vs = _mm256_set1_ps(sc), vh = _mm256_set1_ps(sh), vm = _mm256_set1_ps(mean), one = _mm256_set1_ps(1.f);
+    __m256 vs = _mm256_set1_ps(sc), vh = _mm256_set1_ps(sh), vm = _mm256_set1_ps(mean);
     __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
-    size_t i = 0;
-    for (; i + 8 <= m; i += 8) {
-        __m256 yv = _mm256_loadu_ps(y + i), g = _mm256_loadu_ps(go + i);
-        if (silu) {
-            __m256 z = _mm256_fmadd_ps(yv, vs, vh), s = sigm8(z);
-            g = _mm256_mul_ps(g, _mm256_mul_ps(s, _mm256_fmadd_ps(z, _mm256_sub_ps(one, s), one)));
+    float yt[8] = {0}, gt[8] = {0}, zt[8];
+    for (size_t i = 0; i < m; i += 8) {
+        __m256 g, gx;
+        if (i + 8 <= m) g = bwd8(y + i, go + i, vs, vh, vm, silu, gz + i, &gx);
+        else { /* zero-padded tail: gout 0 gives gz 0, adding nothing to the sums */
+            memcpy(yt, y + i, sizeof(float) * (m - i));
+            memcpy(gt, go + i, sizeof(float) * (m - i));
+            g = bwd8(yt, gt, vs, vh, vm, silu, zt, &gx);
+            memcpy(gz + i, zt, sizeof(float) * (m - i));
         }
-        _mm256_storeu_ps(gz + i, g);
-        __m256 gx = _mm256_mul_ps(g, _mm256_sub_ps(yv, vm));
         a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(g)));
         a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)));
         b0 = _mm256_add_pd(b0, _mm256_cvtps_pd(_mm256_castps256_ps128(gx)));
         b1 = _mm256_add_pd(b1, _mm256_cvtps_pd(_mm256_extractf128_ps(gx, 1)));
     }
-    double a, b;
-    bwd_reduce_c(y + i, go + i, m - i, sc, sh, mean, silu, gz + i, &a, &b);
-    *sb = a + hsum4d(_mm256_add_pd(a0, a1));
-    *sg = b + hsum4d(_mm256_add_pd(b0, b1));
+    *sb = hsum4d(_mm256_add_pd(a0, a1));
+    *sg = hsum4d(_mm256_add_pd(b0, b1));
+}
+
+AVX2 static inline void apply8(const float *y, float *gz, __m256 vk, __m256 vdb, __m256 vm, __m256 vid)
+{
+    __m256 t = _mm256_sub_ps(_mm256_loadu_ps(gz), vdb);
+    t = _mm256_fnmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(y), vm), vid, t);
+    _mm256_storeu_ps(gz, _mm256_mul_ps(vk, t));
 }
 
 AVX2 static void bwd_apply_avx2(const float *y, float *gz, size_t m, float mean, float inv, float k0, float db,
@@ -254,12 +287,14 @@ AVX2 static void bwd_apply_avx2(const float *y, float *gz, size_t m, float mean,
     __m256 vk = _mm256_set1_ps(k0), vdb = _mm256_set1_ps(db), vm = _mm256_set1_ps(mean),
            vid = _mm256_set1_ps(inv * dg);
     size_t i = 0;
-    for (; i + 8 <= m; i += 8) {
-        __m256 t = _mm256_sub_ps(_mm256_loadu_ps(gz + i), vdb);
-        t = _mm256_fnmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(y + i), vm), vid, t);
-        _mm256_storeu_ps(gz + i, _mm256_mul_ps(vk, t));
+    for (; i + 8 <= m; i += 8) apply8(y + i, gz + i, vk, vdb, vm, vid);
+    if (i < m) {
+        float yt[8] = {0}, zt[8] = {0};
+        memcpy(yt, y + i, sizeof(float) * (m - i));
+        memcpy(zt, gz + i, sizeof(float) * (m - i));
+        apply8(yt, zt, vk, vdb, vm, vid);
+        memcpy(gz + i, zt, sizeof(float) * (m - i));
     }
-    bwd_apply_c(y + i, gz + i, m - i, mean, inv, k0, db, dg);
 }
 
 static int have_avx2(void)
