@@ -5,7 +5,8 @@
  *
  * defines: cpu_parallel_fn, cpu_parallel, cpu_set_kernel_threads, cpu_bn_stats,
  *          cpu_affine_act, cpu_bn_bwd_reduce, cpu_bn_bwd_apply, cpu_kernel_threads,
- *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter */
+ *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter,
+ *          cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_enable */
 #ifndef DY_TENSOR_CPU_KERNELS_H
 #define DY_TENSOR_CPU_KERNELS_H
 
@@ -40,5 +41,18 @@ int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, 
                        size_t ws_floats);
 int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
                          float *ws, size_t ws_floats);
+
+/* AVX2 implicit-GEMM convolution (conv_gemm.c), used by the tiled path when the CPU
+ * has AVX2/FMA and groups = 1: cpu_gconv_ws is its workspace (0 when it does not
+ * apply); the others return -1 (doing nothing) when it does not apply or ws_floats is
+ * too small.  bwd_data accumulates into gx and applies to stride 1 only. */
+size_t cpu_gconv_ws(const tn_conv_shape *s, int threads);
+int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
+int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                       size_t ws_floats);
+/* Switches the path on or off (tests and A/B benchmarks compare it with OpenBLAS);
+ * returns whether it is on (never without AVX2/FMA).  DYOLO_CONV_GEMM=blas in the
+ * environment turns it off at start. */
+int cpu_gconv_enable(int on);
 
 #endif
