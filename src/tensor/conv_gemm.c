@@ -112,14 +112,21 @@ int cpu_gconv_enable(int on)
     return enabled;
 }
 
-size_t cpu_gconv_ws(const tn_conv_shape *s, int threads)
+static size_t direct_ws(const tn_conv_shape *s, int threads);
+static int direct_ok(const tn_conv_shape *s);
+
+/* The largest of what forward and backward-data need, counting the padded-input
+ * variant only where it fits under cap_floats (the gathered one is the fallback). */
+size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats)
 {
     if (!have_avx2() || !usable(s)) return 0;
-    size_t ws = shape_ws(s, threads);
+    size_t ws = shape_ws(s, threads), d;
+    if (direct_ok(s) && (d = direct_ws(s, threads)) <= cap_floats && d > ws) ws = d;
     tn_conv_shape f;
     if (flipped_shape(s, &f) && usable(&f)) {
         size_t wf = shape_ws(&f, threads);
         if (wf > ws) ws = wf;
+        if (direct_ok(&f) && (d = direct_ws(&f, threads)) <= cap_floats && d > ws) ws = d;
     }
     return ws;
 }
@@ -219,13 +226,17 @@ static void pack_cols(const tn_conv_shape *s, const float *x, size_t q0, size_t 
 
 /* ---- micro-kernel and the tile GEMM ---- */
 #ifdef CG_X86
-/* c[4 x 24] (row stride ldc) = (load ? c : 0) + a[kc][4] * b[kc][24]. */
-AVX2 static void ukr_4x24(int kc, const float *a, const float *b, float *c, size_t ldc, int load)
+/* c[4 x 24] (row stride ldc) = (load ? c : 0) + a[kc][4] * B, where row p of B
+ * (24 floats) is b + 24 p (packed panel) or, when off is given, b + off[p] (a
+ * padded input, see direct_part). */
+AVX2 static inline __attribute__((always_inline)) void
+ukr_body(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc, int load)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
     __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-    for (int p = 0; p < kc; p++, a += MR, b += NR) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
+    for (int p = 0; p < kc; p++, a += MR) {
+        const float *bq = off ? b + off[p] : b + (size_t)p * NR;
+        __m256 b0 = _mm256_loadu_ps(bq), b1 = _mm256_loadu_ps(bq + 8), b2 = _mm256_loadu_ps(bq + 16);
         __m256 av = _mm256_broadcast_ss(a);
         c00 = _mm256_fmadd_ps(av, b0, c00);
         c01 = _mm256_fmadd_ps(av, b1, c01);
@@ -261,10 +272,26 @@ AVX2 static void ukr_4x24(int kc, const float *a, const float *b, float *c, size
     CG_ST(3, c30, c31, c32);
 #undef CG_ST
 }
+
+AVX2 static void ukr_4x24(int kc, const float *a, const float *b, float *c, size_t ldc, int load)
+{
+    ukr_body(kc, a, b, NULL, c, ldc, load);
+}
+
+AVX2 static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
+{
+    ukr_body(kc, a, b, off, c, NR, load);
+}
 #else
+/* never called: have_avx2() is 0 */
 static void ukr_4x24(int kc, const float *a, const float *b, float *c, size_t ldc, int load)
 {
-    (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)load; /* never called: have_avx2() is 0 */
+    (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)load;
+}
+
+static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
+{
+    (void)kc; (void)a; (void)b; (void)off; (void)c; (void)load;
 }
 #endif
 
@@ -329,6 +356,164 @@ static int run(const tn_conv_shape *s, const float *x, const float *ap, float *y
     return 0;
 }
 
+/* ---- stride 1 without im2col ----
+ * The input is copied once into zero-padded planes of width wp = w + 2 pad.  On the
+ * output grid q = oy * wp + ox (ox < wp), tap (ki, kj) of channel ci reads the padded
+ * plane at q + ki * wp + kj: every row of the column matrix is a contiguous run of
+ * the padded input, so the micro-kernel loads it in place through a table of K
+ * offsets.  Grid columns ox >= ow are computed and dropped (2 pad / wp of the work). */
+typedef struct {
+    const tn_conv_shape *s;
+    int wp;
+    size_t plane; /* floats per padded plane, with slack for the last panel's reads */
+} dgeom;
+
+static dgeom direct_geom(const tn_conv_shape *s)
+{
+    dgeom g = {.s = s, .wp = s->w + 2 * s->pad};
+    g.plane = (size_t)(s->h + 2 * s->pad) * g.wp + NR + s->k;
+    return g;
+}
+
+static size_t grid_panels(const tn_conv_shape *s)
+{
+    return ((size_t)s->oh * (s->w + 2 * s->pad) + NR - 1) / NR;
+}
+
+/* workspace: packed weights, K offsets, padded input, per-thread C panel */
+static size_t direct_ws(const tn_conv_shape *s, int threads)
+{
+    dgeom g = direct_geom(s);
+    return apack_floats(s) + krows(s) + g.plane * s->cin * s->n + (size_t)(threads < 1 ? 1 : threads) *
+           round_up((size_t)s->cout, MR) * NR;
+}
+
+static int direct_ok(const tn_conv_shape *s)
+{
+    dgeom g = direct_geom(s);
+    return s->stride == 1 && s->groups == 1 && s->cin >= 8 && s->pad <= s->k - 1 &&
+           g.plane * s->cin * s->n < ((size_t)1 << 30) && s->oh == s->h + 2 * s->pad - s->k + 1;
+}
+
+typedef struct {
+    const tn_conv_shape *s;
+    const float *x;
+    float *xp;
+} pad_job;
+
+static void pad_part(void *p, int lo, int hi)
+{
+    const pad_job *j = p;
+    const tn_conv_shape *s = j->s;
+    dgeom g = direct_geom(s);
+    const int pd = s->pad;
+    for (int pl = lo; pl < hi; pl++) { /* plane = (ci, image) */
+        const float *src = j->x + (size_t)pl * s->h * s->w;
+        float *d = j->xp + (size_t)pl * g.plane;
+        memset(d, 0, sizeof(float) * ((size_t)pd * g.wp + pd));
+        for (int y = 0; y < s->h; y++) {
+            float *row = d + (size_t)(y + pd) * g.wp + pd;
+            memcpy(row, src + (size_t)y * s->w, sizeof(float) * (size_t)s->w);
+            memset(row + s->w, 0, sizeof(float) * (size_t)(2 * pd)); /* right pad + next left pad */
+        }
+        size_t used = (size_t)(s->h + pd) * g.wp + pd;
+        memset(d + used, 0, sizeof(float) * (g.plane - used));
+    }
+}
+
+#ifdef CG_X86
+/* y[r * ldy + i] (+)= c[r * NR + i] for rows r < m, columns i < n (n <= NR).  Whole
+ * vectors where possible; the tail is scalar (masked stores are slow on AMD cores). */
+AVX2 static void put_cols(const float *c, int m, float *y, size_t ldy, int n, int acc)
+{
+    const int nv = n / 8;
+    for (int r = 0; r < m; r++, c += NR, y += ldy) {
+        for (int v = 0; v < nv; v++) {
+            __m256 x = _mm256_loadu_ps(c + 8 * v);
+            if (acc) x = _mm256_add_ps(x, _mm256_loadu_ps(y + 8 * v));
+            _mm256_storeu_ps(y + 8 * v, x);
+        }
+        for (int i = 8 * nv; i < n; i++) y[i] = acc ? y[i] + c[i] : c[i];
+    }
+}
+#else
+static void put_cols(const float *c, int m, float *y, size_t ldy, int n, int acc)
+{
+    (void)c; (void)m; (void)y; (void)ldy; (void)n; (void)acc; /* never called: have_avx2() is 0 */
+}
+#endif
+
+typedef struct {
+    const tn_conv_shape *s;
+    const float *ap, *xp;
+    const int *off;
+    float *y, *cbuf;
+    int acc, parts;
+} djob;
+
+/* Panels (image, grid panel) [lo, hi) of the flattened list, split over parts. */
+static void direct_part(void *p, int lo, int hi)
+{
+    const djob *j = p;
+    const tn_conv_shape *s = j->s;
+    dgeom g = direct_geom(s);
+    const size_t K = krows(s), np = grid_panels(s), total = np * s->n, ohw = (size_t)s->oh * s->ow;
+    const size_t nohw = ohw * s->n, nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb;
+    const size_t mp = round_up((size_t)s->cout, MR);
+    float *cb = j->cbuf + (size_t)lo * mp * NR;
+    for (size_t t = total * (size_t)lo / (size_t)j->parts; t < total * (size_t)hi / (size_t)j->parts; t++) {
+        const size_t b = t / np, q0 = (t % np) * NR;
+        const float *base = j->xp + b * g.plane + q0;
+        for (size_t p0 = 0; p0 < K; p0 += kc0) {
+            const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0);
+            for (size_t i0 = 0; i0 < mp; i0 += MR)
+                ukr_4x24_off(kc, j->ap + i0 * K + p0 * MR, base, j->off + p0, cb + i0 * NR, p0 > 0);
+        }
+        /* the valid grid columns form at most a few runs of consecutive outputs */
+        int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / (size_t)g.wp), ox = (int)(q0 % (size_t)g.wp);
+        for (int c = 0; c < NR; c++) {
+            if (oy < s->oh && ox < s->ow) {
+                if (nseg && seg_c[nseg - 1] + seg_n[nseg - 1] == c && seg_d[nseg - 1] + seg_n[nseg - 1] == oy * s->ow + ox)
+                    seg_n[nseg - 1]++;
+                else {
+                    seg_c[nseg] = c;
+                    seg_d[nseg] = oy * s->ow + ox;
+                    seg_n[nseg++] = 1;
+                }
+            }
+            if (++ox == g.wp) {
+                ox = 0;
+                oy++;
+            }
+        }
+        float *yb = j->y + b * ohw;
+        for (int e = 0; e < nseg; e++)
+            put_cols(cb + seg_c[e], s->cout, yb + seg_d[e], nohw, seg_n[e], j->acc);
+    }
+}
+
+/* ap already holds the packed weights at the start of ws. */
+static int direct_run(const tn_conv_shape *s, const float *x, float *y, int acc, float *ws, size_t ws_floats)
+{
+    dgeom g = direct_geom(s);
+    int p = cpu_kernel_threads();
+    if (p < 1) p = 1;
+    if (direct_ws(s, p) > ws_floats) return -1;
+    const size_t K = krows(s);
+    int *off = (int *)(ws + apack_floats(s));
+    float *xp = ws + apack_floats(s) + K;
+    for (int ci = 0; ci < s->cin; ci++)
+        for (int ki = 0; ki < s->k; ki++)
+            for (int kj = 0; kj < s->k; kj++)
+                off[(ci * s->k + ki) * s->k + kj] = (int)((size_t)ci * s->n * g.plane + (size_t)ki * g.wp + kj);
+    pad_job pj = {s, x, xp};
+    cpu_parallel(s->cin * s->n, g.plane * s->cin * s->n, pad_part, &pj);
+    djob j = {.s = s, .ap = ws, .xp = xp, .off = off, .y = y, .cbuf = xp + g.plane * s->cin * s->n, .acc = acc,
+              .parts = p};
+    cpu_parallel(p, (size_t)1 << 30, direct_part, &j);
+    return 0;
+}
+
 static int fits(const tn_conv_shape *s, size_t ws_floats)
 {
     return have_avx2() && usable(s) && apack_floats(s) + tile_floats(s) <= ws_floats;
@@ -336,6 +521,10 @@ static int fits(const tn_conv_shape *s, size_t ws_floats)
 
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats)
 {
+    if (have_avx2() && direct_ok(s) && direct_ws(s, cpu_kernel_threads()) <= ws_floats) {
+        pack_weights(s, w, ws);
+        return direct_run(s, x, y, 0, ws, ws_floats);
+    }
     if (!fits(s, ws_floats)) return -1;
     pack_weights(s, w, ws);
     return run(s, x, ws, y, 0, ws, ws_floats);
@@ -345,7 +534,12 @@ int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, 
                        size_t ws_floats)
 {
     tn_conv_shape f;
-    if (!flipped_shape(s, &f) || !fits(&f, ws_floats)) return -1;
+    if (!flipped_shape(s, &f)) return -1;
+    if (have_avx2() && direct_ok(&f) && direct_ws(&f, cpu_kernel_threads()) <= ws_floats) {
+        pack_flipped(s, w, ws);
+        return direct_run(&f, gy, gx, 1, ws, ws_floats);
+    }
+    if (!fits(&f, ws_floats)) return -1;
     pack_flipped(s, w, ws);
     return run(&f, gy, ws, gx, 1, ws, ws_floats);
 }

@@ -40,10 +40,10 @@ static size_t per_thread(const tn_conv_shape *s)
     return tile_floats(s) + (size_t)s->cout * (s->cin / s->groups) * s->k * s->k;
 }
 
-size_t cpu_tconv_ws(const tn_conv_shape *s, int threads)
+size_t cpu_tconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats)
 {
     int p = threads < s->n ? threads : s->n;
-    size_t ws = (size_t)(p < 1 ? 1 : p) * per_thread(s), g = cpu_gconv_ws(s, threads);
+    size_t ws = (size_t)(p < 1 ? 1 : p) * per_thread(s), g = cpu_gconv_ws(s, threads, cap_floats);
     return g > ws ? g : ws;
 }
 

@@ -35,7 +35,7 @@ void cpu_bn_bwd_apply(const float *y, float *gz, size_t m, float mean, float inv
 
 /* Tiled, image-parallel convolution (conv_tiled.c); each returns -1 (doing nothing)
  * when ws_floats is below what cpu_tconv_ws asked for a single thread. */
-size_t cpu_tconv_ws(const tn_conv_shape *s, int threads);
+size_t cpu_tconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats);
 int cpu_tconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
 int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats);
@@ -46,7 +46,7 @@ int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy
  * has AVX2/FMA and groups = 1: cpu_gconv_ws is its workspace (0 when it does not
  * apply); the others return -1 (doing nothing) when it does not apply or ws_floats is
  * too small.  bwd_data accumulates into gx and applies to stride 1 only. */
-size_t cpu_gconv_ws(const tn_conv_shape *s, int threads);
+size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats);
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
 int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats);
