@@ -1,16 +1,19 @@
-/* conv_gemm.c -- an AVX2/FMA implicit-GEMM path for convolutions that need im2col
- * (groups = 1).  OpenBLAS repacks the weights for every row tile, zeroes C in a
- * separate pass and packs the column tile once more after our im2col; on the small
- * output-channel counts of YOLOv5 (16..256 rows) those copies and its kernel's
- * row-edge handling cost a third of the GEMM time.  Here the weights are packed once
- * per call into 4-row panels, im2col writes straight into 24-column packed panels,
- * and a 4x24 register-blocked micro-kernel accumulates into the output.  Backward-
- * data of a stride-1 convolution is the same forward pass over the output gradient
- * with the filters transposed and flipped, accumulating into the input gradient, so
- * it needs no col2im either.  Everything is chosen at run time: without AVX2/FMA,
- * for groups > 1 or too small a workspace the callers fall back to OpenBLAS.
+/* conv_gemm.c -- an AVX2/FMA implicit-GEMM path for stride-1 convolutions (3x3 in
+ * YOLOv5; groups = 1, at least 8 input channels).  The OpenBLAS path (conv_tiled.c)
+ * writes an im2col tile, which OpenBLAS packs once more, repacks the weights for
+ * every tile, zeroes C in a separate pass, and for backward-data scatters the
+ * columns back with col2im; on the small channel counts of YOLOv5 (16..256) those
+ * copies cost as much as the multiply.  Here the input is copied once into zero-
+ * padded planes and read in place by the micro-kernels (see "stride 1 without
+ * im2col" below): forward packs the weights once per call into 4-row panels and runs
+ * a 4x24 register-blocked kernel; backward-data is the same forward pass over the
+ * output gradient with the filters transposed and flipped, accumulating into the
+ * input gradient; backward-filter runs a 6x16 kernel over a transposed copy of the
+ * output gradient.  Chosen at run time: without AVX2/FMA, for other shapes or too
+ * small a workspace the callers use OpenBLAS.
  *
- * defines: cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_enable */
+ * defines: cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_bwd_filter,
+ *          cpu_gconv_enable */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,52 +28,15 @@
 enum {
     MR = 4,      /* rows of the micro-kernel (output channels) */
     NR = 24,     /* columns of the micro-kernel (output positions) */
-    KC_MAX = 192  /* depth of one micro-kernel call: a 24-column B slice (18 KB) stays in L1 */
+    KC_MAX = 192 /* depth of one micro-kernel call, so the A slice and B rows stay in L1 */
 };
-
-/* Target floats of packed columns per row tile (256 KB). */
-#define TILE_TARGET ((size_t)64 << 10)
 
 static size_t krows(const tn_conv_shape *s) { return (size_t)s->cin * s->k * s->k; }
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
-/* Output positions per tile: whole NR panels, about TILE_TARGET packed floats.
- * Tiles run over the flattened (image, row, column) positions of the whole batch,
- * which are contiguous in a CNHW output row, so only the last tile is partial. */
-static size_t tile_len(const tn_conv_shape *s)
-{
-    size_t l = TILE_TARGET / krows(s) / NR * NR;
-    return l < NR ? NR : l;
-}
-
-static size_t tile_floats(const tn_conv_shape *s)
-{
-    return krows(s) * tile_len(s);
-}
-
-static size_t ntiles(const tn_conv_shape *s)
-{
-    return ((size_t)s->n * s->oh * s->ow + tile_len(s) - 1) / tile_len(s);
-}
-
 static size_t apack_floats(const tn_conv_shape *s)
 {
     return round_up((size_t)s->cout, MR) * krows(s);
-}
-
-/* Gather offsets are 32-bit: one input channel of the batch must have fewer than 2^30
- * values.  With very few input channels (the 3-channel stem) the per-tap offset set-up
- * is not amortised and OpenBLAS is faster. */
-static int usable(const tn_conv_shape *s)
-{
-    return s->groups == 1 && s->cin >= 8 && s->ow > 0 && s->oh > 0 &&
-           (size_t)s->n * s->h * s->w < ((size_t)1 << 30);
-}
-
-static size_t shape_ws(const tn_conv_shape *s, int threads)
-{
-    size_t p = (size_t)(threads < 1 ? 1 : threads);
-    return apack_floats(s) + (p < ntiles(s) ? p : ntiles(s)) * tile_floats(s);
 }
 
 /* The stride-1 backward-data pass as a forward convolution: input = output gradient,
@@ -113,21 +79,19 @@ int cpu_gconv_enable(int on)
 }
 
 static size_t direct_ws(const tn_conv_shape *s, int threads);
+static size_t bf_ws(const tn_conv_shape *s, int threads);
 static int direct_ok(const tn_conv_shape *s);
 
-/* The largest of what forward and backward-data need, counting the padded-input
- * variant only where it fits under cap_floats (the gathered one is the fallback). */
+/* The largest of what forward, backward-data and backward-filter need, each counted
+ * only where it fits under cap_floats (above it they are left to OpenBLAS). */
 size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats)
 {
-    if (!have_avx2() || !usable(s)) return 0;
-    size_t ws = shape_ws(s, threads), d;
-    if (direct_ok(s) && (d = direct_ws(s, threads)) <= cap_floats && d > ws) ws = d;
+    size_t ws = 0, d;
     tn_conv_shape f;
-    if (flipped_shape(s, &f) && usable(&f)) {
-        size_t wf = shape_ws(&f, threads);
-        if (wf > ws) ws = wf;
-        if (direct_ok(&f) && (d = direct_ws(&f, threads)) <= cap_floats && d > ws) ws = d;
-    }
+    if (!have_avx2() || !direct_ok(s)) return 0;
+    if ((d = direct_ws(s, threads)) <= cap_floats && d > ws) ws = d;
+    if ((d = bf_ws(s, threads)) <= cap_floats && d > ws) ws = d;
+    if (flipped_shape(s, &f) && direct_ok(&f) && (d = direct_ws(&f, threads)) <= cap_floats && d > ws) ws = d;
     return ws;
 }
 
@@ -160,82 +124,17 @@ static void pack_flipped(const tn_conv_shape *o, const float *w, float *ap)
         }
 }
 
-#ifdef CG_X86
-/* Column-matrix panel j of a tile: for every kernel tap the 24 source offsets (within
- * one input channel of the batch) are computed once and reused for all channels;
- * runs inside one input row become three plain loads, the rest (row ends, padding,
- * stride 2) a masked gather, which reads zero where the tap falls outside the input. */
-AVX2 static void pack_panel(const tn_conv_shape *s, const float *x, size_t q, int n, float *bp)
-{
-    const int k = s->k, st = s->stride, ow = s->ow;
-    const size_t hw = (size_t)s->h * s->w, ohw = (size_t)s->oh * ow, plane = hw * s->n;
-    int base[NR], iy0[NR], ix0[NR];
-    for (int c = 0; c < NR; c++, q++) {
-        size_t r = q % ohw;
-        base[c] = (int)(q / ohw * hw);
-        iy0[c] = c < n ? (int)(r / (size_t)ow) * st - s->pad : -(1 << 20);
-        ix0[c] = (int)(r % (size_t)ow) * st - s->pad;
-    }
-    for (int ki = 0; ki < k; ki++)
-        for (int kj = 0; kj < k; kj++) {
-            int idx[NR], ok[NR], contiguous = 1;
-            for (int c = 0; c < NR; c++) {
-                int iy = iy0[c] + ki, ix = ix0[c] + kj;
-                ok[c] = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w ? -1 : 0;
-                idx[c] = ok[c] ? base[c] + iy * s->w + ix : 0;
-                contiguous &= ok[c] && idx[c] == idx[0] + c;
-            }
-            float *d = bp + (size_t)(ki * k + kj) * NR;
-            const float *xc = x;
-            if (contiguous) {
-                for (int ci = 0; ci < s->cin; ci++, d += (size_t)k * k * NR, xc += plane) {
-                    const float *src = xc + idx[0];
-                    _mm256_storeu_ps(d, _mm256_loadu_ps(src));
-                    _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + 8));
-                    _mm256_storeu_ps(d + 16, _mm256_loadu_ps(src + 16));
-                }
-                continue;
-            }
-            __m256i i0 = _mm256_loadu_si256((const __m256i *)idx), i1 = _mm256_loadu_si256((const __m256i *)(idx + 8)),
-                    i2 = _mm256_loadu_si256((const __m256i *)(idx + 16));
-            __m256 m0 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)ok)),
-                   m1 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(ok + 8))),
-                   m2 = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(ok + 16))), z = _mm256_setzero_ps();
-            for (int ci = 0; ci < s->cin; ci++, d += (size_t)k * k * NR, xc += plane) {
-                _mm256_storeu_ps(d, _mm256_mask_i32gather_ps(z, xc, i0, m0, 4));
-                _mm256_storeu_ps(d + 8, _mm256_mask_i32gather_ps(z, xc, i1, m1, 4));
-                _mm256_storeu_ps(d + 16, _mm256_mask_i32gather_ps(z, xc, i2, m2, 4));
-            }
-        }
-}
-#else
-static void pack_panel(const tn_conv_shape *s, const float *x, size_t q, int n, float *bp)
-{
-    (void)s; (void)x; (void)q; (void)n; (void)bp; /* never called: have_avx2() is 0 */
-}
-#endif
-
-/* im2col of batch positions [q0, q1) (q = (image * oh + oy) * ow + ox) into NR-column
- * panels bp[j][kk][c] (position q0 + j * NR + c), zero-padded to whole panels. */
-static void pack_cols(const tn_conv_shape *s, const float *x, size_t q0, size_t q1, float *bp)
-{
-    const size_t K = krows(s);
-    for (size_t q = q0; q < q1; q += NR, bp += K * NR)
-        pack_panel(s, x, q, q1 - q < NR ? (int)(q1 - q) : NR, bp);
-}
-
 /* ---- micro-kernel and the tile GEMM ---- */
 #ifdef CG_X86
-/* c[4 x 24] (row stride ldc) = (load ? c : 0) + a[kc][4] * B, where row p of B
- * (24 floats) is b + 24 p (packed panel) or, when off is given, b + off[p] (a
- * padded input, see direct_part). */
-AVX2 static inline __attribute__((always_inline)) void
-ukr_body(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc, int load)
+/* c[4 x 24] (row stride NR) = (load ? c : 0) + a[kc][4] * B, where row p of B is the
+ * 24 floats at b + off[p] (the padded input, see direct_part). */
+AVX2 static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
 {
+    const size_t ldc = NR;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
     __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
     for (int p = 0; p < kc; p++, a += MR) {
-        const float *bq = off ? b + off[p] : b + (size_t)p * NR;
+        const float *bq = b + off[p];
         __m256 b0 = _mm256_loadu_ps(bq), b1 = _mm256_loadu_ps(bq + 8), b2 = _mm256_loadu_ps(bq + 16);
         __m256 av = _mm256_broadcast_ss(a);
         c00 = _mm256_fmadd_ps(av, b0, c00);
@@ -273,111 +172,52 @@ ukr_body(int kc, const float *a, const float *b, const int *off, float *c, size_
 #undef CG_ST
 }
 
-AVX2 static void ukr_4x24(int kc, const float *a, const float *b, float *c, size_t ldc, int load)
-{
-    ukr_body(kc, a, b, NULL, c, ldc, load);
-}
-
-AVX2 static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
-{
-    ukr_body(kc, a, b, off, c, NR, load);
-}
 #else
 /* never called: have_avx2() is 0 */
-static void ukr_4x24(int kc, const float *a, const float *b, float *c, size_t ldc, int load)
-{
-    (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)load;
-}
-
 static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
 {
     (void)kc; (void)a; (void)b; (void)off; (void)c; (void)load;
 }
 #endif
 
-/* c[m x len] (row stride ldc) (+)= A * B over K from the packed panels. */
-static void gemm_tile(int m, size_t K, const float *ap, const float *bp, int len, float *c, size_t ldc, int acc)
-{
-    const int npan = (len + NR - 1) / NR;
-    const size_t nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb;
-    for (int j = 0; j < npan; j++) {
-        const int nr = len - j * NR < NR ? len - j * NR : NR;
-        for (size_t p0 = 0; p0 < K; p0 += kc0) {
-            const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0), load = acc || p0 > 0;
-            const float *b = bp + ((size_t)j * K + p0) * NR;
-            for (int i0 = 0; i0 < m; i0 += MR) {
-                const float *a = ap + (size_t)i0 * K + p0 * MR;
-                float *cc = c + (size_t)i0 * ldc + (size_t)j * NR;
-                const int mr = m - i0 < MR ? m - i0 : MR;
-                if (mr == MR && nr == NR) {
-                    ukr_4x24(kc, a, b, cc, ldc, load);
-                    continue;
-                }
-                float t[MR * NR];
-                ukr_4x24(kc, a, b, t, NR, 0);
-                for (int r = 0; r < mr; r++)
-                    for (int q = 0; q < nr; q++) cc[r * ldc + q] = (load ? cc[r * ldc + q] : 0.f) + t[r * NR + q];
-            }
-        }
-    }
-}
-
-/* ---- driver: images over threads, row tiles inside each image ---- */
-typedef struct {
-    const tn_conv_shape *s;
-    const float *x, *ap;
-    float *y, *tiles;
-    int acc, parts;
-} gjob;
-
-static void gconv_part(void *p, int lo, int hi)
-{
-    const gjob *j = p;
-    const tn_conv_shape *s = j->s;
-    const size_t K = krows(s), nohw = (size_t)s->n * s->oh * s->ow, L = tile_len(s), nt = ntiles(s);
-    float *bp = j->tiles + (size_t)lo * tile_floats(s); /* part lo's own tile buffer */
-    for (size_t t = nt * (size_t)lo / (size_t)j->parts; t < nt * (size_t)hi / (size_t)j->parts; t++) {
-        size_t q0 = t * L, q1 = q0 + L > nohw ? nohw : q0 + L;
-        pack_cols(s, j->x, q0, q1, bp);
-        gemm_tile(s->cout, K, j->ap, bp, (int)(q1 - q0), j->y + q0, nohw, j->acc);
-    }
-}
-
-static int run(const tn_conv_shape *s, const float *x, const float *ap, float *y, int acc, float *ws,
-               size_t ws_floats)
-{
-    int p = cpu_kernel_threads();
-    if ((size_t)p > ntiles(s)) p = (int)ntiles(s);
-    if (p < 1) p = 1;
-    while (p > 1 && apack_floats(s) + (size_t)p * tile_floats(s) > ws_floats) p--;
-    if (apack_floats(s) + tile_floats(s) > ws_floats) return -1;
-    gjob j = {.s = s, .x = x, .ap = ap, .y = y, .tiles = ws + apack_floats(s), .acc = acc, .parts = p};
-    cpu_parallel(p, (size_t)1 << 30, gconv_part, &j);
-    return 0;
-}
-
 /* ---- stride 1 without im2col ----
- * The input is copied once into zero-padded planes of width wp = w + 2 pad.  On the
- * output grid q = oy * wp + ox (ox < wp), tap (ki, kj) of channel ci reads the padded
- * plane at q + ki * wp + kj: every row of the column matrix is a contiguous run of
- * the padded input, so the micro-kernel loads it in place through a table of K
- * offsets.  Grid columns ox >= ow are computed and dropped (2 pad / wp of the work). */
+ * The input is copied once into zero-padded planes of width wq = w + 2 pad.  On the
+ * output grid q = oy * wq + ox (ox < wq), tap (ki, kj) of channel ci reads the padded
+ * plane at q + ki * wq + kj: every row of the column matrix is a contiguous run of
+ * that copy, so the micro-kernels load it in place through a table of K offsets.
+ * Grid columns ox >= ow are computed and dropped (2 pad / wq of the work).  (The
+ * same works at stride 2 with the input split into 4 phases, but measured slower
+ * than OpenBLAS on Zen 3, so stride 2 stays with OpenBLAS.) */
 typedef struct {
-    const tn_conv_shape *s;
-    int wp;
-    size_t plane; /* floats per padded plane, with slack for the last panel's reads */
+    int wq;
+    size_t plane; /* floats per (channel, image), with slack for the last panel's reads */
 } dgeom;
 
 static dgeom direct_geom(const tn_conv_shape *s)
 {
-    dgeom g = {.s = s, .wp = s->w + 2 * s->pad};
-    g.plane = (size_t)(s->h + 2 * s->pad) * g.wp + NR + s->k;
+    dgeom g = {.wq = s->w + 2 * s->pad};
+    g.plane = (size_t)(s->h + 2 * s->pad) * g.wq + NR + s->k;
     return g;
 }
 
 static size_t grid_panels(const tn_conv_shape *s)
 {
-    return ((size_t)s->oh * (s->w + 2 * s->pad) + NR - 1) / NR;
+    return ((size_t)s->oh * direct_geom(s).wq + NR - 1) / NR;
+}
+
+/* off[kk] for the K rows of the column matrix (kk >= K: 0, a harmless valid read). */
+static void fill_offsets(const tn_conv_shape *s, int *off, size_t count)
+{
+    dgeom g = direct_geom(s);
+    const size_t K = krows(s), kk2 = (size_t)s->k * s->k;
+    for (size_t kk = 0; kk < count; kk++) {
+        if (kk >= K) {
+            off[kk] = 0;
+            continue;
+        }
+        const int ci = (int)(kk / kk2), ki = (int)(kk % kk2) / s->k, kj = (int)(kk % kk2) % s->k;
+        off[kk] = (int)((size_t)ci * s->n * g.plane + (size_t)ki * g.wq + (size_t)kj);
+    }
 }
 
 /* workspace: packed weights, K offsets, padded input, per-thread C panel */
@@ -392,7 +232,7 @@ static int direct_ok(const tn_conv_shape *s)
 {
     dgeom g = direct_geom(s);
     return s->stride == 1 && s->groups == 1 && s->cin >= 8 && s->pad <= s->k - 1 &&
-           g.plane * s->cin * s->n < ((size_t)1 << 30) && s->oh == s->h + 2 * s->pad - s->k + 1;
+           g.plane * s->cin * s->n < ((size_t)1 << 30) && s->oh > 0 && s->ow > 0;
 }
 
 typedef struct {
@@ -410,13 +250,13 @@ static void pad_part(void *p, int lo, int hi)
     for (int pl = lo; pl < hi; pl++) { /* plane = (ci, image) */
         const float *src = j->x + (size_t)pl * s->h * s->w;
         float *d = j->xp + (size_t)pl * g.plane;
-        memset(d, 0, sizeof(float) * ((size_t)pd * g.wp + pd));
+        memset(d, 0, sizeof(float) * ((size_t)pd * g.wq + pd));
         for (int y = 0; y < s->h; y++) {
-            float *row = d + (size_t)(y + pd) * g.wp + pd;
+            float *row = d + (size_t)(y + pd) * g.wq + pd;
             memcpy(row, src + (size_t)y * s->w, sizeof(float) * (size_t)s->w);
             memset(row + s->w, 0, sizeof(float) * (size_t)(2 * pd)); /* right pad + next left pad */
         }
-        size_t used = (size_t)(s->h + pd) * g.wp + pd;
+        size_t used = (size_t)(s->h + pd) * g.wq + pd;
         memset(d + used, 0, sizeof(float) * (g.plane - used));
     }
 }
@@ -470,7 +310,7 @@ static void direct_part(void *p, int lo, int hi)
                 ukr_4x24_off(kc, j->ap + i0 * K + p0 * MR, base, j->off + p0, cb + i0 * NR, p0 > 0);
         }
         /* the valid grid columns form at most a few runs of consecutive outputs */
-        int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / (size_t)g.wp), ox = (int)(q0 % (size_t)g.wp);
+        int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / (size_t)g.wq), ox = (int)(q0 % (size_t)g.wq);
         for (int c = 0; c < NR; c++) {
             if (oy < s->oh && ox < s->ow) {
                 if (nseg && seg_c[nseg - 1] + seg_n[nseg - 1] == c && seg_d[nseg - 1] + seg_n[nseg - 1] == oy * s->ow + ox)
@@ -481,7 +321,7 @@ static void direct_part(void *p, int lo, int hi)
                     seg_n[nseg++] = 1;
                 }
             }
-            if (++ox == g.wp) {
+            if (++ox == g.wq) {
                 ox = 0;
                 oy++;
             }
@@ -502,10 +342,7 @@ static int direct_run(const tn_conv_shape *s, const float *x, float *y, int acc,
     const size_t K = krows(s);
     int *off = (int *)(ws + apack_floats(s));
     float *xp = ws + apack_floats(s) + K;
-    for (int ci = 0; ci < s->cin; ci++)
-        for (int ki = 0; ki < s->k; ki++)
-            for (int kj = 0; kj < s->k; kj++)
-                off[(ci * s->k + ki) * s->k + kj] = (int)((size_t)ci * s->n * g.plane + (size_t)ki * g.wp + kj);
+    fill_offsets(s, off, K);
     pad_job pj = {s, x, xp};
     cpu_parallel(s->cin * s->n, g.plane * s->cin * s->n, pad_part, &pj);
     djob j = {.s = s, .ap = ws, .xp = xp, .off = off, .y = y, .cbuf = xp + g.plane * s->cin * s->n, .acc = acc,
@@ -514,32 +351,177 @@ static int direct_run(const tn_conv_shape *s, const float *x, float *y, int acc,
     return 0;
 }
 
-static int fits(const tn_conv_shape *s, size_t ws_floats)
+/* ---- backward-filter of stride-1 convolutions ----
+ * gw^T (K x cout) = X (K x grid) * gy^T (grid x cout), summed over the grid
+ * positions of every image: row kk of X is again the padded input read in place at
+ * offset off[kk], gy is transposed once into 16-channel panels with zeros in the
+ * dropped grid columns, and a 6x16 micro-kernel (6 taps x 16 output channels)
+ * accumulates per-thread partial sums that are added into gw at the end. */
+enum { FR = 6, FC = 16, QC = 256 };
+
+static size_t bf_grid(const tn_conv_shape *s) { return (size_t)s->oh * direct_geom(s).wq; }
+static size_t bf_cp(const tn_conv_shape *s) { return ((size_t)s->cout + FC - 1) / FC; }
+static size_t bf_acc_floats(const tn_conv_shape *s) { return round_up(krows(s), FR) * bf_cp(s) * FC; }
+
+static size_t bf_ws(const tn_conv_shape *s, int threads)
 {
-    return have_avx2() && usable(s) && apack_floats(s) + tile_floats(s) <= ws_floats;
+    dgeom g = direct_geom(s);
+    return g.plane * s->cin * s->n + bf_cp(s) * FC * s->n * bf_grid(s) + round_up(krows(s), FR) +
+           (size_t)(threads < 1 ? 1 : threads) * bf_acc_floats(s);
+}
+
+#ifdef CG_X86
+/* c[6 x 16] (row stride ldc) += sum over p < kc of x_r[p] * g[p][16]. */
+AVX2 static void ukr_6x16(int kc, const float *x0, const float *x1, const float *x2, const float *x3,
+                          const float *x4, const float *x5, const float *g, float *c, size_t ldc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int p = 0; p < kc; p++, g += FC) {
+        __m256 b0 = _mm256_loadu_ps(g), b1 = _mm256_loadu_ps(g + 8), a = _mm256_broadcast_ss(x0 + p);
+        c00 = _mm256_fmadd_ps(a, b0, c00);
+        c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(x1 + p);
+        c10 = _mm256_fmadd_ps(a, b0, c10);
+        c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(x2 + p);
+        c20 = _mm256_fmadd_ps(a, b0, c20);
+        c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(x3 + p);
+        c30 = _mm256_fmadd_ps(a, b0, c30);
+        c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(x4 + p);
+        c40 = _mm256_fmadd_ps(a, b0, c40);
+        c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(x5 + p);
+        c50 = _mm256_fmadd_ps(a, b0, c50);
+        c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+#define CG_ACC(r, v0, v1)                                                                           \
+    do {                                                                                            \
+        float *cr = c + (r) * ldc;                                                                  \
+        _mm256_storeu_ps(cr, _mm256_add_ps(v0, _mm256_loadu_ps(cr)));                               \
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8)));                       \
+    } while (0)
+    CG_ACC(0, c00, c01);
+    CG_ACC(1, c10, c11);
+    CG_ACC(2, c20, c21);
+    CG_ACC(3, c30, c31);
+    CG_ACC(4, c40, c41);
+    CG_ACC(5, c50, c51);
+#undef CG_ACC
+}
+#else
+static void ukr_6x16(int kc, const float *x0, const float *x1, const float *x2, const float *x3,
+                     const float *x4, const float *x5, const float *g, float *c, size_t ldc)
+{
+    (void)kc; (void)x0; (void)x1; (void)x2; (void)x3; (void)x4; (void)x5; (void)g; (void)c; (void)ldc;
+}
+#endif
+
+typedef struct {
+    const tn_conv_shape *s;
+    const float *gy;
+    float *gt;
+} gt_job;
+
+/* gt[jc][b][q][c] = gy[16 jc + c][b][oy][ox] on the padded grid q = oy * wp + ox,
+ * zero for ox >= ow and for channels past cout; one (panel, image) per index. */
+static void transpose_part(void *p, int lo, int hi)
+{
+    const gt_job *j = p;
+    const tn_conv_shape *s = j->s;
+    const int wp = direct_geom(s).wq;
+    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, grid = bf_grid(s);
+    for (int t = lo; t < hi; t++) {
+        const int jc = t / s->n, b = t % s->n, nc = s->cout - jc * FC < FC ? s->cout - jc * FC : FC;
+        float *d = j->gt + (size_t)t * grid * FC;
+        memset(d, 0, sizeof(float) * grid * FC);
+        for (int c = 0; c < nc; c++) {
+            const float *src = j->gy + (size_t)(jc * FC + c) * nohw + (size_t)b * ohw;
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) d[((size_t)oy * wp + ox) * FC + c] = src[(size_t)oy * s->ow + ox];
+        }
+    }
+}
+
+typedef struct {
+    const tn_conv_shape *s;
+    const float *xp, *gt;
+    const int *off;
+    float *acc;
+    int parts;
+} bf_job;
+
+static void bf_part(void *p, int lo, int hi)
+{
+    const bf_job *j = p;
+    const tn_conv_shape *s = j->s;
+    dgeom g = direct_geom(s);
+    const size_t K6 = round_up(krows(s), FR), cp = bf_cp(s), ldc = cp * FC, grid = bf_grid(s);
+    float *acc = j->acc + (size_t)lo * bf_acc_floats(s);
+    memset(acc, 0, sizeof(float) * bf_acc_floats(s));
+    for (int b = s->n * lo / j->parts; b < s->n * hi / j->parts; b++)
+        for (size_t q0 = 0; q0 < grid; q0 += QC) {
+            const int kc = (int)(grid - q0 < QC ? grid - q0 : QC);
+            const float *xb = j->xp + (size_t)b * g.plane + q0;
+            for (size_t jc = 0; jc < cp; jc++) {
+                const float *gp = j->gt + ((jc * s->n + (size_t)b) * grid + q0) * FC;
+                for (size_t i = 0; i < K6; i += FR) {
+                    const int *o = j->off + i;
+                    ukr_6x16(kc, xb + o[0], xb + o[1], xb + o[2], xb + o[3], xb + o[4], xb + o[5], gp,
+                             acc + i * ldc + jc * FC, ldc);
+                }
+            }
+        }
+}
+
+static int bf_run(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate, float *ws)
+{
+    dgeom g = direct_geom(s);
+    int p = cpu_kernel_threads();
+    if (p > s->n) p = s->n;
+    if (p < 1) p = 1;
+    const size_t K = krows(s), K6 = round_up(K, FR), ldc = bf_cp(s) * FC;
+    float *xp = ws, *gt = xp + g.plane * s->cin * s->n;
+    int *off = (int *)(gt + bf_cp(s) * FC * s->n * bf_grid(s));
+    float *acc = (float *)(off + K6);
+    fill_offsets(s, off, K6);
+    pad_job pj = {s, x, xp};
+    cpu_parallel(s->cin * s->n, g.plane * s->cin * s->n, pad_part, &pj);
+    gt_job tj = {s, gy, gt};
+    cpu_parallel((int)bf_cp(s) * s->n, bf_cp(s) * FC * s->n * bf_grid(s), transpose_part, &tj);
+    bf_job j = {.s = s, .xp = xp, .gt = gt, .off = off, .acc = acc, .parts = p};
+    cpu_parallel(p, (size_t)1 << 30, bf_part, &j);
+    for (int co = 0; co < s->cout; co++)
+        for (size_t kk = 0; kk < K; kk++) {
+            float v = accumulate ? gw[(size_t)co * K + kk] : 0.f;
+            for (int t = 0; t < p; t++) v += acc[(size_t)t * bf_acc_floats(s) + kk * ldc + co];
+            gw[(size_t)co * K + kk] = v;
+        }
+    return 0;
+}
+
+int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
+                         float *ws, size_t ws_floats)
+{
+    if (!have_avx2() || !direct_ok(s) || bf_ws(s, cpu_kernel_threads()) > ws_floats) return -1;
+    return bf_run(s, x, gy, gw, accumulate, ws);
 }
 
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats)
 {
-    if (have_avx2() && direct_ok(s) && direct_ws(s, cpu_kernel_threads()) <= ws_floats) {
-        pack_weights(s, w, ws);
-        return direct_run(s, x, y, 0, ws, ws_floats);
-    }
-    if (!fits(s, ws_floats)) return -1;
+    if (!have_avx2() || !direct_ok(s) || direct_ws(s, cpu_kernel_threads()) > ws_floats) return -1;
     pack_weights(s, w, ws);
-    return run(s, x, ws, y, 0, ws, ws_floats);
+    return direct_run(s, x, y, 0, ws, ws_floats);
 }
 
 int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats)
 {
     tn_conv_shape f;
-    if (!flipped_shape(s, &f)) return -1;
-    if (have_avx2() && direct_ok(&f) && direct_ws(&f, cpu_kernel_threads()) <= ws_floats) {
-        pack_flipped(s, w, ws);
-        return direct_run(&f, gy, gx, 1, ws, ws_floats);
-    }
-    if (!fits(&f, ws_floats)) return -1;
+    if (!have_avx2() || !flipped_shape(s, &f) || !direct_ok(&f) || direct_ws(&f, cpu_kernel_threads()) > ws_floats)
+        return -1;
     pack_flipped(s, w, ws);
-    return run(&f, gy, ws, gx, 1, ws, ws_floats);
+    return direct_run(&f, gy, gx, 1, ws, ws_floats);
 }

@@ -181,6 +181,7 @@ int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, 
 int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
                          float *ws, size_t ws_floats)
 {
+    if (cpu_gconv_bwd_filter(s, x, gy, gw, accumulate, ws, ws_floats) == 0) return 0;
     tjob j = {.mode = T_BWD_FILTER, .s = s, .x = x, .gy = gy, .ws = ws};
     if (run(&j, ws_floats)) return -1;
     size_t n = (size_t)s->cout * (s->cin / s->groups) * s->k * s->k;

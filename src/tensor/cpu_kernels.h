@@ -6,7 +6,8 @@
  * defines: cpu_parallel_fn, cpu_parallel, cpu_set_kernel_threads, cpu_bn_stats,
  *          cpu_affine_act, cpu_bn_bwd_reduce, cpu_bn_bwd_apply, cpu_kernel_threads,
  *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter,
- *          cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_enable */
+ *          cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_bwd_filter,
+ *          cpu_gconv_enable */
 #ifndef DY_TENSOR_CPU_KERNELS_H
 #define DY_TENSOR_CPU_KERNELS_H
 
@@ -50,6 +51,9 @@ size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats);
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
 int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats);
+/* stride 1 only; gw = (accumulate ? gw : 0) + the filter gradient */
+int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
+                         float *ws, size_t ws_floats);
 /* Switches the path on or off (tests and A/B benchmarks compare it with OpenBLAS);
  * returns whether it is on (never without AVX2/FMA).  DYOLO_CONV_GEMM=blas in the
  * environment turns it off at start. */
