@@ -309,6 +309,9 @@ int main(void)
     test_conv(2, 24, 5, 5, 3, 2, 1, 1, 1, 0);
     test_conv(1, 9, 6, 3, 3, 1, 0, 1, 0, 0);
     test_conv(2, 8, 5, 4, 1, 2, 0, 1, 0, 0);
+    /* 1x1 stride 1 with more channels (OpenBLAS, the AVX2 path measured slower there) */
+    test_conv(2, 8, 5, 6, 1, 1, 0, 1, 1, 0);
+    test_conv(3, 12, 6, 10, 1, 1, 0, 1, 0, 0);
     for (int gemm = 1; gemm >= 0; gemm--) {
         cpu_gconv_enable(gemm); /* the AVX2 path where the CPU has it, then OpenBLAS */
         test_conv_big(1, 3, 1, 1, 16, 8);
