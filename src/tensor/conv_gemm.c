@@ -50,7 +50,8 @@ static int flipped_shape(const tn_conv_shape *s, tn_conv_shape *f)
     return f->oh == s->h && f->ow == s->w;
 }
 
-/* -1: not decided yet; set by cpu_gconv_enable or on first use. */
+/* -1: not decided yet; else a CPU_GCONV_* level, set by cpu_gconv_enable or on
+ * first use. */
 static int enabled = -1;
 
 #ifdef CG_X86
@@ -63,18 +64,24 @@ static int cpu_ok(void)
 static int cpu_ok(void) { return 0; }
 #endif
 
-static int have_avx2(void)
+/* The level in use: DYOLO_CONV_GEMM=blas (OpenBLAS only) or =all (forward too) in
+ * the environment override the default, for A/B runs. */
+static int level(void)
 {
     if (enabled < 0) {
-        const char *e = getenv("DYOLO_CONV_GEMM"); /* "blas": OpenBLAS only, for A/B runs */
-        enabled = cpu_ok() && !(e && !strcmp(e, "blas"));
+        const char *e = getenv("DYOLO_CONV_GEMM");
+        int want = e && !strcmp(e, "blas") ? CPU_GCONV_OFF : e && !strcmp(e, "all") ? CPU_GCONV_ALL
+                                                                                  : CPU_GCONV_BACKWARD;
+        enabled = cpu_ok() ? want : CPU_GCONV_OFF;
     }
     return enabled;
 }
 
-int cpu_gconv_enable(int on)
+static int have_avx2(void) { return level() != CPU_GCONV_OFF; }
+
+int cpu_gconv_enable(int lvl)
 {
-    enabled = on && cpu_ok();
+    enabled = cpu_ok() ? lvl : CPU_GCONV_OFF;
     return enabled;
 }
 
@@ -511,7 +518,7 @@ int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy
 
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats)
 {
-    if (!have_avx2() || !direct_ok(s) || direct_ws(s, cpu_kernel_threads()) > ws_floats) return -1;
+    if (level() != CPU_GCONV_ALL || !direct_ok(s) || direct_ws(s, cpu_kernel_threads()) > ws_floats) return -1;
     pack_weights(s, w, ws);
     return direct_run(s, x, y, 0, ws, ws_floats);
 }

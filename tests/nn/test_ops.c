@@ -312,8 +312,8 @@ int main(void)
     /* 1x1 stride 1 with more channels (OpenBLAS, the AVX2 path measured slower there) */
     test_conv(2, 8, 5, 6, 1, 1, 0, 1, 1, 0);
     test_conv(3, 12, 6, 10, 1, 1, 0, 1, 0, 0);
-    for (int gemm = 1; gemm >= 0; gemm--) {
-        cpu_gconv_enable(gemm); /* the AVX2 path where the CPU has it, then OpenBLAS */
+    for (int gemm = CPU_GCONV_ALL; gemm >= CPU_GCONV_OFF; gemm--) {
+        cpu_gconv_enable(gemm); /* the AVX2 path (all, backward only) where the CPU has it, then OpenBLAS */
         test_conv_big(1, 3, 1, 1, 16, 8);
         test_conv_big(2, 3, 1, 1, 16, 8);
         test_conv_big(2, 3, 2, 2, 16, 8);
@@ -321,7 +321,11 @@ int main(void)
         test_conv_big(2, 3, 1, 1, 32, 20);
         test_conv_big(2, 3, 2, 1, 40, 12);
     }
-    cpu_gconv_enable(1);
+    /* the small cases once more with the forward pass on the AVX2 path too */
+    cpu_gconv_enable(CPU_GCONV_ALL);
+    test_conv(2, 8, 7, 6, 3, 1, 1, 1, 0, 0);
+    test_conv(1, 9, 6, 3, 3, 1, 0, 1, 0, 0);
+    cpu_gconv_enable(CPU_GCONV_BACKWARD);
     test_bn(0);
     test_bn(1);
     test_simple(0);
