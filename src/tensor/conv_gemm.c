@@ -9,8 +9,8 @@
  * a 4x24 register-blocked kernel; backward-data is the same forward pass over the
  * output gradient with the filters transposed and flipped, accumulating into the
  * input gradient; backward-filter runs a 6x16 kernel over a transposed copy of the
- * output gradient.  Chosen at run time: without AVX2/FMA, for other shapes or too
- * small a workspace the callers use OpenBLAS.
+ * output gradient.  Opt-in (DYOLO_CONV_GEMM, see cpu_gconv_enable in cpu_kernels.h);
+ * without AVX2/FMA, for other shapes or too small a workspace the callers use OpenBLAS.
  *
  * defines: cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_bwd_filter,
  *          cpu_gconv_enable */
@@ -64,14 +64,14 @@ static int cpu_ok(void)
 static int cpu_ok(void) { return 0; }
 #endif
 
-/* The level in use: DYOLO_CONV_GEMM=blas (OpenBLAS only) or =all (forward too) in
- * the environment override the default, for A/B runs. */
+/* The level in use: off unless DYOLO_CONV_GEMM=backward or =all is in the environment
+ * (see cpu_kernels.h for why it is opt-in). */
 static int level(void)
 {
     if (enabled < 0) {
         const char *e = getenv("DYOLO_CONV_GEMM");
-        int want = e && !strcmp(e, "blas") ? CPU_GCONV_OFF : e && !strcmp(e, "all") ? CPU_GCONV_ALL
-                                                                                  : CPU_GCONV_BACKWARD;
+        int want = !e ? CPU_GCONV_OFF : !strcmp(e, "all") ? CPU_GCONV_ALL
+                                    : !strcmp(e, "backward") ? CPU_GCONV_BACKWARD : CPU_GCONV_OFF;
         enabled = cpu_ok() ? want : CPU_GCONV_OFF;
     }
     return enabled;

@@ -321,11 +321,12 @@ int main(void)
         test_conv_big(2, 3, 1, 1, 32, 20);
         test_conv_big(2, 3, 2, 1, 40, 12);
     }
-    /* the small cases once more with the forward pass on the AVX2 path too */
+    /* the small cases once more on the AVX2 path (off by default) */
     cpu_gconv_enable(CPU_GCONV_ALL);
     test_conv(2, 8, 7, 6, 3, 1, 1, 1, 0, 0);
+    test_conv(2, 24, 5, 5, 3, 2, 1, 1, 1, 0);
     test_conv(1, 9, 6, 3, 3, 1, 0, 1, 0, 0);
-    cpu_gconv_enable(CPU_GCONV_BACKWARD);
+    cpu_gconv_enable(CPU_GCONV_OFF);
     test_bn(0);
     test_bn(1);
     test_simple(0);
