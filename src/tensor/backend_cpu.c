@@ -46,7 +46,7 @@ size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
 {
     if (conv_is_pointwise(s)) return 0;
     /* the tiled path (conv_tiled.c) needs little; planned for the current threads */
-    size_t tiled = cpu_tconv_ws(s, cpu_kernel_threads());
+    size_t tiled = cpu_tconv_ws(s, cpu_kernel_threads(), cap_floats);
     if (tiled <= cap_floats) return tiled;
     size_t per = conv_krows(s) * (size_t)s->oh * s->ow;
     size_t all = per * (size_t)s->n;

@@ -40,10 +40,11 @@ static size_t per_thread(const tn_conv_shape *s)
     return tile_floats(s) + (size_t)s->cout * (s->cin / s->groups) * s->k * s->k;
 }
 
-size_t cpu_tconv_ws(const tn_conv_shape *s, int threads)
+size_t cpu_tconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats)
 {
     int p = threads < s->n ? threads : s->n;
-    return (size_t)(p < 1 ? 1 : p) * per_thread(s);
+    size_t ws = (size_t)(p < 1 ? 1 : p) * per_thread(s), g = cpu_gconv_ws(s, threads, cap_floats);
+    return g > ws ? g : ws;
 }
 
 /* im2col of output rows [oy0, oy1) of image b; row length (oy1 - oy0) * ow. */
@@ -164,6 +165,7 @@ static int run(tjob *j, size_t ws_floats)
 
 int cpu_tconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats)
 {
+    if (cpu_gconv_fwd(s, x, w, y, ws, ws_floats) == 0) return 0;
     tjob j = {.mode = T_FWD, .s = s, .x = x, .w = w, .y = y, .ws = ws};
     return run(&j, ws_floats);
 }
@@ -171,6 +173,7 @@ int cpu_tconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float 
 int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats)
 {
+    if (cpu_gconv_bwd_data(s, w, gy, gx, ws, ws_floats) == 0) return 0;
     tjob j = {.mode = T_BWD_DATA, .s = s, .w = w, .gy = gy, .gx = gx, .ws = ws};
     return run(&j, ws_floats);
 }
@@ -178,6 +181,7 @@ int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, 
 int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
                          float *ws, size_t ws_floats)
 {
+    if (cpu_gconv_bwd_filter(s, x, gy, gw, accumulate, ws, ws_floats) == 0) return 0;
     tjob j = {.mode = T_BWD_FILTER, .s = s, .x = x, .gy = gy, .ws = ws};
     if (run(&j, ws_floats)) return -1;
     size_t n = (size_t)s->cout * (s->cin / s->groups) * s->k * s->k;

@@ -5,7 +5,9 @@
  *
  * defines: cpu_parallel_fn, cpu_parallel, cpu_set_kernel_threads, cpu_bn_stats,
  *          cpu_affine_act, cpu_bn_bwd_reduce, cpu_bn_bwd_apply, cpu_kernel_threads,
- *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter */
+ *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter,
+ *          cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_bwd_filter,
+ *          cpu_gconv_enable */
 #ifndef DY_TENSOR_CPU_KERNELS_H
 #define DY_TENSOR_CPU_KERNELS_H
 
@@ -34,11 +36,33 @@ void cpu_bn_bwd_apply(const float *y, float *gz, size_t m, float mean, float inv
 
 /* Tiled, image-parallel convolution (conv_tiled.c); each returns -1 (doing nothing)
  * when ws_floats is below what cpu_tconv_ws asked for a single thread. */
-size_t cpu_tconv_ws(const tn_conv_shape *s, int threads);
+size_t cpu_tconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats);
 int cpu_tconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
 int cpu_tconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats);
 int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
                          float *ws, size_t ws_floats);
+
+/* AVX2 implicit-GEMM convolution (conv_gemm.c), used by the tiled path when the CPU
+ * has AVX2/FMA and groups = 1: cpu_gconv_ws is its workspace (0 when it does not
+ * apply); the others return -1 (doing nothing) when it does not apply or ws_floats is
+ * too small.  bwd_data accumulates into gx and applies to stride 1 only. */
+size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats);
+int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
+int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                       size_t ws_floats);
+/* stride 1 only; gw = (accumulate ? gw : 0) + the filter gradient */
+int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
+                         float *ws, size_t ws_floats);
+/* Which convolutions take the AVX2 path (tests and A/B benchmarks compare it with
+ * OpenBLAS); returns the level in effect (OFF without AVX2/FMA).  The default is OFF
+ * because end-to-end training does not yet agree with OpenBLAS although every op
+ * passes the finite-difference, double-reference and per-image bit-identity checks:
+ * with BACKWARD, tests/e2e/learn_e2e.sh (2 ranks, 160 px) stopped early at mAP50
+ * 0.41 (OpenBLAS: 0.87); with ALL, train_e2e.sh's 1/2/4-rank equivalence drifted to
+ * 4e-4 (OpenBLAS 4e-7).  DYOLO_CONV_GEMM=backward|all in the environment selects a
+ * level at start. */
+enum { CPU_GCONV_OFF = 0, CPU_GCONV_BACKWARD = 1, CPU_GCONV_ALL = 2 };
+int cpu_gconv_enable(int level);
 
 #endif

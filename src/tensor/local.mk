@@ -1,3 +1,4 @@
 # src/tensor/local.mk -- tensors and the backend interface with its CPU backend.
 libdyolo_a_SOURCES += src/tensor/backend.h src/tensor/backend_cpu.c src/tensor/half.c \
-	src/tensor/cpu_kernels.h src/tensor/cpu_kernels.c src/tensor/conv_tiled.c
+	src/tensor/cpu_kernels.h src/tensor/cpu_kernels.c src/tensor/conv_tiled.c \
+	src/tensor/conv_gemm.c

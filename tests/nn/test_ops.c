@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tensor/backend.h"
+#include "tensor/cpu_kernels.h"
 #include "tests/nn/gradcheck.h"
 #include "tests/tap.h"
 
@@ -108,15 +109,15 @@ static void test_conv(int n, int cin, int hw, int cout, int k, int st, int pad, 
 /* Larger shapes (several row tiles per image, images split over threads): forward
  * against the double reference, backward by the adjoint identities
  * <conv(x), r> = <x, bwd_data(r)> = <w, bwd_filter(x, r)>. */
-static void test_conv_big(int threads, int k, int st, int groups)
+static void test_conv_big(int threads, int k, int st, int groups, int cin, int cout)
 {
     be->set_threads(threads);
-    conv_case c = {.s = {.n = 3, .cin = 16, .h = 40, .w = 40, .cout = 8, .k = k, .stride = st, .pad = k / 2,
+    conv_case c = {.s = {.n = 3, .cin = cin, .h = 40, .w = 40, .cout = cout, .k = k, .stride = st, .pad = k / 2,
                          .groups = groups}};
     tn_conv_shape_init(&c.s);
-    c.nx = (size_t)16 * 3 * 40 * 40;
-    c.nw = (size_t)8 * (16 / groups) * k * k;
-    c.ny = (size_t)8 * 3 * c.s.oh * c.s.ow;
+    c.nx = (size_t)cin * 3 * 40 * 40;
+    c.nw = (size_t)cout * (cin / groups) * k * k;
+    c.ny = (size_t)cout * 3 * c.s.oh * c.s.ow;
     c.nws = tn_conv_workspace(&c.s, (size_t)16 << 20);
     c.x = malloc(sizeof(float) * c.nx);
     c.w = malloc(sizeof(float) * c.nw);
@@ -132,7 +133,7 @@ static void test_conv_big(int threads, int k, int st, int groups)
     be->conv_bwd_filter(&c.s, c.x, c.r, gw, NULL, 0, c.ws, c.nws);
     double lx = gc_dot(gx, c.x, c.nx), lw = gc_dot(gw, c.w, c.nw);
     char name[96];
-    snprintf(name, sizeof name, "tiled conv k%d s%d g%d, %d threads", k, st, groups, threads);
+    snprintf(name, sizeof name, "tiled conv %d->%d k%d s%d g%d, %d threads", cin, cout, k, st, groups, threads);
     if (!TAP_OK(rd < 1e-4, "%s: forward matches the double reference", name)) tap_diag("max diff %g", rd);
     if (!TAP_OK(fabs(lx - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-data is the adjoint", name)) tap_diag("%g vs %g", lx, l);
     if (!TAP_OK(fabs(lw - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-filter is the adjoint", name)) tap_diag("%g vs %g", lw, l);
@@ -302,10 +303,30 @@ int main(void)
     test_conv(2, 4, 6, 4, 3, 1, 1, 2, 1, 1);
     test_conv(3, 4, 5, 4, 1, 1, 0, 2, 0, 0);
     test_conv(2, 2, 7, 3, 1, 2, 0, 1, 0, 0);
-    test_conv_big(1, 3, 1, 1);
-    test_conv_big(2, 3, 1, 1);
-    test_conv_big(2, 3, 2, 2);
-    test_conv_big(2, 6, 2, 1);
+    /* shapes for the AVX2 path (cin >= 8): row tails (cout not a multiple of 4),
+     * several K blocks (K > 192), stride 2, padding below k / 2 */
+    test_conv(2, 8, 7, 6, 3, 1, 1, 1, 0, 0);
+    test_conv(2, 24, 5, 5, 3, 2, 1, 1, 1, 0);
+    test_conv(1, 9, 6, 3, 3, 1, 0, 1, 0, 0);
+    test_conv(2, 8, 5, 4, 1, 2, 0, 1, 0, 0);
+    /* 1x1 stride 1 with more channels (OpenBLAS, the AVX2 path measured slower there) */
+    test_conv(2, 8, 5, 6, 1, 1, 0, 1, 1, 0);
+    test_conv(3, 12, 6, 10, 1, 1, 0, 1, 0, 0);
+    for (int gemm = CPU_GCONV_ALL; gemm >= CPU_GCONV_OFF; gemm--) {
+        cpu_gconv_enable(gemm); /* the AVX2 path (all, backward only) where the CPU has it, then OpenBLAS */
+        test_conv_big(1, 3, 1, 1, 16, 8);
+        test_conv_big(2, 3, 1, 1, 16, 8);
+        test_conv_big(2, 3, 2, 2, 16, 8);
+        test_conv_big(2, 6, 2, 1, 16, 8);
+        test_conv_big(2, 3, 1, 1, 32, 20);
+        test_conv_big(2, 3, 2, 1, 40, 12);
+    }
+    /* the small cases once more on the AVX2 path (off by default) */
+    cpu_gconv_enable(CPU_GCONV_ALL);
+    test_conv(2, 8, 7, 6, 3, 1, 1, 1, 0, 0);
+    test_conv(2, 24, 5, 5, 3, 2, 1, 1, 1, 0);
+    test_conv(1, 9, 6, 3, 3, 1, 0, 1, 0, 0);
+    cpu_gconv_enable(CPU_GCONV_OFF);
     test_bn(0);
     test_bn(1);
     test_simple(0);
