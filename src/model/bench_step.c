@@ -84,11 +84,10 @@ static int parse_args(int argc, char **argv, step_args *a)
     return 0;
 }
 
-/* Synthetic batch: random pixels and 4 random boxes per image. */
-static void synth(uint8_t *img, float *tg, int batch, int imgsz, int nc)
+void bench_synth_batch(uint8_t *img, float *tg, int batch, int imgsz, int nc, uint64_t key, uint64_t stream)
 {
     rng_stream r;
-    rng_stream_init(&r, 1, 0xbe, 0, 0);
+    rng_stream_init(&r, 1, key, 0, stream);
     for (size_t i = 0; i < (size_t)batch * 3 * imgsz * imgsz; i++) img[i] = (uint8_t)rng_below(&r, 256);
     for (int t = 0; t < 4 * batch; t++) {
         float *p = tg + 6 * t;
@@ -160,7 +159,7 @@ static int bench(const step_args *a)
         free(img); free(tg); free(prof); yolo_model_free(m);
         return cli_fail("bench step");
     }
-    synth(img, tg, a->batch, a->imgsz, nc);
+    bench_synth_batch(img, tg, a->batch, a->imgsz, nc, 0xbe, 0);
     double tf = 0, tl = 0, tb = 0;
     yolo_loss_parts lp;
     for (int it = -1; it < a->iters; it++) { /* iteration -1 warms up */

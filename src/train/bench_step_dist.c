@@ -45,6 +45,7 @@
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "dist/dist_config.h"
+#include "model/bench_step.h"
 #include "train/micro_step.h"
 #include "train/train_config.h"
 
@@ -224,24 +225,6 @@ static dy_status build_config(const dist_args *a, int world, cfg **out)
     return DY_OK;
 }
 
-/* Synthetic batch: random pixels and 4 random boxes per image, keyed by rank so the
- * ranks see different data (as with a sampler). */
-static void synth_batch(uint8_t *img, float *tg, int batch, int imgsz, int nc, int rank)
-{
-    rng_stream r;
-    rng_stream_init(&r, 1, 0xbe57, 0, (uint64_t)rank);
-    for (size_t i = 0; i < (size_t)batch * 3 * imgsz * imgsz; i++) img[i] = (uint8_t)rng_below(&r, 256);
-    for (int t = 0; t < 4 * batch; t++) {
-        float *p = tg + 6 * t;
-        p[0] = (float)(t / 4);
-        p[1] = (float)rng_below(&r, (uint32_t)nc);
-        p[4] = rng_uniform_range(&r, 0.05f, 0.5f);
-        p[5] = rng_uniform_range(&r, 0.05f, 0.5f);
-        p[2] = rng_uniform_range(&r, p[4] / 2, 1 - p[4] / 2);
-        p[3] = rng_uniform_range(&r, p[5] / 2, 1 - p[5] / 2);
-    }
-}
-
 static dy_status setup_data(bench_ctx *b, const dist_args *a, int *nc)
 {
     if (a->data) {
@@ -263,7 +246,8 @@ static dy_status setup_synth(bench_ctx *b, const dist_args *a)
     b->img = malloc((size_t)a->batch * 3 * a->imgsz * a->imgsz);
     b->tg = malloc(sizeof(float) * 6 * (size_t)b->ntg);
     if (!b->img || !b->tg) return DY_ERR(DY_ENOMEM, "bench step: out of memory for the synthetic batch");
-    synth_batch(b->img, b->tg, a->batch, a->imgsz, yolo_model_nc(b->model), b->d.rank);
+    /* keyed by rank, so the ranks see different data (as with a sampler) */
+    bench_synth_batch(b->img, b->tg, a->batch, a->imgsz, yolo_model_nc(b->model), 0xbe57, (uint64_t)b->d.rank);
     return DY_OK;
 }
 
