@@ -467,7 +467,10 @@ static void bf_part(void *p, int lo, int hi)
     dgeom g = direct_geom(s);
     const size_t K6 = round_up(krows(s), FR), cp = bf_cp(s), ldc = cp * FC, grid = bf_grid(s);
     float *acc = j->acc + (size_t)lo * bf_acc_floats(s);
-    memset(acc, 0, sizeof(float) * bf_acc_floats(s));
+    /* One call may cover several parts (cpu_parallel runs them inline when it gets
+     * fewer workers than parts): their images all go into part lo's sums, but bf_run
+     * adds every part's partials, so the others must be zero, not stale workspace. */
+    memset(acc, 0, sizeof(float) * bf_acc_floats(s) * (size_t)(hi - lo));
     for (int b = s->n * lo / j->parts; b < s->n * hi / j->parts; b++)
         for (size_t q0 = 0; q0 < grid; q0 += QC) {
             const int kc = (int)(grid - q0 < QC ? grid - q0 : QC);

@@ -55,12 +55,12 @@ int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, 
 int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
                          float *ws, size_t ws_floats);
 /* Which convolutions take the AVX2 path (tests and A/B benchmarks compare it with
- * OpenBLAS); returns the level in effect (OFF without AVX2/FMA).  The default is OFF
- * because end-to-end training does not yet agree with OpenBLAS although every op
- * passes the finite-difference, double-reference and per-image bit-identity checks:
- * with BACKWARD, tests/e2e/learn_e2e.sh (2 ranks, 160 px) stopped early at mAP50
- * 0.41 (OpenBLAS: 0.87); with ALL, train_e2e.sh's 1/2/4-rank equivalence drifted to
- * 4e-4 (OpenBLAS 4e-7).  DYOLO_CONV_GEMM=backward|all in the environment selects a
+ * OpenBLAS); returns the level in effect (OFF without AVX2/FMA).  The default is OFF.
+ * The end-to-end mismatches once blamed on this path (learn_e2e.sh at mAP50 0.41 by
+ * epoch 10 with BACKWARD, train_e2e.sh's 1/2/4-rank equivalence at 4e-4 with ALL)
+ * came from the BN/SiLU passes, whose scalar row tails made activations depend on
+ * the per-rank batch (fixed in cpu_kernels.c, pinned by tests/nn/test_ops.c); both
+ * tests pass with ALL.  DYOLO_CONV_GEMM=backward|all in the environment selects a
  * level at start. */
 enum { CPU_GCONV_OFF = 0, CPU_GCONV_BACKWARD = 1, CPU_GCONV_ALL = 2 };
 int cpu_gconv_enable(int level);

@@ -292,6 +292,77 @@ static void test_sgd(void)
     TAP_NEAR(p[0], 1 - 0.105, 1e-6, "sgd: nesterov step with weight decay");
 }
 
+/* Fused BN + SiLU in eval mode on a batch equals, bit for bit, the same op run on each
+ * image alone.  The AVX2 pass once finished each row (m = N*H*W values) with a scalar
+ * tail (expf, no FMA) that rounded differently from the vector body, so a value
+ * depended on its position in the row, i.e. on the batch size: on 5x5 maps that made
+ * 1, 2 and 4 ranks train apart (train_e2e.sh world-size check 4e-4 with the AVX2
+ * convolutions, whose forward outputs sit closer to the SiLU knee than OpenBLAS's did
+ * only by chance).  HW = 25 puts image boundaries inside vectors and tails. */
+static void test_bn_batch_invariant(void)
+{
+    enum { C = 3, N = 3, HW = 25 };
+    float x[C * N * HW], out[C * N * HW], one[C * HW], o1[C * HW], gamma[C], beta[C], rm[C], rv[C];
+    gc_fill(x, C * N * HW, 61, -4, 4);
+    gc_fill(gamma, C, 62, 0.5f, 1.5f);
+    gc_fill(beta, C, 63, -0.5f, 0.5f);
+    gc_fill(rm, C, 64, -0.2f, 0.2f);
+    gc_fill(rv, C, 65, 0.5f, 2.f);
+    tn_bn_args a = {.c = C, .m = N * HW, .training = 0, .act = 1, .eps = 1e-3f, .gamma = gamma, .beta = beta,
+                    .run_mean = rm, .run_var = rv};
+    be->bn_act_fwd(&a, x, out);
+    int bad = 0;
+    for (int b = 0; b < N; b++) {
+        for (int c = 0; c < C; c++) memcpy(one + c * HW, x + (c * N + b) * HW, sizeof(float) * HW);
+        a.m = HW;
+        be->bn_act_fwd(&a, one, o1);
+        for (int c = 0; c < C; c++) bad += memcmp(o1 + c * HW, out + (c * N + b) * HW, sizeof(float) * HW) != 0;
+    }
+    TAP_EQ_INT(bad, 0, "BN + SiLU (eval) on a batch of 5x5 maps is bit-identical to per-image runs");
+}
+
+/* The AVX2 convolution path on the yolov5n shapes that ran apart end to end (3x3 s1
+ * on 5x5 and 10x10 maps, cout = cin): a batch equals per-image runs bit for bit, for
+ * forward and backward-data, on 1 and 2 threads -- the per-rank batch must not change
+ * any value. */
+static void test_gconv_batch_invariant(int threads, int hw, int ch)
+{
+    enum { N = 3 };
+    be->set_threads(threads);
+    cpu_gconv_enable(CPU_GCONV_ALL);
+    tn_conv_shape s = {.n = N, .cin = ch, .h = hw, .w = hw, .cout = ch, .k = 3, .stride = 1, .pad = 1, .groups = 1},
+                  s1 = s;
+    s1.n = 1;
+    tn_conv_shape_init(&s);
+    tn_conv_shape_init(&s1);
+    const size_t pl = (size_t)hw * hw, nx = (size_t)ch * N * pl, nw = (size_t)ch * ch * 9;
+    size_t nws = tn_conv_workspace(&s, (size_t)16 << 20), nws1 = tn_conv_workspace(&s1, (size_t)16 << 20);
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * nx),
+          *gx = calloc(nx, sizeof(float)), *x1 = malloc(sizeof(float) * ch * pl), *y1 = malloc(sizeof(float) * ch * pl),
+          *g1 = malloc(sizeof(float) * ch * pl), *ws = malloc(sizeof(float) * (nws > nws1 ? nws : nws1));
+    gc_fill(x, nx, 71, -1, 1);
+    gc_fill(w, nw, 72, -0.2f, 0.2f);
+    be->conv_fwd(&s, x, w, NULL, y, ws, nws);
+    be->conv_bwd_data(&s, w, x, gx, ws, nws);
+    int bad = 0;
+    for (int b = 0; b < N; b++) {
+        for (int c = 0; c < ch; c++) memcpy(x1 + c * pl, x + ((size_t)c * N + b) * pl, sizeof(float) * pl);
+        memset(g1, 0, sizeof(float) * ch * pl);
+        be->conv_fwd(&s1, x1, w, NULL, y1, ws, nws1);
+        be->conv_bwd_data(&s1, w, x1, g1, ws, nws1);
+        for (int c = 0; c < ch; c++) {
+            bad += memcmp(y1 + c * pl, y + ((size_t)c * N + b) * pl, sizeof(float) * pl) != 0;
+            bad += memcmp(g1 + c * pl, gx + ((size_t)c * N + b) * pl, sizeof(float) * pl) != 0;
+        }
+    }
+    if (!TAP_OK(bad == 0, "AVX2 conv %d->%d on %dx%d, %d threads: a batch is bit-identical to per-image runs", ch,
+                ch, hw, hw, threads))
+        tap_diag("%d planes differ", bad);
+    free(x); free(w); free(y); free(gx); free(x1); free(y1); free(g1); free(ws);
+    cpu_gconv_enable(CPU_GCONV_OFF);
+    be->set_threads(1);
+}
+
 int main(void)
 {
     be = tn_backend_cpu();
@@ -329,6 +400,11 @@ int main(void)
     cpu_gconv_enable(CPU_GCONV_OFF);
     test_bn(0);
     test_bn(1);
+    test_bn_batch_invariant();
+    for (int t = 1; t <= 2; t++) {
+        test_gconv_batch_invariant(t, 5, 128);
+        test_gconv_batch_invariant(t, 10, 64);
+    }
     test_simple(0);
     test_simple(1);
     test_simple(2);
