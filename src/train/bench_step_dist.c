@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/check.h"
@@ -512,10 +511,7 @@ int bench_step_dist_main(int argc, char **argv)
     if (dist_init(&argc, &argv, &b.d) != DY_OK) return cli_fail("bench step");
     log_setup(b.d.rank, 0, LOG_WARN);
     if (a.sync_wait == SYNC_AUTO) a.sync_wait = b.d.nnodes > 1 ? SYNC_BARRIER : SYNC_CLOCK;
-    if (a.threads <= 0) {
-        long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-        a.threads = nproc > b.d.local_size ? (int)(nproc / b.d.local_size) : 1;
-    }
+    a.threads = cli_default_threads(a.threads, b.d.local_size);
     dy_status s = bench(&b, &a);
     if (s != DY_OK) {
         cli_fail("bench step");

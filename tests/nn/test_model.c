@@ -164,17 +164,26 @@ static void test_ciou(void)
 
 #define NSPEC "\"depth_multiple\": 0.33, \"width_multiple\": 0.125"
 
-static void test_f16(void)
+/* configs/models/yolov5n.json with nc classes, initialised from seed; NULL (and a
+ * failed check naming `what`) when the spec does not load. */
+static yolo_model *load_yolov5n(int nc, uint64_t seed, const char *what)
 {
     yolo_model *m = NULL;
     const char *path = getenv("TOP_SRCDIR");
     char spec[512];
     snprintf(spec, sizeof spec, "%s/configs/models/yolov5n.json", path ? path : "..");
-    if (yolo_model_create(spec, 3, &m) != DY_OK) {
-        TAP_OK(0, "f16: yolov5n spec loads (%s)", err_msg());
-        return;
+    if (yolo_model_create(spec, nc, &m) != DY_OK) {
+        TAP_OK(0, "%s: yolov5n spec loads (%s)", what, err_msg());
+        return NULL;
     }
-    yolo_model_init(m, 3);
+    yolo_model_init(m, seed);
+    return m;
+}
+
+static void test_f16(void)
+{
+    yolo_model *m = load_yolov5n(3, 3, "f16");
+    if (!m) return;
     yolo_model_plan(m, 2, 128, 128);
     size_t np = yolo_model_num_params(m);
     uint8_t *img = malloc(2 * 3 * 128 * 128);
@@ -268,15 +277,8 @@ static float *decode_one(yolo_model *m, const uint8_t *imgs, int n, int pick, in
  * trained-model check is tests/e2e/bccd_val.sh, the SIMD tail test_act_tail.) */
 static void test_batch_invariance(void)
 {
-    yolo_model *m = NULL;
-    const char *path = getenv("TOP_SRCDIR");
-    char spec[512];
-    snprintf(spec, sizeof spec, "%s/configs/models/yolov5n.json", path ? path : "..");
-    if (yolo_model_create(spec, 3, &m) != DY_OK) {
-        TAP_OK(0, "batch invariance: yolov5n spec loads (%s)", err_msg());
-        return;
-    }
-    yolo_model_init(m, 5);
+    yolo_model *m = load_yolov5n(3, 5, "batch invariance");
+    if (!m) return;
     const size_t px = 3 * 96 * 96;
     uint8_t *img = malloc(3 * px);
     for (size_t i = 0; i < 3 * px; i++) img[i] = (uint8_t)((i * 37 + i / 96 * 11) % 251);
