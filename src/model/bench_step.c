@@ -160,7 +160,7 @@ static int bench(const step_args *a)
         return cli_fail("bench step");
     }
     bench_synth_batch(img, tg, a->batch, a->imgsz, nc, 0xbe, 0);
-    double tf = 0, tl = 0, tb = 0;
+    double tf = 0, tl = 0, tb = 0, s3_prev = 0, s3_best = 1e30, s3;
     yolo_loss_parts lp;
     for (int it = -1; it < a->iters; it++) { /* iteration -1 warms up */
         g->prof_fwd = it >= 0 ? prof : NULL;
@@ -173,23 +173,31 @@ static int bench(const step_args *a)
         double t2 = timer_now();
         yolo_model_backward(m);
         double t3 = timer_now();
-        if (it >= 0) { tf += t1 - t0; tl += t2 - t1; tb += t3 - t2; }
+        if (it >= 0) {
+            tf += t1 - t0; tl += t2 - t1; tb += t3 - t2;
+            conv3_flops(g, prof + 2 * g->nnodes, &s3);
+            if (s3 - s3_prev < s3_best) s3_best = s3 - s3_prev;
+            s3_prev = s3;
+        }
     }
     g->prof_fwd = g->prof_bwd = g->prof_conv = NULL;
     double n = (double)a->iters * a->batch, step = (tf + tl + tb) / n;
     double gf = yolo_model_gflops(m, a->imgsz, a->imgsz); /* forward GFLOPs per image */
-    double s3, f3 = conv3_flops(g, prof + 2 * g->nnodes, &s3);
+    double f3 = conv3_flops(g, prof + 2 * g->nnodes, &s3); /* per step */
     openblas_set_num_threads(a->threads); /* the peak of the library on all threads */
-    double peak = bench_sgemm_peak(2048, 3);
+    /* Peak and 3x3 rate are both the best of several runs: on a shared (virtual)
+     * machine single runs of either vary by 20-40%, and a mean of one against the
+     * best of the other measures the neighbours, not the code. */
+    double peak = bench_sgemm_peak(2048, 10);
     openblas_set_num_threads(1);
     printf("model %s  imgsz %d  batch %d  threads %d  iters %d\n", a->spec, a->imgsz, a->batch, a->threads, a->iters);
     printf("forward   %8.2f ms/img\nloss      %8.2f ms/img\nbackward  %8.2f ms/img\n", 1e3 * tf / n, 1e3 * tl / n, 1e3 * tb / n);
     printf("total     %8.2f ms/img   %.2f images/s\n", 1e3 * step, 1.0 / step);
     printf("step GFLOP/s   %.1f  (%.2f GFLOPs/img forward, x3 for a step)\n", 3 * gf / step, gf);
-    double c3 = f3 * a->iters / s3 / 1e9;
-    printf("3x3 conv GFLOP/s %.1f (%.0f%% of SGEMM peak; im2col + GEMM, fwd + bwd, without BN/SiLU)\n", c3,
-           100.0 * c3 / peak);
-    printf("SGEMM peak     %.1f GFLOP/s (2048^3, %d threads)\n", peak, a->threads);
+    double c3 = f3 / s3_best / 1e9;
+    printf("3x3 conv GFLOP/s %.1f (%.0f%% of SGEMM peak; best step of %d, mean %.1f; fwd + bwd, without BN/SiLU)\n",
+           c3, 100.0 * c3 / peak, a->iters, f3 * a->iters / s3 / 1e9);
+    printf("SGEMM peak     %.1f GFLOP/s (2048^3, best of 10, %d threads)\n", peak, a->threads);
     printf("peak activation memory %.1f MB\n", nn_graph_arena_bytes(g) / 1e6);
     printf("dyolo images/s %.2f\n", 1.0 / step);
     if (getenv("DYOLO_BENCH_PROFILE")) print_profile(g, prof, a->iters);

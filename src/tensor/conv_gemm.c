@@ -1,16 +1,18 @@
-/* conv_gemm.c -- an AVX2/FMA implicit-GEMM path for stride-1 convolutions (3x3 in
- * YOLOv5; groups = 1, at least 8 input channels).  The OpenBLAS path (conv_tiled.c)
- * writes an im2col tile, which OpenBLAS packs once more, repacks the weights for
- * every tile, zeroes C in a separate pass, and for backward-data scatters the
- * columns back with col2im; on the small channel counts of YOLOv5 (16..256) those
- * copies cost as much as the multiply.  Here the input is copied once into zero-
- * padded planes and read in place by the micro-kernels (see "stride 1 without
- * im2col" below): forward packs the weights once per call into 4-row panels and runs
- * a 4x24 register-blocked kernel; backward-data is the same forward pass over the
- * output gradient with the filters transposed and flipped, accumulating into the
- * input gradient; backward-filter runs a 6x16 kernel over a transposed copy of the
- * output gradient.  Opt-in (DYOLO_CONV_GEMM, see cpu_gconv_enable in cpu_kernels.h);
- * without AVX2/FMA, for other shapes or too small a workspace the callers use OpenBLAS.
+/* conv_gemm.c -- an AVX2/FMA implicit-GEMM path for the convolutions that need
+ * im2col (3x3 at stride 1 and 2 and the 6x6 stride-2 stem in YOLOv5; groups = 1, at
+ * least 72 column rows).  The OpenBLAS path (conv_tiled.c) writes an im2col tile,
+ * which OpenBLAS packs once more, repacks the weights for every tile, zeroes C in a
+ * separate pass, and for backward-data scatters the columns back with col2im; on the
+ * small channel counts of YOLOv5 (16..256) those copies cost as much as the multiply.
+ * Here each band of an image is copied once into zero-padded (at stride 2: phase-
+ * split) planes that stay in L2 and are read in place by the micro-kernels (see
+ * "convolutions without im2col" below): forward packs the weights once per call into
+ * 4-row panels and runs a 4x24 register-blocked kernel; backward-data at stride 1 is
+ * the same forward pass over the output gradient with the filters transposed and
+ * flipped, at stride 2 four such passes, one per phase of the input gradient;
+ * backward-filter runs a 6x16 kernel over a transposed copy of the output gradient.
+ * On by default (DYOLO_CONV_GEMM, see cpu_gconv_enable in cpu_kernels.h); without
+ * AVX2/FMA, for other shapes or too small a workspace the callers use OpenBLAS.
  *
  * defines: cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_bwd_filter,
  *          cpu_gconv_enable */
@@ -28,7 +30,8 @@
 enum {
     MR = 4,      /* rows of the micro-kernel (output channels) */
     NR = 24,     /* columns of the micro-kernel (output positions) */
-    KC_MAX = 192 /* depth of one micro-kernel call, so the A slice and B rows stay in L1 */
+    KC_MAX = 192, /* depth of one micro-kernel call, so the A slice and B rows stay in L1 */
+    PAD_ROW_MAX = 2048 /* widest phase row the stride-2 copy handles (on the stack) */
 };
 
 static size_t krows(const tn_conv_shape *s) { return (size_t)s->cin * s->k * s->k; }
@@ -64,14 +67,14 @@ static int cpu_ok(void)
 static int cpu_ok(void) { return 0; }
 #endif
 
-/* The level in use: off unless DYOLO_CONV_GEMM=backward or =all is in the environment
- * (see cpu_kernels.h for why it is opt-in). */
+/* The level in use: all, unless DYOLO_CONV_GEMM=off or =backward is in the
+ * environment (A/B benchmarks against OpenBLAS). */
 static int level(void)
 {
     if (enabled < 0) {
         const char *e = getenv("DYOLO_CONV_GEMM");
-        int want = !e ? CPU_GCONV_OFF : !strcmp(e, "all") ? CPU_GCONV_ALL
-                                    : !strcmp(e, "backward") ? CPU_GCONV_BACKWARD : CPU_GCONV_OFF;
+        int want = !e ? CPU_GCONV_ALL : !strcmp(e, "off") ? CPU_GCONV_OFF
+                                    : !strcmp(e, "backward") ? CPU_GCONV_BACKWARD : CPU_GCONV_ALL;
         enabled = cpu_ok() ? want : CPU_GCONV_OFF;
     }
     return enabled;
@@ -88,6 +91,8 @@ int cpu_gconv_enable(int lvl)
 static size_t direct_ws(const tn_conv_shape *s, int threads);
 static size_t bf_ws(const tn_conv_shape *s, int threads);
 static int direct_ok(const tn_conv_shape *s);
+static int phase_shape(const tn_conv_shape *s, tn_conv_shape *f);
+static size_t phase_ws(const tn_conv_shape *o, const tn_conv_shape *f, int threads);
 
 /* The largest of what forward, backward-data and backward-filter need, each counted
  * only where it fits under cap_floats (above it they are left to OpenBLAS). */
@@ -99,6 +104,7 @@ size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats)
     if ((d = direct_ws(s, threads)) <= cap_floats && d > ws) ws = d;
     if ((d = bf_ws(s, threads)) <= cap_floats && d > ws) ws = d;
     if (flipped_shape(s, &f) && direct_ok(&f) && (d = direct_ws(&f, threads)) <= cap_floats && d > ws) ws = d;
+    if (phase_shape(s, &f) && (d = phase_ws(s, &f, threads)) <= cap_floats && d > ws) ws = d;
     return ws;
 }
 
@@ -187,35 +193,60 @@ static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off,
 }
 #endif
 
-/* ---- stride 1 without im2col ----
- * The input is copied once into zero-padded planes of width wq = w + 2 pad.  On the
- * output grid q = oy * wq + ox (ox < wq), tap (ki, kj) of channel ci reads the padded
- * plane at q + ki * wq + kj: every row of the column matrix is a contiguous run of
+/* ---- convolutions without im2col ----
+ * Each image is copied into zero-padded planes, split by stride phase: at stride st,
+ * phase (py, px) of channel ci holds padded pixel (st r + py, st c + px) at (r, c),
+ * in planes of width wq = ceil((w + 2 pad) / st).  On the output grid q = oy * wq + ox
+ * (ox < wq), tap (ki, kj) of channel ci then reads phase (ki % st, kj % st) at
+ * q + (ki / st) * wq + kj / st: every row of the column matrix is a contiguous run of
  * that copy, so the micro-kernels load it in place through a table of K offsets.
- * Grid columns ox >= ow are computed and dropped (2 pad / wq of the work).  (The
- * same works at stride 2 with the input split into 4 phases, but measured slower
- * than OpenBLAS on Zen 3, so stride 2 stays with OpenBLAS.) */
+ * Grid columns ox >= ow are computed and dropped (a few columns of wq).  The copy is
+ * made per image, by the thread that then runs all of that image's panels, so the
+ * planes are read from that core's L2 rather than from memory; padding the whole
+ * batch first left 40% of a core's peak on the 80 x 80 maps. */
 typedef struct {
-    int wq;
-    size_t plane; /* floats per (channel, image), with slack for the last panel's reads */
+    int wq, hq, rows; /* phase plane width and height; output rows per band */
+    size_t plane;     /* floats per (channel, phase) of a band, with slack for the last panel's reads */
 } dgeom;
+
+/* A band's copy is at most about this many floats (256 KB: half of a Zen core's L2),
+ * unless that leaves fewer than 4 output rows. */
+enum { BAND_FLOATS = 64 << 10 };
 
 static dgeom direct_geom(const tn_conv_shape *s)
 {
-    dgeom g = {.wq = s->w + 2 * s->pad};
-    g.plane = (size_t)(s->h + 2 * s->pad) * g.wq + NR + s->k;
+    const int st = s->stride, halo = (s->k - 1) / st;
+    dgeom g = {.wq = (s->w + 2 * s->pad + st - 1) / st, .hq = (s->h + 2 * s->pad + st - 1) / st};
+    const size_t per_row = (size_t)s->cin * st * st * (size_t)g.wq;
+    long rows = (long)(BAND_FLOATS / per_row) - halo;
+    g.rows = (int)(rows < 4 ? 4 : rows > s->oh ? s->oh : rows);
+    if (g.rows > s->oh) g.rows = s->oh;
+    g.plane = (size_t)(g.rows + halo) * g.wq + NR + s->k;
     return g;
 }
 
-static size_t grid_panels(const tn_conv_shape *s)
+static size_t band_floats(const tn_conv_shape *s)
 {
-    return ((size_t)s->oh * direct_geom(s).wq + NR - 1) / NR;
+    return (size_t)s->cin * s->stride * s->stride * direct_geom(s).plane;
+}
+
+/* output rows in the band starting at oy0, and its grid panels */
+static int band_rows(const tn_conv_shape *s, int oy0)
+{
+    const int r = direct_geom(s).rows;
+    return s->oh - oy0 < r ? s->oh - oy0 : r;
+}
+
+static size_t band_panels(const tn_conv_shape *s, int oy0)
+{
+    return ((size_t)band_rows(s, oy0) * direct_geom(s).wq + NR - 1) / NR;
 }
 
 /* off[kk] for the K rows of the column matrix (kk >= K: 0, a harmless valid read). */
 static void fill_offsets(const tn_conv_shape *s, int *off, size_t count)
 {
     dgeom g = direct_geom(s);
+    const int st = s->stride;
     const size_t K = krows(s), kk2 = (size_t)s->k * s->k;
     for (size_t kk = 0; kk < count; kk++) {
         if (kk >= K) {
@@ -223,48 +254,107 @@ static void fill_offsets(const tn_conv_shape *s, int *off, size_t count)
             continue;
         }
         const int ci = (int)(kk / kk2), ki = (int)(kk % kk2) / s->k, kj = (int)(kk % kk2) % s->k;
-        off[kk] = (int)((size_t)ci * s->n * g.plane + (size_t)ki * g.wq + (size_t)kj);
+        const size_t ph = (size_t)ci * st * st + (size_t)(ki % st) * st + (size_t)(kj % st);
+        off[kk] = (int)(ph * g.plane + (size_t)(ki / st) * g.wq + (size_t)(kj / st));
     }
 }
 
-/* workspace: packed weights, K offsets, padded input, per-thread C panel */
+/* Grid panels computed together, one K block at a time, so that the block of packed
+ * weights they share is read from L2 once for all of them: their C panels together
+ * take about 128 KB.  (Panel by panel, the weights of a 128 -> 128 3x3, 590 KB,
+ * streamed from L3 for every 24 outputs.) */
+static size_t panel_group(const tn_conv_shape *s)
+{
+    size_t g = ((size_t)32 << 10) / (round_up((size_t)s->cout, MR) * NR);
+    return g < 1 ? 1 : g > 16 ? 16 : g;
+}
+
+static size_t cbuf_floats(const tn_conv_shape *s)
+{
+    return panel_group(s) * round_up((size_t)s->cout, MR) * NR;
+}
+
+/* workspace: packed weights, K offsets, then per thread a padded band and C panels */
+static size_t direct_part_floats(const tn_conv_shape *s)
+{
+    return band_floats(s) + cbuf_floats(s);
+}
+
 static size_t direct_ws(const tn_conv_shape *s, int threads)
 {
-    dgeom g = direct_geom(s);
-    return apack_floats(s) + krows(s) + g.plane * s->cin * s->n + (size_t)(threads < 1 ? 1 : threads) *
-           round_up((size_t)s->cout, MR) * NR;
+    return apack_floats(s) + krows(s) + (size_t)(threads < 1 ? 1 : threads) * direct_part_floats(s);
 }
 
+/* Stride 1 or 2, at least 72 column rows (8 channels of a 3x3; the 3-channel 6x6
+ * stem has 108); fewer leave the micro-kernel too little depth. */
 static int direct_ok(const tn_conv_shape *s)
 {
-    dgeom g = direct_geom(s);
-    return s->stride == 1 && s->groups == 1 && s->cin >= 8 && s->pad <= s->k - 1 &&
-           g.plane * s->cin * s->n < ((size_t)1 << 30) && s->oh > 0 && s->ow > 0;
+    return (s->stride == 1 || s->stride == 2) && s->groups == 1 && krows(s) >= 72 && s->pad <= s->k - 1 &&
+           direct_geom(s).wq <= PAD_ROW_MAX &&
+           band_floats(s) < ((size_t)1 << 30) && s->oh > 0 && s->ow > 0;
 }
 
-typedef struct {
-    const tn_conv_shape *s;
-    const float *x;
-    float *xp;
-} pad_job;
-
-static void pad_part(void *p, int lo, int hi)
+#ifdef CG_X86
+/* e[c] = t[2 c], o[c] = t[2 c + 1] for c < n (a multiple of 8). */
+AVX2 static void deinterleave(const float *t, int n, float *e, float *o)
 {
-    const pad_job *j = p;
-    const tn_conv_shape *s = j->s;
+    for (int c = 0; c < n; c += 8, t += 16) {
+        __m256 a = _mm256_loadu_ps(t), b = _mm256_loadu_ps(t + 8);
+        __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), od = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        _mm256_storeu_ps(e + c, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xd8)));
+        _mm256_storeu_ps(o + c, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xd8)));
+    }
+}
+#else
+static void deinterleave(const float *t, int n, float *e, float *o)
+{
+    for (int c = 0; c < n; c++) {
+        e[c] = t[2 * c];
+        o[c] = t[2 * c + 1];
+    }
+}
+#endif
+
+/* Phase rows (py, 0) and (py, 1) of one padded row at stride 2: the row is padded into
+ * t (pad zeros, the w pixels, zeros), then split into even and odd columns. */
+static void pad_row_s2(const float *src, int w, int pad, int wq, float *e, float *o)
+{
+    float t[2 * PAD_ROW_MAX + 16], te[PAD_ROW_MAX + 8], to[PAD_ROW_MAX + 8];
+    const int n = (int)round_up((size_t)wq, 8);
+    memset(t, 0, sizeof(float) * (size_t)pad);
+    if (src) memcpy(t + pad, src, sizeof(float) * (size_t)w);
+    else memset(t + pad, 0, sizeof(float) * (size_t)w);
+    memset(t + pad + w, 0, sizeof(float) * (size_t)(2 * n - pad - w));
+    deinterleave(t, n, te, to);
+    memcpy(e, te, sizeof(float) * (size_t)wq);
+    memcpy(o, to, sizeof(float) * (size_t)wq);
+}
+
+/* The padded, phase-split planes of the band of image b of x (layout [c][n][h][w])
+ * whose output rows start at oy0: phase rows oy0 .. oy0 + rows + halo - 1, into d. */
+static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, float *d)
+{
     dgeom g = direct_geom(s);
-    const int pd = s->pad;
-    for (int pl = lo; pl < hi; pl++) { /* plane = (ci, image) */
-        const float *src = j->x + (size_t)pl * s->h * s->w;
-        float *d = j->xp + (size_t)pl * g.plane;
-        memset(d, 0, sizeof(float) * ((size_t)pd * g.wq + pd));
-        for (int y = 0; y < s->h; y++) {
-            float *row = d + (size_t)(y + pd) * g.wq + pd;
-            memcpy(row, src + (size_t)y * s->w, sizeof(float) * (size_t)s->w);
-            memset(row + s->w, 0, sizeof(float) * (size_t)(2 * pd)); /* right pad + next left pad */
+    const int st = s->stride, pd = s->pad, nr = g.rows + (s->k - 1) / st;
+    const size_t hw = (size_t)nr * g.wq;
+    for (int ci = 0; ci < s->cin; ci++, d += (size_t)st * st * g.plane) {
+        const float *src = x + ((size_t)ci * s->n + b) * s->h * s->w;
+        for (int py = 0; py < st; py++) {
+            float *p0 = d + (size_t)py * st * g.plane;
+            for (int r = 0; r < nr; r++) {
+                const int y = st * (oy0 + r) + py - pd;
+                const float *sr = y < 0 || y >= s->h || oy0 + r >= g.hq ? NULL : src + (size_t)y * s->w;
+                float *row = p0 + (size_t)r * g.wq;
+                if (st == 2) {
+                    pad_row_s2(sr, s->w, pd, g.wq, row, row + g.plane);
+                    continue;
+                }
+                memset(row, 0, sizeof(float) * (size_t)g.wq);
+                if (sr) memcpy(row + pd, sr, sizeof(float) * (size_t)s->w);
+            }
         }
-        size_t used = (size_t)(s->h + pd) * g.wq + pd;
-        memset(d + used, 0, sizeof(float) * (g.plane - used));
+        for (int ph = 0; ph < st * st; ph++)
+            memset(d + ph * g.plane + hw, 0, sizeof(float) * (g.plane - hw));
     }
 }
 
@@ -290,78 +380,277 @@ static void put_cols(const float *c, int m, float *y, size_t ldy, int n, int acc
 }
 #endif
 
+/* One GEMM over a band: packed weights, K offsets into the band, and for a phase pass
+ * of stride-2 backward-data the phase it fills. */
 typedef struct {
-    const tn_conv_shape *s;
-    const float *ap, *xp;
+    const float *ap;
     const int *off;
-    float *y, *cbuf;
-    int acc, parts;
+    size_t K;
+    int py, px;
+} dpass;
+
+typedef struct {
+    const tn_conv_shape *s, *o; /* o: the strided convolution of a phase pass, else NULL */
+    const float *x;
+    float *y, *buf;
+    dpass pass[4];
+    int npass, acc, parts, b, oy0; /* b, oy0: the band whose panels are split over the parts (direct_split) */
 } djob;
 
-/* Panels (image, grid panel) [lo, hi) of the flattened list, split over parts. */
-static void direct_part(void *p, int lo, int hi)
+#ifdef CG_X86
+/* g[2 i] += c[i] for i < 8, leaving g[2 i + 1] bit for bit as it was (g[0..15]). */
+AVX2 static void add_even8(const float *c, float *g)
 {
-    const djob *j = p;
-    const tn_conv_shape *s = j->s;
-    dgeom g = direct_geom(s);
-    const size_t K = krows(s), np = grid_panels(s), total = np * s->n, ohw = (size_t)s->oh * s->ow;
-    const size_t nohw = ohw * s->n, nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb;
-    const size_t mp = round_up((size_t)s->cout, MR);
-    float *cb = j->cbuf + (size_t)lo * mp * NR;
-    for (size_t t = total * (size_t)lo / (size_t)j->parts; t < total * (size_t)hi / (size_t)j->parts; t++) {
-        const size_t b = t / np, q0 = (t % np) * NR;
-        const float *base = j->xp + b * g.plane + q0;
-        for (size_t p0 = 0; p0 < K; p0 += kc0) {
-            const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0);
-            for (size_t i0 = 0; i0 < mp; i0 += MR)
-                ukr_4x24_off(kc, j->ap + i0 * K + p0 * MR, base, j->off + p0, cb + i0 * NR, p0 > 0);
+    const __m256 v = _mm256_loadu_ps(c), g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
+    const __m256 lo = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+    const __m256 hi = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+    _mm256_storeu_ps(g, _mm256_blend_ps(g0, _mm256_add_ps(g0, lo), 0x55));
+    _mm256_storeu_ps(g + 8, _mm256_blend_ps(g1, _mm256_add_ps(g1, hi), 0x55));
+}
+#else
+static void add_even8(const float *c, float *g)
+{
+    for (int i = 0; i < 8; i++) g[2 * i] += c[i];
+}
+#endif
+
+/* Phase pass: adds the valid columns of the C panel at grid column q0 of a band to
+ * the input gradient j->y, at stride 2 (pixel (2 r + py - pad, 2 c + px - pad)).
+ * Runs of columns go 8 at a time through add_even8, which also rewrites the other
+ * phase's pixels in between (unchanged); that is safe only while no other thread
+ * writes this image (j->b < 0: whole images per thread). */
+static void put_phase(const djob *j, const dpass *ps, size_t b, int oy0, int rows, size_t q0, const float *cb)
+{
+    const tn_conv_shape *f = j->s, *o = j->o;
+    const int wq = direct_geom(f).wq;
+    int run_c[NR], run_d[NR], run_n[NR], nrun = 0;
+    for (int c = 0; c < NR; c++) {
+        const int oy = (int)((q0 + (size_t)c) / (size_t)wq), ox = (int)((q0 + (size_t)c) % (size_t)wq);
+        const int y = 2 * (oy0 + oy) + ps->py - o->pad, x = 2 * ox + ps->px - o->pad;
+        if (oy >= rows || ox >= f->ow || y < 0 || y >= o->h || x < 0 || x >= o->w) continue;
+        const int d = y * o->w + x;
+        if (nrun && run_c[nrun - 1] + run_n[nrun - 1] == c && run_d[nrun - 1] + 2 * run_n[nrun - 1] == d)
+            run_n[nrun - 1]++;
+        else {
+            run_c[nrun] = c;
+            run_d[nrun] = d;
+            run_n[nrun++] = 1;
         }
-        /* the valid grid columns form at most a few runs of consecutive outputs */
-        int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / (size_t)g.wq), ox = (int)(q0 % (size_t)g.wq);
-        for (int c = 0; c < NR; c++) {
-            if (oy < s->oh && ox < s->ow) {
-                if (nseg && seg_c[nseg - 1] + seg_n[nseg - 1] == c && seg_d[nseg - 1] + seg_n[nseg - 1] == oy * s->ow + ox)
-                    seg_n[nseg - 1]++;
-                else {
-                    seg_c[nseg] = c;
-                    seg_d[nseg] = oy * s->ow + ox;
-                    seg_n[nseg++] = 1;
-                }
-            }
-            if (++ox == g.wq) {
-                ox = 0;
-                oy++;
-            }
+    }
+    const size_t plane = (size_t)o->h * o->w;
+    for (int ci = 0; ci < o->cin; ci++, cb += NR) {
+        float *g = j->y + ((size_t)ci * o->n + b) * plane;
+        for (int e = 0; e < nrun; e++) {
+            int i = 0;
+            if (j->b < 0) /* 16 floats from d + 2 i must stay inside the row */
+                for (; i + 8 <= run_n[e] && (run_d[e] % o->w) + 2 * i + 16 <= o->w; i += 8)
+                    add_even8(cb + run_c[e] + i, g + run_d[e] + 2 * i);
+            for (; i < run_n[e]; i++) g[run_d[e] + 2 * i] += cb[run_c[e] + i];
         }
-        float *yb = j->y + b * ohw;
-        for (int e = 0; e < nseg; e++)
-            put_cols(cb + seg_c[e], s->cout, yb + seg_d[e], nohw, seg_n[e], j->acc);
     }
 }
 
-/* ap already holds the packed weights at the start of ws. */
+/* Writes the valid columns of the C panel at grid column q0 of a band into y. */
+static void put_panel(const djob *j, size_t b, int oy0, int rows, size_t q0, const float *cb)
+{
+    const tn_conv_shape *s = j->s;
+    dgeom g = direct_geom(s);
+    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n;
+    /* the valid grid columns form at most a few runs of consecutive outputs */
+    int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / (size_t)g.wq), ox = (int)(q0 % (size_t)g.wq);
+    for (int c = 0; c < NR; c++) {
+        if (oy < rows && ox < s->ow) {
+            if (nseg && seg_c[nseg - 1] + seg_n[nseg - 1] == c && seg_d[nseg - 1] + seg_n[nseg - 1] == oy * s->ow + ox)
+                seg_n[nseg - 1]++;
+            else {
+                seg_c[nseg] = c;
+                seg_d[nseg] = oy * s->ow + ox;
+                seg_n[nseg++] = 1;
+            }
+        }
+        if (++ox == g.wq) {
+            ox = 0;
+            oy++;
+        }
+    }
+    float *yb = j->y + b * ohw + (size_t)oy0 * s->ow;
+    for (int e = 0; e < nseg; e++)
+        put_cols(cb + seg_c[e], s->cout, yb + seg_d[e], nohw, seg_n[e], j->acc);
+}
+
+/* Grid panels [t0, t1) of the band of image b at output row oy0, whose padded
+ * planes are xp; cb is a C panel. */
+static void direct_pass(const djob *j, const dpass *ps, size_t b, int oy0, const float *xp, float *cb, size_t t0,
+                        size_t t1)
+{
+    const tn_conv_shape *s = j->s;
+    const size_t K = ps->K;
+    const size_t nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb, mp = round_up((size_t)s->cout, MR);
+    const int rows = band_rows(s, oy0);
+    const size_t pg = panel_group(s);
+    for (size_t tg = t0; tg < t1; tg += pg) {
+        const size_t te = tg + pg < t1 ? tg + pg : t1;
+        for (size_t p0 = 0; p0 < K; p0 += kc0) {
+            const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0);
+            for (size_t t = tg; t < te; t++)
+                for (size_t i0 = 0; i0 < mp; i0 += MR)
+                    ukr_4x24_off(kc, ps->ap + i0 * K + p0 * MR, xp + t * NR, ps->off + p0,
+                                 cb + ((t - tg) * mp + i0) * NR, p0 > 0);
+        }
+        for (size_t t = tg; t < te; t++) {
+            if (j->o) put_phase(j, ps, b, oy0, rows, t * NR, cb + (t - tg) * mp * NR);
+            else put_panel(j, b, oy0, rows, t * NR, cb + (t - tg) * mp * NR);
+        }
+    }
+}
+
+/* Every pass of the job over one padded band. */
+static void direct_panels(const djob *j, size_t b, int oy0, const float *xp, float *cb, size_t t0, size_t t1)
+{
+    for (int i = 0; i < j->npass; i++) direct_pass(j, &j->pass[i], b, oy0, xp, cb, t0, t1);
+}
+
+/* Parts [lo, hi) of the images: each part pads its images into its own buffer. */
+static void direct_images(void *p, int lo, int hi)
+{
+    const djob *j = p;
+    const tn_conv_shape *s = j->s;
+    for (int part = lo; part < hi; part++) {
+        float *xp = j->buf + (size_t)part * direct_part_floats(s), *cb = xp + band_floats(s);
+        for (int b = s->n * part / j->parts; b < s->n * (part + 1) / j->parts; b++)
+            for (int oy0 = 0; oy0 < s->oh; oy0 += direct_geom(s).rows) {
+                pad_band(s, j->x, b, oy0, xp);
+                direct_panels(j, (size_t)b, oy0, xp, cb, 0, band_panels(s, oy0));
+            }
+    }
+}
+
+/* Parts [lo, hi) of the panels of the band (j->b, j->oy0), padded at the start of buf. */
+static void direct_split(void *p, int lo, int hi)
+{
+    const djob *j = p;
+    const tn_conv_shape *s = j->s;
+    const size_t np = band_panels(s, j->oy0);
+    float *cb = j->buf + band_floats(s) + (size_t)lo * cbuf_floats(s);
+    direct_panels(j, (size_t)j->b, j->oy0, j->buf, cb, np * (size_t)lo / (size_t)j->parts,
+                  np * (size_t)hi / (size_t)j->parts);
+}
+
+/* ap already holds the packed weights at the start of ws.  Every output is computed
+ * by the same kernel calls whatever the batch and threads (whole images per thread
+ * when there are enough images, else one image at a time split by panels), so an
+ * image's result does not depend on the batch it came in. */
+static void direct_exec(djob *j)
+{
+    const tn_conv_shape *s = j->s;
+    if (s->n >= j->parts) {
+        j->b = -1;
+        cpu_parallel(j->parts, (size_t)1 << 30, direct_images, j);
+        return;
+    }
+    for (j->b = 0; j->b < s->n; j->b++)
+        for (j->oy0 = 0; j->oy0 < s->oh; j->oy0 += direct_geom(s).rows) {
+            pad_band(s, j->x, j->b, j->oy0, j->buf);
+            cpu_parallel(j->parts, (size_t)1 << 30, direct_split, j);
+        }
+}
+
 static int direct_run(const tn_conv_shape *s, const float *x, float *y, int acc, float *ws, size_t ws_floats)
 {
-    dgeom g = direct_geom(s);
     int p = cpu_kernel_threads();
     if (p < 1) p = 1;
     if (direct_ws(s, p) > ws_floats) return -1;
     const size_t K = krows(s);
     int *off = (int *)(ws + apack_floats(s));
-    float *xp = ws + apack_floats(s) + K;
     fill_offsets(s, off, K);
-    pad_job pj = {s, x, xp};
-    cpu_parallel(s->cin * s->n, g.plane * s->cin * s->n, pad_part, &pj);
-    djob j = {.s = s, .ap = ws, .xp = xp, .off = off, .y = y, .cbuf = xp + g.plane * s->cin * s->n, .acc = acc,
-              .parts = p};
-    cpu_parallel(p, (size_t)1 << 30, direct_part, &j);
+    djob j = {.s = s, .x = x, .y = y, .buf = ws + apack_floats(s) + K, .pass = {{.ap = ws, .off = off, .K = K}},
+              .npass = 1, .acc = acc, .parts = p};
+    direct_exec(&j);
     return 0;
 }
 
-/* ---- backward-filter of stride-1 convolutions ----
+/* ---- backward-data at stride 2 ----
+ * Input-gradient pixel (2 r + py, 2 c + px) of the padded input (phase (py, px), as
+ * in the forward copy) only receives the taps ki = 2 a + py, kj = 2 b + px, from
+ * gy[r - a][c - b]: per phase, a stride-1 correlation of gy with those taps (4, 2, 2
+ * and 1 of a 3x3's 9), so no FLOP goes to the zeros a transposed convolution would
+ * insert.  The four phases are four passes over each band of gy, padded once by
+ * halo = (k - 1) / 2 (the forward geometry of phase_shape, whose (halo + 1)^2 kernel
+ * holds every phase's taps); each pass adds its outputs straight into gx at stride 2. */
+static int phase_shape(const tn_conv_shape *s, tn_conv_shape *f)
+{
+    const int halo = (s->k - 1) / 2;
+    if (s->stride != 2 || s->groups != 1 || s->k > 7) return 0;
+    *f = (tn_conv_shape){.n = s->n, .cin = s->cout, .h = s->oh, .w = s->ow, .cout = s->cin, .k = halo + 1,
+                         .stride = 1, .pad = halo, .groups = 1};
+    tn_conv_shape_init(f);
+    dgeom g = direct_geom(s);
+    return f->oh >= g.hq && f->ow >= g.wq && direct_ok(f);
+}
+
+/* workspace: every phase's packed weights and offsets (k^2 taps in all), then per
+ * thread a band of f and its C panels; o is the strided shape */
+static size_t phase_ws(const tn_conv_shape *o, const tn_conv_shape *f, int threads)
+{
+    const size_t kk = (size_t)o->k * o->k;
+    return round_up((size_t)o->cin, MR) * o->cout * kk + o->cout * kk +
+           (size_t)(threads < 1 ? 1 : threads) * direct_part_floats(f);
+}
+
+/* Offsets and packed weights (rows ci, columns (co, tap)) of phase (py, px) into ps;
+ * returns the floats of ap used. */
+static size_t phase_pack(const tn_conv_shape *s, const tn_conv_shape *f, const float *w, int *off, float *ap,
+                         dpass *ps)
+{
+    dgeom g = direct_geom(f);
+    const int halo = f->pad, kk = s->k * s->k;
+    int ta[16], tb[16], nt = 0;
+    for (int a = 0; 2 * a + ps->py < s->k; a++)
+        for (int b = 0; 2 * b + ps->px < s->k; b++) {
+            ta[nt] = a;
+            tb[nt++] = b;
+        }
+    const size_t K = (size_t)s->cout * nt;
+    for (int co = 0; co < s->cout; co++)
+        for (int t = 0; t < nt; t++)
+            off[co * nt + t] = (int)((size_t)co * g.plane + (size_t)(halo - ta[t]) * g.wq + (size_t)(halo - tb[t]));
+    ps->ap = ap;
+    ps->off = off;
+    ps->K = K;
+    for (int i0 = 0; i0 < s->cin; i0 += MR, ap += MR * K)
+        for (int r = 0; r < MR; r++)
+            for (int co = 0; co < s->cout; co++)
+                for (int t = 0; t < nt; t++) {
+                    const int ci = i0 + r, tap = (2 * ta[t] + ps->py) * s->k + 2 * tb[t] + ps->px;
+                    ap[((size_t)co * nt + t) * MR + r] = ci < s->cin ? w[((size_t)co * s->cin + ci) * kk + tap] : 0.f;
+                }
+    return round_up((size_t)s->cin, MR) * K;
+}
+
+static int phase_run(const tn_conv_shape *s, const tn_conv_shape *f, const float *w, const float *gy, float *gx,
+                     float *ws)
+{
+    int p = cpu_kernel_threads();
+    if (p < 1) p = 1;
+    const size_t kk = (size_t)s->k * s->k, apn = round_up((size_t)s->cin, MR) * s->cout * kk;
+    int *off = (int *)(ws + apn);
+    djob j = {.s = f, .o = s, .x = gy, .y = gx, .buf = ws + apn + s->cout * kk, .npass = 4, .parts = p};
+    float *ap = ws;
+    for (int ph = 0; ph < 4; ph++) {
+        dpass *ps = &j.pass[ph];
+        ps->py = ph / 2;
+        ps->px = ph % 2;
+        ap += phase_pack(s, f, w, off, ap, ps);
+        off += ps->K;
+    }
+    direct_exec(&j);
+    return 0;
+}
+
+/* ---- backward-filter ----
  * gw^T (K x cout) = X (K x grid) * gy^T (grid x cout), summed over the grid
- * positions of every image: row kk of X is again the padded input read in place at
- * offset off[kk], gy is transposed once into 16-channel panels with zeros in the
+ * positions of every image: row kk of X is again the padded (phase-split) input, read
+ * in place at offset off[kk] from a per-thread copy of one image, gy is transposed once into 16-channel panels with zeros in the
  * dropped grid columns, and a 6x16 micro-kernel (6 taps x 16 output channels)
  * accumulates per-thread partial sums that are added into gw at the end. */
 enum { FR = 6, FC = 16, QC = 256 };
@@ -370,11 +659,11 @@ static size_t bf_grid(const tn_conv_shape *s) { return (size_t)s->oh * direct_ge
 static size_t bf_cp(const tn_conv_shape *s) { return ((size_t)s->cout + FC - 1) / FC; }
 static size_t bf_acc_floats(const tn_conv_shape *s) { return round_up(krows(s), FR) * bf_cp(s) * FC; }
 
+/* workspace: transposed gy, K offsets, per-thread partial sums, per-thread image */
 static size_t bf_ws(const tn_conv_shape *s, int threads)
 {
-    dgeom g = direct_geom(s);
-    return g.plane * s->cin * s->n + bf_cp(s) * FC * s->n * bf_grid(s) + round_up(krows(s), FR) +
-           (size_t)(threads < 1 ? 1 : threads) * bf_acc_floats(s);
+    return bf_cp(s) * FC * s->n * bf_grid(s) + round_up(krows(s), FR) +
+           (size_t)(threads < 1 ? 1 : threads) * (bf_acc_floats(s) + band_floats(s));
 }
 
 #ifdef CG_X86
@@ -432,31 +721,71 @@ typedef struct {
     float *gt;
 } gt_job;
 
+#ifdef CG_X86
+/* d[i * FC + c] = src[c * lds + i] for an 8 x 8 block (c, i < 8). */
+AVX2 static void transpose8(const float *src, size_t lds, float *d)
+{
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+           r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds),
+           r5 = _mm256_loadu_ps(src + 5 * lds), r6 = _mm256_loadu_ps(src + 6 * lds),
+           r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    _mm256_storeu_ps(d + 0 * FC, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(d + 1 * FC, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(d + 2 * FC, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(d + 3 * FC, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(d + 4 * FC, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(d + 5 * FC, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(d + 6 * FC, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(d + 7 * FC, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#else
+static void transpose8(const float *src, size_t lds, float *d)
+{
+    for (int c = 0; c < 8; c++)
+        for (int i = 0; i < 8; i++) d[i * FC + c] = src[(size_t)c * lds + i];
+}
+#endif
+
 /* gt[jc][b][q][c] = gy[16 jc + c][b][oy][ox] on the padded grid q = oy * wp + ox,
- * zero for ox >= ow and for channels past cout; one (panel, image) per index. */
+ * zero for ox >= ow and for channels past cout; one (panel, image) per index.  Row
+ * by row, in 8 x 8 blocks where 8 channels and 8 columns are there. */
 static void transpose_part(void *p, int lo, int hi)
 {
     const gt_job *j = p;
     const tn_conv_shape *s = j->s;
     const int wp = direct_geom(s).wq;
-    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n, grid = bf_grid(s);
+    const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n;
     for (int t = lo; t < hi; t++) {
         const int jc = t / s->n, b = t % s->n, nc = s->cout - jc * FC < FC ? s->cout - jc * FC : FC;
-        float *d = j->gt + (size_t)t * grid * FC;
-        memset(d, 0, sizeof(float) * grid * FC);
-        for (int c = 0; c < nc; c++) {
-            const float *src = j->gy + (size_t)(jc * FC + c) * nohw + (size_t)b * ohw;
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++) d[((size_t)oy * wp + ox) * FC + c] = src[(size_t)oy * s->ow + ox];
+        const float *src = j->gy + (size_t)jc * FC * nohw + (size_t)b * ohw;
+        float *d = j->gt + (size_t)t * bf_grid(s) * FC;
+        for (int oy = 0; oy < s->oh; oy++, d += (size_t)wp * FC) {
+            const float *sr = src + (size_t)oy * s->ow;
+            int ox = 0;
+            if (nc == FC)
+                for (; ox + 8 <= s->ow; ox += 8) {
+                    transpose8(sr + ox, nohw, d + (size_t)ox * FC);
+                    transpose8(sr + 8 * nohw + ox, nohw, d + (size_t)ox * FC + 8);
+                }
+            for (; ox < s->ow; ox++)
+                for (int c = 0; c < FC; c++) d[(size_t)ox * FC + c] = c < nc ? sr[(size_t)c * nohw + ox] : 0.f;
+            memset(d + (size_t)s->ow * FC, 0, sizeof(float) * (size_t)(wp - s->ow) * FC);
         }
     }
 }
 
 typedef struct {
     const tn_conv_shape *s;
-    const float *xp, *gt;
+    const float *x, *gt;
     const int *off;
-    float *acc;
+    float *acc, *xp;
     int parts;
 } bf_job;
 
@@ -464,23 +793,27 @@ static void bf_part(void *p, int lo, int hi)
 {
     const bf_job *j = p;
     const tn_conv_shape *s = j->s;
-    dgeom g = direct_geom(s);
     const size_t K6 = round_up(krows(s), FR), cp = bf_cp(s), ldc = cp * FC, grid = bf_grid(s);
-    float *acc = j->acc + (size_t)lo * bf_acc_floats(s);
+    float *acc = j->acc + (size_t)lo * bf_acc_floats(s), *xp = j->xp + (size_t)lo * band_floats(s);
+    const int wq = direct_geom(s).wq;
     /* One call may cover several parts (cpu_parallel runs them inline when it gets
      * fewer workers than parts): their images all go into part lo's sums, but bf_run
      * adds every part's partials, so the others must be zero, not stale workspace. */
     memset(acc, 0, sizeof(float) * bf_acc_floats(s) * (size_t)(hi - lo));
     for (int b = s->n * lo / j->parts; b < s->n * hi / j->parts; b++)
-        for (size_t q0 = 0; q0 < grid; q0 += QC) {
-            const int kc = (int)(grid - q0 < QC ? grid - q0 : QC);
-            const float *xb = j->xp + (size_t)b * g.plane + q0;
-            for (size_t jc = 0; jc < cp; jc++) {
-                const float *gp = j->gt + ((jc * s->n + (size_t)b) * grid + q0) * FC;
-                for (size_t i = 0; i < K6; i += FR) {
-                    const int *o = j->off + i;
-                    ukr_6x16(kc, xb + o[0], xb + o[1], xb + o[2], xb + o[3], xb + o[4], xb + o[5], gp,
-                             acc + i * ldc + jc * FC, ldc);
+        for (int oy0 = 0; oy0 < s->oh; oy0 += direct_geom(s).rows) {
+            pad_band(s, j->x, b, oy0, xp);
+            const size_t bq = (size_t)band_rows(s, oy0) * wq, g0 = (size_t)oy0 * wq;
+            for (size_t q0 = 0; q0 < bq; q0 += QC) {
+                const int kc = (int)(bq - q0 < QC ? bq - q0 : QC);
+                const float *xb = xp + q0;
+                for (size_t jc = 0; jc < cp; jc++) {
+                    const float *gp = j->gt + ((jc * s->n + (size_t)b) * grid + g0 + q0) * FC;
+                    for (size_t i = 0; i < K6; i += FR) {
+                        const int *o = j->off + i;
+                        ukr_6x16(kc, xb + o[0], xb + o[1], xb + o[2], xb + o[3], xb + o[4], xb + o[5], gp,
+                                 acc + i * ldc + jc * FC, ldc);
+                    }
                 }
             }
         }
@@ -488,20 +821,17 @@ static void bf_part(void *p, int lo, int hi)
 
 static int bf_run(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate, float *ws)
 {
-    dgeom g = direct_geom(s);
     int p = cpu_kernel_threads();
     if (p > s->n) p = s->n;
     if (p < 1) p = 1;
     const size_t K = krows(s), K6 = round_up(K, FR), ldc = bf_cp(s) * FC;
-    float *xp = ws, *gt = xp + g.plane * s->cin * s->n;
+    float *gt = ws;
     int *off = (int *)(gt + bf_cp(s) * FC * s->n * bf_grid(s));
-    float *acc = (float *)(off + K6);
+    float *acc = (float *)(off + K6), *xp = acc + (size_t)p * bf_acc_floats(s);
     fill_offsets(s, off, K6);
-    pad_job pj = {s, x, xp};
-    cpu_parallel(s->cin * s->n, g.plane * s->cin * s->n, pad_part, &pj);
     gt_job tj = {s, gy, gt};
     cpu_parallel((int)bf_cp(s) * s->n, bf_cp(s) * FC * s->n * bf_grid(s), transpose_part, &tj);
-    bf_job j = {.s = s, .xp = xp, .gt = gt, .off = off, .acc = acc, .parts = p};
+    bf_job j = {.s = s, .x = x, .xp = xp, .gt = gt, .off = off, .acc = acc, .parts = p};
     cpu_parallel(p, (size_t)1 << 30, bf_part, &j);
     for (int co = 0; co < s->cout; co++)
         for (size_t kk = 0; kk < K; kk++) {
@@ -519,9 +849,21 @@ int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy
     return bf_run(s, x, gy, gw, accumulate, ws);
 }
 
+/* Forward and backward-data at stride 2 drop 1 (forward) or 2 (phase passes) grid
+ * columns per row of ow outputs, and their phase copies cost more than at stride 1:
+ * below 32 outputs per row OpenBLAS was as fast or faster (on 1 thread, Zen: 64->128
+ * from 40 x 40, forward 44 vs 50 GFLOP/s, backward-data 31 vs 50; from 80 x 80 and
+ * 160 x 160 this path matched or won).  The choice depends on the shape alone, so an
+ * image's result never depends on its batch.  Backward-filter wins at every size. */
+static int wide_enough(const tn_conv_shape *s)
+{
+    return s->stride == 1 || s->ow >= 32;
+}
+
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats)
 {
-    if (level() != CPU_GCONV_ALL || !direct_ok(s) || direct_ws(s, cpu_kernel_threads()) > ws_floats) return -1;
+    if (level() != CPU_GCONV_ALL || !direct_ok(s) || !wide_enough(s) || direct_ws(s, cpu_kernel_threads()) > ws_floats)
+        return -1;
     pack_weights(s, w, ws);
     return direct_run(s, x, y, 0, ws, ws_floats);
 }
@@ -530,8 +872,13 @@ int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, 
                        size_t ws_floats)
 {
     tn_conv_shape f;
-    if (!have_avx2() || !flipped_shape(s, &f) || !direct_ok(&f) || direct_ws(&f, cpu_kernel_threads()) > ws_floats)
-        return -1;
+    if (!have_avx2()) return -1;
+    if (phase_shape(s, &f) && direct_ok(s)) {
+        if (!wide_enough(s)) return -1;
+        if (phase_ws(s, &f, cpu_kernel_threads()) > ws_floats) return -1;
+        return phase_run(s, &f, w, gy, gx, ws);
+    }
+    if (!flipped_shape(s, &f) || !direct_ok(&f) || direct_ws(&f, cpu_kernel_threads()) > ws_floats) return -1;
     pack_flipped(s, w, ws);
     return direct_run(&f, gy, gx, 1, ws, ws_floats);
 }

@@ -46,22 +46,24 @@ int cpu_tconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy
 /* AVX2 implicit-GEMM convolution (conv_gemm.c), used by the tiled path when the CPU
  * has AVX2/FMA and groups = 1: cpu_gconv_ws is its workspace (0 when it does not
  * apply); the others return -1 (doing nothing) when it does not apply or ws_floats is
- * too small.  bwd_data accumulates into gx and applies to stride 1 only. */
+ * too small.  bwd_data accumulates into gx.  Stride 1 and 2; at stride 2 forward and
+ * bwd_data only from 32 outputs per row (a rule on the shape alone, so that results
+ * never depend on the batch). */
 size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats);
 int cpu_gconv_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y, float *ws, size_t ws_floats);
 int cpu_gconv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                        size_t ws_floats);
-/* stride 1 only; gw = (accumulate ? gw : 0) + the filter gradient */
+/* gw = (accumulate ? gw : 0) + the filter gradient */
 int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate,
                          float *ws, size_t ws_floats);
 /* Which convolutions take the AVX2 path (tests and A/B benchmarks compare it with
- * OpenBLAS); returns the level in effect (OFF without AVX2/FMA).  The default is OFF.
+ * OpenBLAS); returns the level in effect (OFF without AVX2/FMA).  The default is ALL.
  * The end-to-end mismatches once blamed on this path (learn_e2e.sh at mAP50 0.41 by
  * epoch 10 with BACKWARD, train_e2e.sh's 1/2/4-rank equivalence at 4e-4 with ALL)
  * came from the BN/SiLU passes, whose scalar row tails made activations depend on
  * the per-rank batch (fixed in cpu_kernels.c, pinned by tests/nn/test_ops.c); both
- * tests pass with ALL.  DYOLO_CONV_GEMM=backward|all in the environment selects a
- * level at start. */
+ * tests pass with ALL.  DYOLO_CONV_GEMM=off|backward|all in the environment selects
+ * a level at start. */
 enum { CPU_GCONV_OFF = 0, CPU_GCONV_BACKWARD = 1, CPU_GCONV_ALL = 2 };
 int cpu_gconv_enable(int level);
 

@@ -109,13 +109,13 @@ static void test_conv(int n, int cin, int hw, int cout, int k, int st, int pad, 
 /* Larger shapes (several row tiles per image, images split over threads): forward
  * against the double reference, backward by the adjoint identities
  * <conv(x), r> = <x, bwd_data(r)> = <w, bwd_filter(x, r)>. */
-static void test_conv_big(int threads, int k, int st, int groups, int cin, int cout)
+static void test_conv_big_hw(int threads, int k, int st, int groups, int cin, int cout, int hw)
 {
     be->set_threads(threads);
-    conv_case c = {.s = {.n = 3, .cin = cin, .h = 40, .w = 40, .cout = cout, .k = k, .stride = st, .pad = k / 2,
+    conv_case c = {.s = {.n = 3, .cin = cin, .h = hw, .w = hw, .cout = cout, .k = k, .stride = st, .pad = k / 2,
                          .groups = groups}};
     tn_conv_shape_init(&c.s);
-    c.nx = (size_t)cin * 3 * 40 * 40;
+    c.nx = (size_t)cin * 3 * hw * hw;
     c.nw = (size_t)cout * (cin / groups) * k * k;
     c.ny = (size_t)cout * 3 * c.s.oh * c.s.ow;
     c.nws = tn_conv_workspace(&c.s, (size_t)16 << 20);
@@ -133,12 +133,18 @@ static void test_conv_big(int threads, int k, int st, int groups, int cin, int c
     be->conv_bwd_filter(&c.s, c.x, c.r, gw, NULL, 0, c.ws, c.nws);
     double lx = gc_dot(gx, c.x, c.nx), lw = gc_dot(gw, c.w, c.nw);
     char name[96];
-    snprintf(name, sizeof name, "tiled conv %d->%d k%d s%d g%d, %d threads", cin, cout, k, st, groups, threads);
+    snprintf(name, sizeof name, "tiled conv %d->%d %dx%d k%d s%d g%d, %d threads", cin, cout, hw, hw, k, st, groups,
+             threads);
     if (!TAP_OK(rd < 1e-4, "%s: forward matches the double reference", name)) tap_diag("max diff %g", rd);
     if (!TAP_OK(fabs(lx - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-data is the adjoint", name)) tap_diag("%g vs %g", lx, l);
     if (!TAP_OK(fabs(lw - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-filter is the adjoint", name)) tap_diag("%g vs %g", lw, l);
     free(c.x); free(c.w); free(c.y); free(c.r); free(c.ws); free(gx); free(gw);
     be->set_threads(1);
+}
+
+static void test_conv_big(int threads, int k, int st, int groups, int cin, int cout)
+{
+    test_conv_big_hw(threads, k, st, groups, cin, cout, 40);
 }
 
 typedef struct {
@@ -322,41 +328,43 @@ static void test_bn_batch_invariant(void)
 }
 
 /* The AVX2 convolution path on the yolov5n shapes that ran apart end to end (3x3 s1
- * on 5x5 and 10x10 maps, cout = cin): a batch equals per-image runs bit for bit, for
- * forward and backward-data, on 1 and 2 threads -- the per-rank batch must not change
- * any value. */
-static void test_gconv_batch_invariant(int threads, int hw, int ch)
+ * on 5x5 and 10x10 maps, cout = cin) and at stride 2: a batch equals per-image runs
+ * bit for bit, for forward and backward-data, on 1 and 2 threads -- the per-rank
+ * batch must not change any value. */
+static void test_gconv_batch_invariant(int threads, int hw, int ch, int st)
 {
     enum { N = 3 };
     be->set_threads(threads);
     cpu_gconv_enable(CPU_GCONV_ALL);
-    tn_conv_shape s = {.n = N, .cin = ch, .h = hw, .w = hw, .cout = ch, .k = 3, .stride = 1, .pad = 1, .groups = 1},
+    tn_conv_shape s = {.n = N, .cin = ch, .h = hw, .w = hw, .cout = ch, .k = 3, .stride = st, .pad = 1, .groups = 1},
                   s1 = s;
     s1.n = 1;
     tn_conv_shape_init(&s);
     tn_conv_shape_init(&s1);
     const size_t pl = (size_t)hw * hw, nx = (size_t)ch * N * pl, nw = (size_t)ch * ch * 9;
+    const size_t opl = (size_t)s.oh * s.ow;
     size_t nws = tn_conv_workspace(&s, (size_t)16 << 20), nws1 = tn_conv_workspace(&s1, (size_t)16 << 20);
     float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * nx),
           *gx = calloc(nx, sizeof(float)), *x1 = malloc(sizeof(float) * ch * pl), *y1 = malloc(sizeof(float) * ch * pl),
           *g1 = malloc(sizeof(float) * ch * pl), *ws = malloc(sizeof(float) * (nws > nws1 ? nws : nws1));
     gc_fill(x, nx, 71, -1, 1);
     gc_fill(w, nw, 72, -0.2f, 0.2f);
+    /* the forward output doubles as the output gradient of backward-data */
     be->conv_fwd(&s, x, w, NULL, y, ws, nws);
-    be->conv_bwd_data(&s, w, x, gx, ws, nws);
+    be->conv_bwd_data(&s, w, y, gx, ws, nws);
     int bad = 0;
     for (int b = 0; b < N; b++) {
         for (int c = 0; c < ch; c++) memcpy(x1 + c * pl, x + ((size_t)c * N + b) * pl, sizeof(float) * pl);
         memset(g1, 0, sizeof(float) * ch * pl);
         be->conv_fwd(&s1, x1, w, NULL, y1, ws, nws1);
-        be->conv_bwd_data(&s1, w, x1, g1, ws, nws1);
+        be->conv_bwd_data(&s1, w, y1, g1, ws, nws1);
         for (int c = 0; c < ch; c++) {
-            bad += memcmp(y1 + c * pl, y + ((size_t)c * N + b) * pl, sizeof(float) * pl) != 0;
+            bad += memcmp(y1 + c * opl, y + ((size_t)c * N + b) * opl, sizeof(float) * opl) != 0;
             bad += memcmp(g1 + c * pl, gx + ((size_t)c * N + b) * pl, sizeof(float) * pl) != 0;
         }
     }
-    if (!TAP_OK(bad == 0, "AVX2 conv %d->%d on %dx%d, %d threads: a batch is bit-identical to per-image runs", ch,
-                ch, hw, hw, threads))
+    if (!TAP_OK(bad == 0, "AVX2 conv %d->%d s%d on %dx%d, %d threads: a batch is bit-identical to per-image runs",
+                ch, ch, st, hw, hw, threads))
         tap_diag("%d planes differ", bad);
     free(x); free(w); free(y); free(gx); free(x1); free(y1); free(g1); free(ws);
     cpu_gconv_enable(CPU_GCONV_OFF);
@@ -391,19 +399,31 @@ int main(void)
         test_conv_big(2, 6, 2, 1, 16, 8);
         test_conv_big(2, 3, 1, 1, 32, 20);
         test_conv_big(2, 3, 2, 1, 40, 12);
+        /* stride 2 at >= 32 outputs per row (the AVX2 path's forward and, with
+         * cout >= 18, its phase backward-data) and a 6x6 stride-2 stem */
+        test_conv_big_hw(2, 3, 2, 1, 16, 24, 66);
+        test_conv_big_hw(1, 3, 2, 1, 8, 20, 65);
+        test_conv_big_hw(2, 6, 2, 1, 3, 16, 66);
     }
     /* the small cases once more on the AVX2 path (off by default) */
     cpu_gconv_enable(CPU_GCONV_ALL);
     test_conv(2, 8, 7, 6, 3, 1, 1, 1, 0, 0);
     test_conv(2, 24, 5, 5, 3, 2, 1, 1, 1, 0);
     test_conv(1, 9, 6, 3, 3, 1, 0, 1, 0, 0);
+    /* stride 2 (phase-split copies; backward-data by phases when cout >= 18), odd and
+     * even sizes, and the 6x6 stem */
+    test_conv(2, 8, 7, 20, 3, 2, 1, 1, 0, 0);
+    test_conv(1, 8, 8, 24, 3, 2, 1, 1, 1, 0);
+    test_conv(2, 3, 9, 4, 6, 2, 2, 1, 0, 0);
     cpu_gconv_enable(CPU_GCONV_OFF);
     test_bn(0);
     test_bn(1);
     test_bn_batch_invariant();
     for (int t = 1; t <= 2; t++) {
-        test_gconv_batch_invariant(t, 5, 128);
-        test_gconv_batch_invariant(t, 10, 64);
+        test_gconv_batch_invariant(t, 5, 128, 1);
+        test_gconv_batch_invariant(t, 10, 64, 1);
+        test_gconv_batch_invariant(t, 66, 24, 2);
+        test_gconv_batch_invariant(t, 11, 64, 2);
     }
     test_simple(0);
     test_simple(1);
