@@ -196,7 +196,8 @@ static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off,
 /* ---- convolutions without im2col ----
  * Each image is copied into zero-padded planes, split by stride phase: at stride st,
  * phase (py, px) of channel ci holds padded pixel (st r + py, st c + px) at (r, c),
- * in planes of width wq = ceil((w + 2 pad) / st).  On the output grid q = oy * wq + ox
+ * in planes of width wq = ceil((w + 2 pad) / st) (w + pad at stride 1, see
+ * direct_geom).  On the output grid q = oy * wq + ox
  * (ox < wq), tap (ki, kj) of channel ci then reads phase (ki % st, kj % st) at
  * q + (ki / st) * wq + kj / st: every row of the column matrix is a contiguous run of
  * that copy, so the micro-kernels load it in place through a table of K offsets.
@@ -216,7 +217,10 @@ enum { BAND_FLOATS = 64 << 10 };
 static dgeom direct_geom(const tn_conv_shape *s)
 {
     const int st = s->stride, halo = (s->k - 1) / st;
-    dgeom g = {.wq = (s->w + 2 * s->pad + st - 1) / st, .hq = (s->h + 2 * s->pad + st - 1) / st};
+    /* At stride 1 a row's right padding is the next row's left padding (rows of pad
+     * zeros then w pixels): one dropped grid column per row instead of two. */
+    dgeom g = {.wq = st == 1 ? s->w + s->pad : (s->w + 2 * s->pad + st - 1) / st,
+               .hq = (s->h + 2 * s->pad + st - 1) / st};
     const size_t per_row = (size_t)s->cin * st * st * (size_t)g.wq;
     long rows = (long)(BAND_FLOATS / per_row) - halo;
     g.rows = (int)(rows < 4 ? 4 : rows > s->oh ? s->oh : rows);
