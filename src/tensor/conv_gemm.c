@@ -281,7 +281,7 @@ static size_t cbuf_floats(const tn_conv_shape *s)
 /* workspace: packed weights, K offsets, then per thread a padded band and C panels */
 static size_t direct_part_floats(const tn_conv_shape *s)
 {
-    return band_floats(s) + cbuf_floats(s);
+    return band_floats(s) + 2 * cbuf_floats(s);
 }
 
 static size_t direct_ws(const tn_conv_shape *s, int threads)
@@ -385,7 +385,7 @@ static void put_cols(const float *c, int m, float *y, size_t ldy, int n, int acc
 #endif
 
 /* One GEMM over a band: packed weights, K offsets into the band, and for a phase pass
- * of stride-2 backward-data the phase it fills. */
+ * of stride-2 backward-data the phase it fills (passes (py, 0), (py, 1) adjacent). */
 typedef struct {
     const float *ap;
     const int *off;
@@ -402,55 +402,54 @@ typedef struct {
 } djob;
 
 #ifdef CG_X86
-/* g[2 i] += c[i] for i < 8, leaving g[2 i + 1] bit for bit as it was (g[0..15]). */
-AVX2 static void add_even8(const float *c, float *g)
+/* t[2 i] = a[i], t[2 i + 1] = b[i] for i < n (a multiple of 8). */
+AVX2 static void interleave(const float *a, const float *b, int n, float *t)
 {
-    const __m256 v = _mm256_loadu_ps(c), g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
-    const __m256 lo = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-    const __m256 hi = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
-    _mm256_storeu_ps(g, _mm256_blend_ps(g0, _mm256_add_ps(g0, lo), 0x55));
-    _mm256_storeu_ps(g + 8, _mm256_blend_ps(g1, _mm256_add_ps(g1, hi), 0x55));
+    for (int i = 0; i < n; i += 8, t += 16) {
+        const __m256 va = _mm256_loadu_ps(a + i), vb = _mm256_loadu_ps(b + i);
+        const __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb);
+        _mm256_storeu_ps(t, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(t + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
 }
 #else
-static void add_even8(const float *c, float *g)
+static void interleave(const float *a, const float *b, int n, float *t)
 {
-    for (int i = 0; i < 8; i++) g[2 * i] += c[i];
+    for (int i = 0; i < n; i++) {
+        t[2 * i] = a[i];
+        t[2 * i + 1] = b[i];
+    }
 }
 #endif
 
-/* Phase pass: adds the valid columns of the C panel at grid column q0 of a band to
- * the input gradient j->y, at stride 2 (pixel (2 r + py - pad, 2 c + px - pad)).
- * Runs of columns go 8 at a time through add_even8, which also rewrites the other
- * phase's pixels in between (unchanged); that is safe only while no other thread
- * writes this image (j->b < 0: whole images per thread). */
-static void put_phase(const djob *j, const dpass *ps, size_t b, int oy0, int rows, size_t q0, const float *cb)
+/* Phase passes (py, 0) and (py, 1) of stride-2 backward-data: their C panels at grid
+ * column q0 of a band, ca and cb, hold input-gradient pixels (2 r + py - pad,
+ * 2 c + px - pad) for px = 0, 1, i.e. together whole runs of a row: interleaved,
+ * they are added to j->y like any output panel, each pixel once. */
+static void put_pair(const djob *j, int py, size_t b, int oy0, int rows, size_t q0, const float *ca, const float *cb)
 {
     const tn_conv_shape *f = j->s, *o = j->o;
     const int wq = direct_geom(f).wq;
-    int run_c[NR], run_d[NR], run_n[NR], nrun = 0;
-    for (int c = 0; c < NR; c++) {
-        const int oy = (int)((q0 + (size_t)c) / (size_t)wq), ox = (int)((q0 + (size_t)c) % (size_t)wq);
-        const int y = 2 * (oy0 + oy) + ps->py - o->pad, x = 2 * ox + ps->px - o->pad;
+    int seg_c[2 * NR], seg_d[2 * NR], seg_n[2 * NR], nseg = 0;
+    for (int c = 0; c < 2 * NR; c++) {
+        const int oy = (int)((q0 + (size_t)c / 2) / (size_t)wq), ox = (int)((q0 + (size_t)c / 2) % (size_t)wq);
+        const int y = 2 * (oy0 + oy) + py - o->pad, x = 2 * ox + c % 2 - o->pad;
         if (oy >= rows || ox >= f->ow || y < 0 || y >= o->h || x < 0 || x >= o->w) continue;
         const int d = y * o->w + x;
-        if (nrun && run_c[nrun - 1] + run_n[nrun - 1] == c && run_d[nrun - 1] + 2 * run_n[nrun - 1] == d)
-            run_n[nrun - 1]++;
+        if (nseg && seg_c[nseg - 1] + seg_n[nseg - 1] == c && seg_d[nseg - 1] + seg_n[nseg - 1] == d)
+            seg_n[nseg - 1]++;
         else {
-            run_c[nrun] = c;
-            run_d[nrun] = d;
-            run_n[nrun++] = 1;
+            seg_c[nseg] = c;
+            seg_d[nseg] = d;
+            seg_n[nseg++] = 1;
         }
     }
+    float t[2 * NR];
     const size_t plane = (size_t)o->h * o->w;
-    for (int ci = 0; ci < o->cin; ci++, cb += NR) {
+    for (int ci = 0; ci < o->cin; ci++, ca += NR, cb += NR) {
         float *g = j->y + ((size_t)ci * o->n + b) * plane;
-        for (int e = 0; e < nrun; e++) {
-            int i = 0;
-            if (j->b < 0) /* 16 floats from d + 2 i must stay inside the row */
-                for (; i + 8 <= run_n[e] && (run_d[e] % o->w) + 2 * i + 16 <= o->w; i += 8)
-                    add_even8(cb + run_c[e] + i, g + run_d[e] + 2 * i);
-            for (; i < run_n[e]; i++) g[run_d[e] + 2 * i] += cb[run_c[e] + i];
-        }
+        interleave(ca, cb, NR, t);
+        for (int e = 0; e < nseg; e++) put_cols(t + seg_c[e], 1, g + seg_d[e], 0, seg_n[e], 1);
     }
 }
 
@@ -484,34 +483,38 @@ static void put_panel(const djob *j, size_t b, int oy0, int rows, size_t q0, con
 
 /* Grid panels [t0, t1) of the band of image b at output row oy0, whose padded
  * planes are xp; cb is a C panel. */
-static void direct_pass(const djob *j, const dpass *ps, size_t b, int oy0, const float *xp, float *cb, size_t t0,
-                        size_t t1)
+/* The C panels of grid panels [tg, te) of a band (padded planes xp) for pass ps. */
+static void direct_gemm(const djob *j, const dpass *ps, const float *xp, float *cb, size_t tg, size_t te)
 {
-    const tn_conv_shape *s = j->s;
-    const size_t K = ps->K;
-    const size_t nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb, mp = round_up((size_t)s->cout, MR);
-    const int rows = band_rows(s, oy0);
-    const size_t pg = panel_group(s);
-    for (size_t tg = t0; tg < t1; tg += pg) {
-        const size_t te = tg + pg < t1 ? tg + pg : t1;
-        for (size_t p0 = 0; p0 < K; p0 += kc0) {
-            const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0);
-            for (size_t t = tg; t < te; t++)
-                for (size_t i0 = 0; i0 < mp; i0 += MR)
-                    ukr_4x24_off(kc, ps->ap + i0 * K + p0 * MR, xp + t * NR, ps->off + p0,
-                                 cb + ((t - tg) * mp + i0) * NR, p0 > 0);
-        }
-        for (size_t t = tg; t < te; t++) {
-            if (j->o) put_phase(j, ps, b, oy0, rows, t * NR, cb + (t - tg) * mp * NR);
-            else put_panel(j, b, oy0, rows, t * NR, cb + (t - tg) * mp * NR);
-        }
+    const size_t K = ps->K, mp = round_up((size_t)j->s->cout, MR);
+    const size_t nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb;
+    for (size_t p0 = 0; p0 < K; p0 += kc0) {
+        const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0);
+        for (size_t t = tg; t < te; t++)
+            for (size_t i0 = 0; i0 < mp; i0 += MR)
+                ukr_4x24_off(kc, ps->ap + i0 * K + p0 * MR, xp + t * NR, ps->off + p0, cb + ((t - tg) * mp + i0) * NR,
+                             p0 > 0);
     }
 }
 
-/* Every pass of the job over one padded band. */
+/* Grid panels [t0, t1) of the band of image b at output row oy0, whose padded
+ * planes are xp, for every pass of the job (the phase passes two at a time, see
+ * put_pair); cb holds two groups of C panels. */
 static void direct_panels(const djob *j, size_t b, int oy0, const float *xp, float *cb, size_t t0, size_t t1)
 {
-    for (int i = 0; i < j->npass; i++) direct_pass(j, &j->pass[i], b, oy0, xp, cb, t0, t1);
+    const size_t mp = round_up((size_t)j->s->cout, MR), pg = panel_group(j->s), half = cbuf_floats(j->s);
+    const int rows = band_rows(j->s, oy0);
+    for (int i = 0; i < j->npass; i += j->o ? 2 : 1)
+        for (size_t tg = t0; tg < t1; tg += pg) {
+            const size_t te = tg + pg < t1 ? tg + pg : t1;
+            direct_gemm(j, &j->pass[i], xp, cb, tg, te);
+            if (j->o) direct_gemm(j, &j->pass[i + 1], xp, cb + half, tg, te);
+            for (size_t t = tg; t < te; t++) {
+                const float *c = cb + (t - tg) * mp * NR;
+                if (j->o) put_pair(j, j->pass[i].py, b, oy0, rows, t * NR, c, c + half);
+                else put_panel(j, b, oy0, rows, t * NR, c);
+            }
+        }
 }
 
 /* Parts [lo, hi) of the images: each part pads its images into its own buffer. */
@@ -535,7 +538,7 @@ static void direct_split(void *p, int lo, int hi)
     const djob *j = p;
     const tn_conv_shape *s = j->s;
     const size_t np = band_panels(s, j->oy0);
-    float *cb = j->buf + band_floats(s) + (size_t)lo * cbuf_floats(s);
+    float *cb = j->buf + band_floats(s) + (size_t)lo * 2 * cbuf_floats(s);
     direct_panels(j, (size_t)j->b, j->oy0, j->buf, cb, np * (size_t)lo / (size_t)j->parts,
                   np * (size_t)hi / (size_t)j->parts);
 }
@@ -548,7 +551,6 @@ static void direct_exec(djob *j)
 {
     const tn_conv_shape *s = j->s;
     if (s->n >= j->parts) {
-        j->b = -1;
         cpu_parallel(j->parts, (size_t)1 << 30, direct_images, j);
         return;
     }
@@ -580,7 +582,8 @@ static int direct_run(const tn_conv_shape *s, const float *x, float *y, int acc,
  * and 1 of a 3x3's 9), so no FLOP goes to the zeros a transposed convolution would
  * insert.  The four phases are four passes over each band of gy, padded once by
  * halo = (k - 1) / 2 (the forward geometry of phase_shape, whose (halo + 1)^2 kernel
- * holds every phase's taps); each pass adds its outputs straight into gx at stride 2. */
+ * holds every phase's taps); passes (py, 0) and (py, 1) run together and add their
+ * interleaved outputs straight into gx. */
 static int phase_shape(const tn_conv_shape *s, tn_conv_shape *f)
 {
     const int halo = (s->k - 1) / 2;
