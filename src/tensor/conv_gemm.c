@@ -110,31 +110,57 @@ size_t cpu_gconv_ws(const tn_conv_shape *s, int threads, size_t cap_floats)
 
 /* ---- packing ---- */
 
+/* Packing runs on all threads (cpu_parallel over panels of MR rows): alone it was a
+ * serial stretch of every call, as long as the weights of the layer are. */
+typedef struct {
+    const tn_conv_shape *s;
+    const float *w;
+    float *ap;
+} pack_job;
+
 /* A panels of MR rows: ap[i][p][r] = w[(MR i + r) * K + p], zero past the last row. */
-static void pack_weights(const tn_conv_shape *s, const float *w, float *ap)
+static void pack_weights_part(void *p, int lo, int hi)
 {
+    const pack_job *j = p;
+    const tn_conv_shape *s = j->s;
     const size_t K = krows(s);
-    for (int i0 = 0; i0 < s->cout; i0 += MR, ap += MR * K)
+    for (int i0 = lo * MR; i0 < hi * MR; i0 += MR)
         for (int r = 0; r < MR; r++) {
-            const float *row = i0 + r < s->cout ? w + (size_t)(i0 + r) * K : NULL;
-            for (size_t p = 0; p < K; p++) ap[p * MR + r] = row ? row[p] : 0.f;
+            const float *row = i0 + r < s->cout ? j->w + (size_t)(i0 + r) * K : NULL;
+            float *ap = j->ap + (size_t)i0 * K;
+            for (size_t q = 0; q < K; q++) ap[q * MR + r] = row ? row[q] : 0.f;
         }
 }
 
-/* The same for the flipped, transposed filters of backward-data: row ci, column
- * (co, ki, kj) holds w[co][ci][k-1-ki][k-1-kj]; o is the original shape. */
-static void pack_flipped(const tn_conv_shape *o, const float *w, float *ap)
+static void pack_weights(const tn_conv_shape *s, const float *w, float *ap)
 {
+    pack_job j = {s, w, ap};
+    cpu_parallel((s->cout + MR - 1) / MR, apack_floats(s), pack_weights_part, &j);
+}
+
+/* The same for the flipped, transposed filters of backward-data: row ci, column
+ * (co, ki, kj) holds w[co][ci][k-1-ki][k-1-kj]; s is the original shape. */
+static void pack_flipped_part(void *p, int lo, int hi)
+{
+    const pack_job *j = p;
+    const tn_conv_shape *o = j->s;
     const int kk = o->k * o->k;
     const size_t K = (size_t)o->cout * kk;
-    for (int i0 = 0; i0 < o->cin; i0 += MR, ap += MR * K)
+    for (int i0 = lo * MR; i0 < hi * MR; i0 += MR)
         for (int r = 0; r < MR; r++) {
-            int ci = i0 + r;
+            const int ci = i0 + r;
+            float *ap = j->ap + (size_t)i0 * K;
             for (int co = 0; co < o->cout; co++)
                 for (int t = 0; t < kk; t++)
                     ap[((size_t)co * kk + t) * MR + r] =
-                        ci < o->cin ? w[((size_t)co * o->cin + ci) * kk + (kk - 1 - t)] : 0.f;
+                        ci < o->cin ? j->w[((size_t)co * o->cin + ci) * kk + (kk - 1 - t)] : 0.f;
         }
+}
+
+static void pack_flipped(const tn_conv_shape *o, const float *w, float *ap)
+{
+    pack_job j = {o, w, ap};
+    cpu_parallel((o->cin + MR - 1) / MR, round_up((size_t)o->cin, MR) * o->cout * o->k * o->k, pack_flipped_part, &j);
 }
 
 /* ---- micro-kernel and the tile GEMM ---- */
@@ -826,12 +852,32 @@ static void bf_part(void *p, int lo, int hi)
         }
 }
 
+typedef struct {
+    const tn_conv_shape *s;
+    const float *acc;
+    float *gw;
+    int parts, accumulate;
+} bf_sum_job;
+
+/* gw[co][kk] (+)= the parts' partial sums, for output channels [lo, hi) */
+static void bf_sum_part(void *p, int lo, int hi)
+{
+    const bf_sum_job *j = p;
+    const size_t K = krows(j->s), ldc = bf_cp(j->s) * FC, per = bf_acc_floats(j->s);
+    for (int co = lo; co < hi; co++)
+        for (size_t kk = 0; kk < K; kk++) {
+            float v = j->accumulate ? j->gw[(size_t)co * K + kk] : 0.f;
+            for (int t = 0; t < j->parts; t++) v += j->acc[(size_t)t * per + kk * ldc + co];
+            j->gw[(size_t)co * K + kk] = v;
+        }
+}
+
 static int bf_run(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate, float *ws)
 {
     int p = cpu_kernel_threads();
     if (p > s->n) p = s->n;
     if (p < 1) p = 1;
-    const size_t K = krows(s), K6 = round_up(K, FR), ldc = bf_cp(s) * FC;
+    const size_t K = krows(s), K6 = round_up(K, FR);
     float *gt = ws;
     int *off = (int *)(gt + bf_cp(s) * FC * s->n * bf_grid(s));
     float *acc = (float *)(off + K6), *xp = acc + (size_t)p * bf_acc_floats(s);
@@ -840,12 +886,8 @@ static int bf_run(const tn_conv_shape *s, const float *x, const float *gy, float
     cpu_parallel((int)bf_cp(s) * s->n, bf_cp(s) * FC * s->n * bf_grid(s), transpose_part, &tj);
     bf_job j = {.s = s, .x = x, .xp = xp, .gt = gt, .off = off, .acc = acc, .parts = p};
     cpu_parallel(p, (size_t)1 << 30, bf_part, &j);
-    for (int co = 0; co < s->cout; co++)
-        for (size_t kk = 0; kk < K; kk++) {
-            float v = accumulate ? gw[(size_t)co * K + kk] : 0.f;
-            for (int t = 0; t < p; t++) v += acc[(size_t)t * bf_acc_floats(s) + kk * ldc + co];
-            gw[(size_t)co * K + kk] = v;
-        }
+    bf_sum_job sj = {s, acc, gw, p, accumulate};
+    cpu_parallel(s->cout, (size_t)s->cout * K * p, bf_sum_part, &sj);
     return 0;
 }
 
