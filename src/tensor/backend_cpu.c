@@ -494,25 +494,45 @@ static void cpu_upsample2_bwd(int c, int n, int h, int w, const float *gy, float
     }
 }
 
-static void cpu_add(size_t n, const float *a, const float *b, float *y)
+/* Element-wise passes over activations run on all threads in chunks of EW_CHUNK
+ * floats (zeroing and summing gradients were the longest serial stretches of a
+ * step); small ones run inline (cpu_parallel's threshold). */
+enum { EW_ADD, EW_ACC, EW_SCALE, EW_FILL, EW_CHUNK = 1 << 14 };
+
+typedef struct {
+    int op;
+    size_t n;
+    float v;
+    const float *a, *b;
+    float *y;
+} ew_job;
+
+static void ew_part(void *p, int lo, int hi)
 {
-    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+    const ew_job *j = p;
+    const size_t i0 = (size_t)lo * EW_CHUNK, i1 = (size_t)hi * EW_CHUNK < j->n ? (size_t)hi * EW_CHUNK : j->n;
+    float *y = j->y;
+    if (j->op == EW_ADD)
+        for (size_t i = i0; i < i1; i++) y[i] = j->a[i] + j->b[i];
+    else if (j->op == EW_ACC)
+        for (size_t i = i0; i < i1; i++) y[i] += j->a[i];
+    else if (j->op == EW_SCALE)
+        for (size_t i = i0; i < i1; i++) y[i] = j->v * j->a[i];
+    else
+        for (size_t i = i0; i < i1; i++) y[i] = j->v;
 }
 
-static void cpu_acc(size_t n, const float *x, float *y)
+static void ew_run(int op, size_t n, float v, const float *a, const float *b, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
+    ew_job j = {op, n, v, a, b, y};
+    size_t chunks = (n + EW_CHUNK - 1) / EW_CHUNK;
+    cpu_parallel((int)chunks, n, ew_part, &j);
 }
 
-static void cpu_scale(size_t n, float alpha, const float *x, float *y)
-{
-    for (size_t i = 0; i < n; i++) y[i] = alpha * x[i];
-}
-
-static void cpu_fill(size_t n, float v, float *y)
-{
-    for (size_t i = 0; i < n; i++) y[i] = v;
-}
+static void cpu_add(size_t n, const float *a, const float *b, float *y) { ew_run(EW_ADD, n, 0.f, a, b, y); }
+static void cpu_acc(size_t n, const float *x, float *y) { ew_run(EW_ACC, n, 0.f, x, NULL, y); }
+static void cpu_scale(size_t n, float alpha, const float *x, float *y) { ew_run(EW_SCALE, n, alpha, x, NULL, y); }
+static void cpu_fill(size_t n, float v, float *y) { ew_run(EW_FILL, n, v, NULL, NULL, y); }
 
 static void cpu_sigmoid(size_t n, const float *x, float *y)
 {
