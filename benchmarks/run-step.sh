@@ -35,7 +35,9 @@ core=$(OPENBLAS_VERBOSE=2 "$build/dyolo" bench step --help 2>&1 | sed -n 's/^Cor
   echo "torch $(python3 -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'not installed') ($(command -v python3))."
   echo "Batch $batch, synthetic images and 4 targets per image; dyolo and torch use the same thread count."
   echo "Step = forward + loss + backward (no optimizer). Step GFLOP/s counts 3 x the forward FLOPs;"
-  echo "3x3 conv GFLOP/s is im2col + GEMM alone (forward, backward-filter, backward-data), without BN/SiLU."
+  echo "3x3 conv GFLOP/s is the 3x3 convolutions alone (forward, backward-filter, backward-data), without BN/SiLU,"
+  echo "in the best of the timed steps; the SGEMM peak is the best of 10 runs (single runs of either vary"
+  echo "by 20-40% on a shared VM). dyolo img/s is the mean over the timed steps."
   echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
   if [ -n "$BENCH_NOTE" ]; then echo; echo "Note: $BENCH_NOTE"; fi
   echo
@@ -45,7 +47,7 @@ core=$(OPENBLAS_VERBOSE=2 "$build/dyolo" bench step --help 2>&1 | sed -n 's/^Cor
 for threads in $threads_list; do
 for m in n s; do
   for px in 320 640; do
-    iters=3; [ "$px" = 640 ] && iters=2
+    iters=5; [ "$px" = 640 ] && iters=3
     "$build/dyolo" bench step --config "$top/configs/models/yolov5$m.json" --imgsz $px --batch $batch \
       --threads $threads --iters $iters --torch "$top/benchmarks/torch_step.py" > "$tmp" 2>/dev/null || true
     awk -v m="yolov5$m" -v px=$px -v th=$threads '
