@@ -35,6 +35,8 @@ check_contains "$TAP_TMP/bh.txt" "step +training-step time" "dyolo bench lists t
 "$DYOLO" bench step --config "$M/yolov5n.json" --imgsz 64 --batch 2 --iters 1 --threads 1 > "$TAP_TMP/b.txt" 2>&1
 check_contains "$TAP_TMP/b.txt" "images/s" "bench step reports images/s"
 check_contains "$TAP_TMP/b.txt" "SGEMM peak +[0-9.]+ GFLOP/s" "bench step measures the SGEMM peak"
-check_contains "$TAP_TMP/b.txt" "3x3 conv GFLOP/s" "bench step reports 3x3 convolution GFLOP/s"
+check_contains "$TAP_TMP/b.txt" "3x3 conv GFLOP/s [0-9.]+ \([0-9]+% of SGEMM peak" "bench step reports 3x3 convolution GFLOP/s"
+check_contains "$TAP_TMP/b.txt" "3x3 / SGEMM +[0-9]+% \(median" "bench step compares each step's 3x3 rate with SGEMM run right after it"
+check_contains "$TAP_TMP/b.txt" "after it, 1x 1024\^3 one per thread: [0-9.]+-[0-9.]+ GFLOP/s" "bench step prints the range of those SGEMM runs"
 check_contains "$TAP_TMP/b.txt" "peak activation memory [0-9.]+ MB" "bench step reports activation memory"
 tap_done
