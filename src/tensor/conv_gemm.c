@@ -330,7 +330,8 @@ AVX2 static void deinterleave(const float *t, int n, float *e, float *o)
 {
     for (int c = 0; c < n; c += 8, t += 16) {
         __m256 a = _mm256_loadu_ps(t), b = _mm256_loadu_ps(t + 8);
-        __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), od = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        __m256 od = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
         _mm256_storeu_ps(e + c, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xd8)));
         _mm256_storeu_ps(o + c, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xd8)));
     }
@@ -683,9 +684,10 @@ static int phase_run(const tn_conv_shape *s, const tn_conv_shape *f, const float
 /* ---- backward-filter ----
  * gw^T (K x cout) = X (K x grid) * gy^T (grid x cout), summed over the grid
  * positions of every image: row kk of X is again the padded (phase-split) input, read
- * in place at offset off[kk] from a per-thread copy of one image, gy is transposed once into 16-channel panels with zeros in the
- * dropped grid columns, and a 6x16 micro-kernel (6 taps x 16 output channels)
- * accumulates per-thread partial sums that are added into gw at the end. */
+ * in place at offset off[kk] from a per-thread copy of one band, gy is transposed once
+ * into 16-channel panels with zeros in the dropped grid columns, and a 6x16
+ * micro-kernel (6 taps x 16 output channels) accumulates per-thread partial sums that
+ * are added into gw at the end. */
 enum { FR = 6, FC = 16, QC = 256 };
 
 static size_t bf_grid(const tn_conv_shape *s) { return (size_t)s->oh * direct_geom(s).wq; }
