@@ -54,49 +54,40 @@ double bench_sgemm_peak(int n, int reps)
 }
 
 /* OpenBLAS SGEMM right now: n^3 on each of `threads` threads at once, each single-
- * threaded (as dyolo's own parts run OpenBLAS), best of two; GFLOP/s of all
- * threads together, 0 on failure.  Measured after every timed step, it is the
+ * threaded (as dyolo's own parts run OpenBLAS), bench_sgemm_peak on each; the
+ * slowest thread's rate times the threads, 0 on failure.  Measured after every timed step, it is the
  * yardstick of that step's 3x3 rate: on a shared VM the machine's speed drifts
  * by 20-40% within a run, and a ratio of two moments measures the neighbours. */
 typedef struct {
     int n;
-    double secs;
-    float *a;
+    double gflops;
 } sg_arg;
 
 static void *sg_thread(void *p)
 {
     sg_arg *s = p;
-    const size_t nn = (size_t)s->n * s->n;
-    s->secs = 1e30;
-    for (int r = 0; r < 2; r++) {
-        double t0 = timer_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.f, s->a, s->n, s->a + nn, s->n, 0.f,
-                    s->a + 2 * nn, s->n);
-        double t = timer_now() - t0;
-        if (t < s->secs) s->secs = t;
-    }
+    s->gflops = bench_sgemm_peak(s->n, 2);
     return NULL;
 }
 
-static double sgemm_now(int n, int threads, float *buf)
+static double sgemm_now(int n, int threads)
 {
     enum { MAXT = 64 };
     pthread_t t[MAXT];
     sg_arg a[MAXT];
     int started = 0;
-    double worst = 0;
+    double slowest = 1e30;
     if (threads > MAXT) threads = MAXT;
     for (int i = 0; i < threads; i++) {
-        a[i] = (sg_arg){.n = n, .a = buf + (size_t)i * 3 * n * n};
+        a[i] = (sg_arg){.n = n};
         if (pthread_create(&t[i], NULL, sg_thread, &a[i]) == 0) started++;
         else break;
     }
     for (int i = 0; i < started; i++) {
         pthread_join(t[i], NULL);
-        if (a[i].secs > worst) worst = a[i].secs;
+        if (a[i].gflops < slowest) slowest = a[i].gflops;
     }
-    return started == threads && worst > 0 ? threads * 2.0 * n * n * (double)n / worst / 1e9 : 0;
+    return started == threads && slowest > 0 ? threads * slowest : 0;
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -214,10 +205,9 @@ static int bench(const step_args *a)
     }
     bench_synth_batch(img, tg, a->batch, a->imgsz, nc, 0xbe, 0);
     enum { SG_N = 1024 };
-    float *sgbuf = calloc((size_t)a->threads * 3 * SG_N * SG_N, sizeof(float));
     double *ratio = calloc((size_t)a->iters, sizeof(double)), sg_lo = 1e30, sg_hi = 0;
-    if (!sgbuf || !ratio) {
-        free(img); free(tg); free(prof); free(sgbuf); free(ratio); yolo_model_free(m);
+    if (!ratio) {
+        free(img); free(tg); free(prof); yolo_model_free(m);
         return cli_fail("bench step");
     }
     const double f3 = conv3_flops(g, prof + 2 * g->nnodes, &(double){0}); /* per step */
@@ -238,14 +228,13 @@ static int bench(const step_args *a)
             tf += t1 - t0; tl += t2 - t1; tb += t3 - t2;
             conv3_flops(g, prof + 2 * g->nnodes, &s3);
             if (s3 - s3_prev < s3_best) s3_best = s3 - s3_prev;
-            double sg = sgemm_now(SG_N, a->threads, sgbuf);
+            double sg = sgemm_now(SG_N, a->threads);
             ratio[it] = sg > 0 ? f3 / (s3 - s3_prev) / 1e9 / sg : 0;
             if (sg < sg_lo) sg_lo = sg;
             if (sg > sg_hi) sg_hi = sg;
             s3_prev = s3;
         }
     }
-    free(sgbuf);
     qsort(ratio, (size_t)a->iters, sizeof(double), cmp_double);
     const double r_med = a->iters % 2 ? ratio[a->iters / 2] : (ratio[a->iters / 2 - 1] + ratio[a->iters / 2]) / 2;
     free(ratio);

@@ -249,8 +249,8 @@ static dgeom direct_geom(const tn_conv_shape *s)
                .hq = (s->h + 2 * s->pad + st - 1) / st};
     const size_t per_row = (size_t)s->cin * st * st * (size_t)g.wq;
     long rows = (long)(BAND_FLOATS / per_row) - halo;
-    g.rows = (int)(rows < 4 ? 4 : rows > s->oh ? s->oh : rows);
-    if (g.rows > s->oh) g.rows = s->oh;
+    if (rows < 4) rows = 4;
+    g.rows = (int)(rows > s->oh ? s->oh : rows);
     g.plane = (size_t)(g.rows + halo) * g.wq + NR + s->k;
     return g;
 }
