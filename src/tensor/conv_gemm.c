@@ -30,8 +30,7 @@
 enum {
     MR = 4,      /* rows of the micro-kernel (output channels) */
     NR = 24,     /* columns of the micro-kernel (output positions) */
-    KC_MAX = 192, /* depth of one micro-kernel call, so the A slice and B rows stay in L1 */
-    PAD_ROW_MAX = 2048 /* widest phase row the stride-2 copy handles (on the stack) */
+    KC_MAX = 192 /* depth of one micro-kernel call, so the A slice and B rows stay in L1 */
 };
 
 static size_t krows(const tn_conv_shape *s) { return (size_t)s->cin * s->k * s->k; }
@@ -165,11 +164,11 @@ static void pack_flipped(const tn_conv_shape *o, const float *w, float *ap)
 
 /* ---- micro-kernel and the tile GEMM ---- */
 #ifdef CG_X86
-/* c[4 x 24] (row stride NR) = (load ? c : 0) + a[kc][4] * B, where row p of B is the
- * 24 floats at b + off[p] (the padded input, see direct_part). */
-AVX2 static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
+/* c[4 x 24] (row stride ldc) = (load ? c : 0) + a[kc][4] * B, where row p of B is
+ * the 24 floats at b + off[p] (the padded input, see direct_part). */
+AVX2 static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc,
+                              int load)
 {
-    const size_t ldc = NR;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
     __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
     for (int p = 0; p < kc; p++, a += MR) {
@@ -213,9 +212,9 @@ AVX2 static void ukr_4x24_off(int kc, const float *a, const float *b, const int 
 
 #else
 /* never called: have_avx2() is 0 */
-static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, int load)
+static void ukr_4x24_off(int kc, const float *a, const float *b, const int *off, float *c, size_t ldc, int load)
 {
-    (void)kc; (void)a; (void)b; (void)off; (void)c; (void)load;
+    (void)kc; (void)a; (void)b; (void)off; (void)c; (void)ldc; (void)load;
 }
 #endif
 
@@ -320,7 +319,6 @@ static size_t direct_ws(const tn_conv_shape *s, int threads)
 static int direct_ok(const tn_conv_shape *s)
 {
     return (s->stride == 1 || s->stride == 2) && s->groups == 1 && krows(s) >= 72 && s->pad <= s->k - 1 &&
-           direct_geom(s).wq <= PAD_ROW_MAX &&
            band_floats(s) < ((size_t)1 << 30) && s->oh > 0 && s->ow > 0;
 }
 
@@ -346,19 +344,24 @@ static void deinterleave(const float *t, int n, float *e, float *o)
 }
 #endif
 
-/* Phase rows (py, 0) and (py, 1) of one padded row at stride 2: the row is padded into
- * t (pad zeros, the w pixels, zeros), then split into even and odd columns. */
+/* Phase rows (py, 0) and (py, 1) of one padded row at stride 2 (NULL src: a padding
+ * row).  Padded column 2 c + p holds src[2 c + p - pad], so the even pixels of src
+ * all land in one phase row and the odd ones in the other, each a run starting at a
+ * fixed column: split straight from src (it is read from memory once, and no
+ * temporary copy of the row is made), zeros elsewhere. */
 static void pad_row_s2(const float *src, int w, int pad, int wq, float *e, float *o)
 {
-    float t[2 * PAD_ROW_MAX + 16], te[PAD_ROW_MAX + 8], to[PAD_ROW_MAX + 8];
-    const int n = (int)round_up((size_t)wq, 8);
-    memset(t, 0, sizeof(float) * (size_t)pad);
-    if (src) memcpy(t + pad, src, sizeof(float) * (size_t)w);
-    else memset(t + pad, 0, sizeof(float) * (size_t)w);
-    memset(t + pad + w, 0, sizeof(float) * (size_t)(2 * n - pad - w));
-    deinterleave(t, n, te, to);
-    memcpy(e, te, sizeof(float) * (size_t)wq);
-    memcpy(o, to, sizeof(float) * (size_t)wq);
+    memset(e, 0, sizeof(float) * (size_t)wq);
+    memset(o, 0, sizeof(float) * (size_t)wq);
+    if (!src) return;
+    const int pe = pad & 1;                 /* phase of the even pixels */
+    float *de = (pe ? o : e) + (pad - pe) / 2, *dd = (pe ? e : o) + (pad + pe) / 2;
+    const int nv = w / 16 * 8;              /* pixel pairs split 8 at a time */
+    deinterleave(src, nv, de, dd);
+    for (int x = 2 * nv; x < w; x++) {
+        if (x % 2) dd[x / 2] = src[x];
+        else de[x / 2] = src[x];
+    }
 }
 
 /* The padded, phase-split planes of the band of image b of x (layout [c][n][h][w])
@@ -370,12 +373,12 @@ static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, flo
     const size_t hw = (size_t)nr * g.wq;
     for (int ci = 0; ci < s->cin; ci++, d += (size_t)st * st * g.plane) {
         const float *src = x + ((size_t)ci * s->n + b) * s->h * s->w;
-        for (int py = 0; py < st; py++) {
-            float *p0 = d + (size_t)py * st * g.plane;
-            for (int r = 0; r < nr; r++) {
+        /* rows in the order of the source (the hardware prefetcher follows it) */
+        for (int r = 0; r < nr; r++)
+            for (int py = 0; py < st; py++) {
                 const int y = st * (oy0 + r) + py - pd;
                 const float *sr = y < 0 || y >= s->h || oy0 + r >= g.hq ? NULL : src + (size_t)y * s->w;
-                float *row = p0 + (size_t)r * g.wq;
+                float *row = d + (size_t)py * st * g.plane + (size_t)r * g.wq;
                 if (st == 2) {
                     pad_row_s2(sr, s->w, pd, g.wq, row, row + g.plane);
                     continue;
@@ -383,7 +386,6 @@ static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, flo
                 memset(row, 0, sizeof(float) * (size_t)g.wq);
                 if (sr) memcpy(row + pd, sr, sizeof(float) * (size_t)s->w);
             }
-        }
         for (int ph = 0; ph < st * st; ph++)
             memset(d + ph * g.plane + hw, 0, sizeof(float) * (g.plane - hw));
     }
@@ -426,6 +428,7 @@ typedef struct {
     float *y, *buf;
     dpass pass[4];
     int npass, acc, parts, b, oy0; /* b, oy0: the band whose panels are split over the parts (direct_split) */
+    size_t wq; /* direct_geom(s).wq, looked up once: it divides, and is needed per panel */
 } djob;
 
 #ifdef CG_X86
@@ -449,6 +452,29 @@ static void interleave(const float *a, const float *b, int n, float *t)
 }
 #endif
 
+#ifdef CG_X86
+/* g[0 .. 2 NR) += ca and cb interleaved (ca[0], cb[0], ca[1], ...), in registers:
+ * through a buffer on the stack, the unaligned reloads of what interleave had just
+ * stored missed store-to-load forwarding and stalled for most of put_pair's time. */
+AVX2 static void add_pair_run(const float *ca, const float *cb, float *g)
+{
+    for (int i = 0; i < NR; i += 8, g += 16) {
+        const __m256 va = _mm256_loadu_ps(ca + i), vb = _mm256_loadu_ps(cb + i);
+        const __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb);
+        _mm256_storeu_ps(g, _mm256_add_ps(_mm256_loadu_ps(g), _mm256_permute2f128_ps(lo, hi, 0x20)));
+        _mm256_storeu_ps(g + 8, _mm256_add_ps(_mm256_loadu_ps(g + 8), _mm256_permute2f128_ps(lo, hi, 0x31)));
+    }
+}
+#else
+static void add_pair_run(const float *ca, const float *cb, float *g)
+{
+    for (int i = 0; i < NR; i++) {
+        g[2 * i] += ca[i];
+        g[2 * i + 1] += cb[i];
+    }
+}
+#endif
+
 /* Phase passes (py, 0) and (py, 1) of stride-2 backward-data: their C panels at grid
  * column q0 of a band, ca and cb, hold input-gradient pixels (2 r + py - pad,
  * 2 c + px - pad) for px = 0, 1, i.e. together whole runs of a row: interleaved,
@@ -456,7 +482,18 @@ static void interleave(const float *a, const float *b, int n, float *t)
 static void put_pair(const djob *j, int py, size_t b, int oy0, int rows, size_t q0, const float *ca, const float *cb)
 {
     const tn_conv_shape *f = j->s, *o = j->o;
-    const int wq = direct_geom(f).wq;
+    const int wq = (int)j->wq;
+    {
+        /* most panels: 24 valid columns of one row, 48 consecutive pixels of gx */
+        const int oy = (int)(q0 / (size_t)wq), ox = (int)(q0 % (size_t)wq);
+        const int y = 2 * (oy0 + oy) + py - o->pad, x = 2 * ox - o->pad;
+        if (oy < rows && ox + NR <= f->ow && y >= 0 && y < o->h && x >= 0 && x + 2 * NR <= o->w) {
+            const size_t plane = (size_t)o->h * o->w;
+            for (int ci = 0; ci < o->cin; ci++, ca += NR, cb += NR)
+                add_pair_run(ca, cb, j->y + ((size_t)ci * o->n + b) * plane + (size_t)y * o->w + x);
+            return;
+        }
+    }
     int seg_c[2 * NR], seg_d[2 * NR], seg_n[2 * NR], nseg = 0;
     for (int c = 0; c < 2 * NR; c++) {
         const int oy = (int)((q0 + (size_t)c / 2) / (size_t)wq), ox = (int)((q0 + (size_t)c / 2) % (size_t)wq);
@@ -471,12 +508,18 @@ static void put_pair(const djob *j, int py, size_t b, int oy0, int rows, size_t 
             seg_n[nseg++] = 1;
         }
     }
-    float t[2 * NR];
+    /* 32 channels interleaved before any is added, so that the (unaligned) reloads
+     * come long after the stores (see add_pair_run) */
+    enum { CH = 32 };
+    float t[CH][2 * NR];
     const size_t plane = (size_t)o->h * o->w;
-    for (int ci = 0; ci < o->cin; ci++, ca += NR, cb += NR) {
-        float *g = j->y + ((size_t)ci * o->n + b) * plane;
-        interleave(ca, cb, NR, t);
-        for (int e = 0; e < nseg; e++) put_cols(t + seg_c[e], 1, g + seg_d[e], 0, seg_n[e], 1);
+    for (int c0 = 0; c0 < o->cin; c0 += CH) {
+        const int nc = o->cin - c0 < CH ? o->cin - c0 : CH;
+        for (int c = 0; c < nc; c++) interleave(ca + (size_t)(c0 + c) * NR, cb + (size_t)(c0 + c) * NR, NR, t[c]);
+        for (int c = 0; c < nc; c++) {
+            float *g = j->y + ((size_t)(c0 + c) * o->n + b) * plane;
+            for (int e = 0; e < nseg; e++) put_cols(t[c] + seg_c[e], 1, g + seg_d[e], 0, seg_n[e], 1);
+        }
     }
 }
 
@@ -484,10 +527,9 @@ static void put_pair(const djob *j, int py, size_t b, int oy0, int rows, size_t 
 static void put_panel(const djob *j, size_t b, int oy0, int rows, size_t q0, const float *cb)
 {
     const tn_conv_shape *s = j->s;
-    dgeom g = direct_geom(s);
     const size_t ohw = (size_t)s->oh * s->ow, nohw = ohw * s->n;
     /* the valid grid columns form at most a few runs of consecutive outputs */
-    int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / (size_t)g.wq), ox = (int)(q0 % (size_t)g.wq);
+    int seg_c[NR], seg_d[NR], seg_n[NR], nseg = 0, oy = (int)(q0 / j->wq), ox = (int)(q0 % j->wq);
     for (int c = 0; c < NR; c++) {
         if (oy < rows && ox < s->ow) {
             if (nseg && seg_c[nseg - 1] + seg_n[nseg - 1] == c && seg_d[nseg - 1] + seg_n[nseg - 1] == oy * s->ow + ox)
@@ -498,7 +540,7 @@ static void put_panel(const djob *j, size_t b, int oy0, int rows, size_t q0, con
                 seg_n[nseg++] = 1;
             }
         }
-        if (++ox == g.wq) {
+        if (++ox == (int)j->wq) {
             ox = 0;
             oy++;
         }
@@ -508,19 +550,67 @@ static void put_panel(const djob *j, size_t b, int oy0, int rows, size_t q0, con
         put_cols(cb + seg_c[e], s->cout, yb + seg_d[e], nohw, seg_n[e], j->acc);
 }
 
-/* Grid panels [t0, t1) of the band of image b at output row oy0, whose padded
- * planes are xp; cb is a C panel. */
-/* The C panels of grid panels [tg, te) of a band (padded planes xp) for pass ps. */
-static void direct_gemm(const djob *j, const dpass *ps, const float *xp, float *cb, size_t tg, size_t te)
+/* Where the micro-kernels write the panel at grid column q0 of a band: straight
+ * into y (row stride: one channel plane) when its 24 columns are consecutive valid
+ * outputs of one row and every row of the kernel is a channel of y, which saves a
+ * pass through a C buffer (put_panel) on most panels of the wide maps; else NULL. */
+static float *direct_dst(const djob *j, size_t b, int oy0, int rows, size_t q0)
 {
-    const size_t K = ps->K, mp = round_up((size_t)j->s->cout, MR);
+    const tn_conv_shape *s = j->s;
+    const size_t oy = q0 / j->wq, ox = q0 % j->wq;
+    if (j->o || s->cout % MR || oy >= (size_t)rows || ox + NR > (size_t)s->ow) return NULL;
+    return j->y + b * s->oh * s->ow + ((size_t)oy0 + oy) * s->ow + ox;
+}
+
+/* The panels of grid panels [tg, te) of a band (padded planes xp) for pass ps: into
+ * y where direct_dst allows, else into their C panels in cb. */
+static void direct_gemm(const djob *j, const dpass *ps, const float *xp, float *cb, size_t b, int oy0, size_t tg,
+                        size_t te)
+{
+    const size_t K = ps->K, mp = round_up((size_t)j->s->cout, MR), nohw = (size_t)j->s->n * j->s->oh * j->s->ow;
     const size_t nkb = (K + KC_MAX - 1) / KC_MAX, kc0 = (K + nkb - 1) / nkb;
+    const int rows = band_rows(j->s, oy0);
     for (size_t p0 = 0; p0 < K; p0 += kc0) {
         const int kc = (int)(K - p0 < kc0 ? K - p0 : kc0);
-        for (size_t t = tg; t < te; t++)
-            for (size_t i0 = 0; i0 < mp; i0 += MR)
-                ukr_4x24_off(kc, ps->ap + i0 * K + p0 * MR, xp + t * NR, ps->off + p0, cb + ((t - tg) * mp + i0) * NR,
-                             p0 > 0);
+        for (size_t t = tg; t < te; t++) {
+            float *y = direct_dst(j, b, oy0, rows, t * NR);
+            for (size_t i0 = 0; i0 < mp; i0 += MR) {
+                const float *a = ps->ap + i0 * K + p0 * MR;
+                if (y) ukr_4x24_off(kc, a, xp + t * NR, ps->off + p0, y + i0 * nohw, nohw, p0 > 0 || j->acc);
+                else ukr_4x24_off(kc, a, xp + t * NR, ps->off + p0, cb + ((t - tg) * mp + i0) * NR, NR, p0 > 0);
+            }
+        }
+    }
+}
+
+/* Asks for the lines of y that grid panels [tg, te) of the band (b, oy0) will write
+ * (whole output rows; for a phase pair, the rows of phase py), so that they arrive
+ * from memory while the GEMM of those panels runs: y is read (to add into it) or
+ * written once per call, and on the wide maps with few channels the misses on it
+ * cost as much as a third of the time. */
+#ifdef CG_X86
+/* PREFETCHW (a no-op on cores without it) in a volatile asm: GCC deletes a call to
+ * a function that only runs __builtin_prefetch or _mm_prefetch, as having no effect. */
+static void prefetch_line(const float *p) { __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p)); }
+#else
+static void prefetch_line(const float *p) { (void)p; }
+#endif
+
+static void prefetch_dst(const djob *j, size_t b, int oy0, int rows, int py, size_t tg, size_t te)
+{
+    const tn_conv_shape *s = j->s, *o = j->o ? j->o : j->s;
+    const size_t wq = j->wq, ya = tg * NR / wq;
+    const size_t yb = (te * NR - 1) / wq < (size_t)rows ? (te * NR - 1) / wq + 1 : (size_t)rows;
+    const size_t plane = j->o ? (size_t)o->h * o->w : (size_t)s->oh * s->ow;
+    const size_t ch = j->o ? (size_t)o->cin : (size_t)s->cout;
+    for (size_t c = 0; c < ch; c++) {
+        const float *base = j->y + (c * o->n + b) * plane;
+        for (size_t r = ya; r < yb; r++) {
+            const long y = j->o ? 2 * ((long)oy0 + (long)r) + py - o->pad : (long)oy0 + (long)r;
+            if (y < 0 || y >= (j->o ? o->h : s->oh)) continue;
+            const size_t w = j->o ? (size_t)o->w : (size_t)s->ow;
+            for (size_t x = 0; x < w; x += 16) prefetch_line(base + (size_t)y * w + x);
+        }
     }
 }
 
@@ -534,12 +624,13 @@ static void direct_panels(const djob *j, size_t b, int oy0, const float *xp, flo
     for (int i = 0; i < j->npass; i += j->o ? 2 : 1)
         for (size_t tg = t0; tg < t1; tg += pg) {
             const size_t te = tg + pg < t1 ? tg + pg : t1;
-            direct_gemm(j, &j->pass[i], xp, cb, tg, te);
-            if (j->o) direct_gemm(j, &j->pass[i + 1], xp, cb + half, tg, te);
+            prefetch_dst(j, b, oy0, rows, j->pass[i].py, tg, te);
+            direct_gemm(j, &j->pass[i], xp, cb, b, oy0, tg, te);
+            if (j->o) direct_gemm(j, &j->pass[i + 1], xp, cb + half, b, oy0, tg, te);
             for (size_t t = tg; t < te; t++) {
                 const float *c = cb + (t - tg) * mp * NR;
                 if (j->o) put_pair(j, j->pass[i].py, b, oy0, rows, t * NR, c, c + half);
-                else put_panel(j, b, oy0, rows, t * NR, c);
+                else if (!direct_dst(j, b, oy0, rows, t * NR)) put_panel(j, b, oy0, rows, t * NR, c);
             }
         }
 }
@@ -597,7 +688,7 @@ static int direct_run(const tn_conv_shape *s, const float *x, float *y, int acc,
     int *off = (int *)(ws + apack_floats(s));
     fill_offsets(s, off, K);
     djob j = {.s = s, .x = x, .y = y, .buf = ws + apack_floats(s) + K, .pass = {{.ap = ws, .off = off, .K = K}},
-              .npass = 1, .acc = acc, .parts = p};
+              .npass = 1, .acc = acc, .parts = p, .wq = (size_t)direct_geom(s).wq};
     direct_exec(&j);
     return 0;
 }
@@ -668,7 +759,8 @@ static int phase_run(const tn_conv_shape *s, const tn_conv_shape *f, const float
     if (p < 1) p = 1;
     const size_t kk = (size_t)s->k * s->k, apn = round_up((size_t)s->cin, MR) * s->cout * kk;
     int *off = (int *)(ws + apn);
-    djob j = {.s = f, .o = s, .x = gy, .y = gx, .buf = ws + apn + s->cout * kk, .npass = 4, .parts = p};
+    djob j = {.s = f, .o = s, .x = gy, .y = gx, .buf = ws + apn + s->cout * kk, .npass = 4, .parts = p,
+              .wq = (size_t)direct_geom(f).wq};
     float *ap = ws;
     for (int ph = 0; ph < 4; ph++) {
         dpass *ps = &j.pass[ph];

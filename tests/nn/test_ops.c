@@ -138,6 +138,14 @@ static void test_conv_big_hw(int threads, int k, int st, int groups, int cin, in
     if (!TAP_OK(rd < 1e-4, "%s: forward matches the double reference", name)) tap_diag("max diff %g", rd);
     if (!TAP_OK(fabs(lx - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-data is the adjoint", name)) tap_diag("%g vs %g", lx, l);
     if (!TAP_OK(fabs(lw - l) < 1e-3 * fabs(l) + 1e-2, "%s: backward-filter is the adjoint", name)) tap_diag("%g vs %g", lw, l);
+    /* backward-data adds into gx (every write path: C panels, straight stores, phase pairs) */
+    float *gx2 = malloc(sizeof(float) * c.nx);
+    memcpy(gx2, gx, sizeof(float) * c.nx);
+    be->conv_bwd_data(&c.s, c.w, c.r, gx2, c.ws, c.nws);
+    double md = 0;
+    for (size_t i = 0; i < c.nx; i++) md = fmax(md, fabs(gx2[i] - 2 * gx[i]));
+    if (!TAP_OK(md < 1e-4, "%s: backward-data adds into gx", name)) tap_diag("max diff %g", md);
+    free(gx2);
     free(c.x); free(c.w); free(c.y); free(c.r); free(c.ws); free(gx); free(gw);
     be->set_threads(1);
 }
