@@ -364,6 +364,39 @@ static void pad_row_s2(const float *src, int w, int pad, int wq, float *e, float
     }
 }
 
+/* Software prefetches, in volatile asm: GCC deletes a call to a function that only
+ * runs __builtin_prefetch or _mm_prefetch, as having no effect.  prefetch_line is
+ * PREFETCHW (for lines about to be written; a no-op on cores without it). */
+#ifdef CG_X86
+static void prefetch_line(const float *p) { __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p)); }
+static void prefetch_read(const float *p) { __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)p)); }
+#else
+static void prefetch_line(const float *p) { (void)p; }
+static void prefetch_read(const float *p) { (void)p; }
+#endif
+
+/* pad_band reads rows [lo, hi) (in floats) of each channel plane of an image, one
+ * channel after the other; while it copies the n floats at `at` of channel ci this
+ * asks for those AHEAD floats further on (in the next channel past hi).  The
+ * hardware prefetcher loses the stream at every page and every channel: without
+ * this the stride-2 copy of 16 channels at 160 px waited on memory for 20% of the
+ * forward time. */
+enum { AHEAD = 2048 };
+
+static void prefetch_src(const tn_conv_shape *s, const float *x, int b, int ci, size_t lo, size_t hi, size_t at,
+                         size_t n)
+{
+    size_t t = at + AHEAD;
+    if (t >= hi) {
+        if (++ci >= s->cin) return;
+        t = lo + (t - hi);
+        if (t >= hi) return;
+    }
+    const float *p = x + ((size_t)ci * s->n + b) * s->h * s->w + t;
+    const size_t m = hi - t < n ? hi - t : n;
+    for (size_t i = 0; i < m; i += 16) prefetch_read(p + i);
+}
+
 /* The padded, phase-split planes of the band of image b of x (layout [c][n][h][w])
  * whose output rows start at oy0: phase rows oy0 .. oy0 + rows + halo - 1, into d. */
 static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, float *d)
@@ -371,6 +404,9 @@ static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, flo
     dgeom g = direct_geom(s);
     const int st = s->stride, pd = s->pad, nr = g.rows + (s->k - 1) / st;
     const size_t hw = (size_t)nr * g.wq;
+    /* the source rows of the band */
+    const int ylo = st * oy0 - pd < 0 ? 0 : st * oy0 - pd, yhi = st * (oy0 + nr) - pd;
+    const size_t lo = (size_t)ylo * s->w, hi = (size_t)(yhi < s->h ? yhi : s->h) * s->w;
     for (int ci = 0; ci < s->cin; ci++, d += (size_t)st * st * g.plane) {
         const float *src = x + ((size_t)ci * s->n + b) * s->h * s->w;
         /* rows in the order of the source (the hardware prefetcher follows it) */
@@ -379,6 +415,7 @@ static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, flo
                 const int y = st * (oy0 + r) + py - pd;
                 const float *sr = y < 0 || y >= s->h || oy0 + r >= g.hq ? NULL : src + (size_t)y * s->w;
                 float *row = d + (size_t)py * st * g.plane + (size_t)r * g.wq;
+                if (sr && hi > lo) prefetch_src(s, x, b, ci, lo, hi, (size_t)y * s->w, (size_t)s->w);
                 if (st == 2) {
                     pad_row_s2(sr, s->w, pd, g.wq, row, row + g.plane);
                     continue;
@@ -588,14 +625,6 @@ static void direct_gemm(const djob *j, const dpass *ps, const float *xp, float *
  * from memory while the GEMM of those panels runs: y is read (to add into it) or
  * written once per call, and on the wide maps with few channels the misses on it
  * cost as much as a third of the time. */
-#ifdef CG_X86
-/* PREFETCHW (a no-op on cores without it) in a volatile asm: GCC deletes a call to
- * a function that only runs __builtin_prefetch or _mm_prefetch, as having no effect. */
-static void prefetch_line(const float *p) { __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p)); }
-#else
-static void prefetch_line(const float *p) { (void)p; }
-#endif
-
 static void prefetch_dst(const djob *j, size_t b, int oy0, int rows, int py, size_t tg, size_t te)
 {
     const tn_conv_shape *s = j->s, *o = j->o ? j->o : j->s;
