@@ -309,7 +309,10 @@ static dy_status epoch_end(trainer *t)
     }
     t->epoch++;
     t->position = 0;
-    if (ckpt_policy_due(&t->policy, t->updates, timer_now(), 1) || last) DY_TRY(trainer_save(t, best, last));
+    /* A new best fitness is checkpointed even when the policy is not due (e.g.
+     * ckpt.epoch_end=false), as YOLOv5 writes best.pt: else the best epoch is lost. */
+    int keep = best && t->policy.keep_best;
+    if (keep || ckpt_policy_due(&t->policy, t->updates, timer_now(), 1) || last) DY_TRY(trainer_save(t, best, last));
     return DY_OK;
 }
 

@@ -66,6 +66,28 @@ check_contains E.log 'error: .*7' "the error names the batch"
 train 2 --set run.out_dir=E --set data.train=nope.json >E.log 2>&1; [ $? -ne 0 ]; ok $? "missing shards refused"
 check_contains E.log 'error: .*nope.json' "the error names the missing file"
 
+# A new best fitness is checkpointed (and named by `best`) even when the policy is
+# not due: here only the last epoch would be, so epoch 1 (always a new best) proves it.
+train 2 --set run.out_dir=F --set ckpt.epoch_end=false --set train.val_interval=1 >F.log 2>&1
+ok $? "run with ckpt.epoch_end=false, validation every epoch"
+$PY - <<'PYEOF'
+import json, os
+recs = [r for r in map(json.loads, open("F/metrics.jsonl")) if r.get("event") == "epoch_end" and "fitness" in r]
+assert len(recs) == 3, recs
+top, bests = -1, []
+for r in recs:
+    if r["fitness"] > top:
+        top = r["fitness"]
+        bests.append(r)
+for r in bests:
+    f = "F/checkpoints/ckpt-%012d.h5" % r["step"]
+    print(f"# epoch {r['epoch']} fitness {r['fitness']:.4f}: {os.path.basename(f)}")
+    assert os.path.exists(f), f + " missing"
+name = open("F/checkpoints/best").read().strip()
+assert name == "ckpt-%012d.h5" % bests[-1]["step"], (name, bests[-1])
+PYEOF
+ok $? "every new best epoch has its checkpoint, and best names the top one"
+
 # Learning: 2 ranks on a fixed small batch (no augmentation) lower the supervised
 # losses (box + cls) steadily, with and without AMP (f16 storage, loss scaling).
 "$DYOLO" synth --out syn8 --images 10 --classes 3 --size 96 --seed 5 >/dev/null 2>&1
