@@ -53,10 +53,10 @@ double bench_sgemm_peak(int n, int reps)
     return 2.0 * n * n * (double)n / best / 1e9;
 }
 
-/* OpenBLAS SGEMM right now: n^3 on each of `threads` threads at once, each single-
- * threaded (as dyolo's own parts run OpenBLAS), bench_sgemm_peak on each; the
- * slowest thread's rate times the threads, 0 on failure.  Measured after every timed step, it is the
- * yardstick of that step's 3x3 rate: on a shared VM the machine's speed drifts
+/* OpenBLAS SGEMM right now: bench_sgemm_peak(n) on each of `threads` threads at
+ * once, each single-threaded (as dyolo's own parts run OpenBLAS); the slowest
+ * thread's rate times the threads, 0 on failure.  Measured after every timed step,
+ * it is the yardstick of that step's 3x3 rate: on a shared VM the machine's speed drifts
  * by 20-40% within a run, and a ratio of two moments measures the neighbours. */
 typedef struct {
     int n;

@@ -415,7 +415,7 @@ static void pad_band(const tn_conv_shape *s, const float *x, int b, int oy0, flo
                 const int y = st * (oy0 + r) + py - pd;
                 const float *sr = y < 0 || y >= s->h || oy0 + r >= g.hq ? NULL : src + (size_t)y * s->w;
                 float *row = d + (size_t)py * st * g.plane + (size_t)r * g.wq;
-                if (sr && hi > lo) prefetch_src(s, x, b, ci, lo, hi, (size_t)y * s->w, (size_t)s->w);
+                if (sr) prefetch_src(s, x, b, ci, lo, hi, (size_t)y * s->w, (size_t)s->w);
                 if (st == 2) {
                     pad_row_s2(sr, s->w, pd, g.wq, row, row + g.plane);
                     continue;
@@ -512,6 +512,21 @@ static void add_pair_run(const float *ca, const float *cb, float *g)
 }
 #endif
 
+/* put_pair's common case: the panel's 24 grid columns are valid columns of one row,
+ * i.e. 48 consecutive pixels of gx, added in registers; returns 0 otherwise. */
+static int put_pair_whole(const djob *j, int py, size_t b, int oy0, int rows, size_t q0, const float *ca,
+                          const float *cb)
+{
+    const tn_conv_shape *o = j->o;
+    const int oy = (int)(q0 / j->wq), ox = (int)(q0 % j->wq);
+    const int y = 2 * (oy0 + oy) + py - o->pad, x = 2 * ox - o->pad;
+    if (oy >= rows || ox + NR > j->s->ow || y < 0 || y >= o->h || x < 0 || x + 2 * NR > o->w) return 0;
+    const size_t plane = (size_t)o->h * o->w;
+    for (int ci = 0; ci < o->cin; ci++, ca += NR, cb += NR)
+        add_pair_run(ca, cb, j->y + ((size_t)ci * o->n + b) * plane + (size_t)y * o->w + x);
+    return 1;
+}
+
 /* Phase passes (py, 0) and (py, 1) of stride-2 backward-data: their C panels at grid
  * column q0 of a band, ca and cb, hold input-gradient pixels (2 r + py - pad,
  * 2 c + px - pad) for px = 0, 1, i.e. together whole runs of a row: interleaved,
@@ -520,17 +535,7 @@ static void put_pair(const djob *j, int py, size_t b, int oy0, int rows, size_t 
 {
     const tn_conv_shape *f = j->s, *o = j->o;
     const int wq = (int)j->wq;
-    {
-        /* most panels: 24 valid columns of one row, 48 consecutive pixels of gx */
-        const int oy = (int)(q0 / (size_t)wq), ox = (int)(q0 % (size_t)wq);
-        const int y = 2 * (oy0 + oy) + py - o->pad, x = 2 * ox - o->pad;
-        if (oy < rows && ox + NR <= f->ow && y >= 0 && y < o->h && x >= 0 && x + 2 * NR <= o->w) {
-            const size_t plane = (size_t)o->h * o->w;
-            for (int ci = 0; ci < o->cin; ci++, ca += NR, cb += NR)
-                add_pair_run(ca, cb, j->y + ((size_t)ci * o->n + b) * plane + (size_t)y * o->w + x);
-            return;
-        }
-    }
+    if (put_pair_whole(j, py, b, oy0, rows, q0, ca, cb)) return;
     int seg_c[2 * NR], seg_d[2 * NR], seg_n[2 * NR], nseg = 0;
     for (int c = 0; c < 2 * NR; c++) {
         const int oy = (int)((q0 + (size_t)c / 2) / (size_t)wq), ox = (int)((q0 + (size_t)c / 2) % (size_t)wq);
@@ -627,18 +632,17 @@ static void direct_gemm(const djob *j, const dpass *ps, const float *xp, float *
  * cost as much as a third of the time. */
 static void prefetch_dst(const djob *j, size_t b, int oy0, int rows, int py, size_t tg, size_t te)
 {
-    const tn_conv_shape *s = j->s, *o = j->o ? j->o : j->s;
+    const tn_conv_shape *s = j->s, *o = j->o;
+    /* y's channels and planes: the input gradient of o for a phase pair, else s's output */
+    const long ch = o ? o->cin : s->cout, h = o ? o->h : s->oh, w = o ? o->w : s->ow;
     const size_t wq = j->wq, ya = tg * NR / wq;
     const size_t yb = (te * NR - 1) / wq < (size_t)rows ? (te * NR - 1) / wq + 1 : (size_t)rows;
-    const size_t plane = j->o ? (size_t)o->h * o->w : (size_t)s->oh * s->ow;
-    const size_t ch = j->o ? (size_t)o->cin : (size_t)s->cout;
-    for (size_t c = 0; c < ch; c++) {
-        const float *base = j->y + (c * o->n + b) * plane;
+    for (long c = 0; c < ch; c++) {
+        const float *base = j->y + ((size_t)c * s->n + b) * (size_t)(h * w);
         for (size_t r = ya; r < yb; r++) {
-            const long y = j->o ? 2 * ((long)oy0 + (long)r) + py - o->pad : (long)oy0 + (long)r;
-            if (y < 0 || y >= (j->o ? o->h : s->oh)) continue;
-            const size_t w = j->o ? (size_t)o->w : (size_t)s->ow;
-            for (size_t x = 0; x < w; x += 16) prefetch_line(base + (size_t)y * w + x);
+            const long y = o ? 2 * (oy0 + (long)r) + py - o->pad : oy0 + (long)r;
+            if (y < 0 || y >= h) continue;
+            for (long x = 0; x < w; x += 16) prefetch_line(base + y * w + x);
         }
     }
 }
