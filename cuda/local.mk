@@ -1,9 +1,12 @@
 # cuda/local.mk -- CUDA sources (compiled by nvcc when configured with CUDA) and
 # their CPU-only stand-ins.
 EXTRA_DIST += cuda/gpu_info.cu cuda/cuda_check.h src/core/gpu_none.c \
-	cuda/comm_nccl.cu cuda/comm_nccl.h src/dist/comm_nccl_none.c
+	cuda/comm_nccl.cu cuda/comm_nccl.h src/dist/comm_nccl_none.c \
+	src/tensor/backend_cuda_none.c
 if HAVE_CUDA
-libdyolo_a_SOURCES += cuda/gpu_info.cu cuda/cuda_check.h cuda/comm_nccl.cu cuda/comm_nccl.h
+libdyolo_a_SOURCES += cuda/gpu_info.cu cuda/cuda_check.h cuda/comm_nccl.cu cuda/comm_nccl.h \
+	src/tensor/backend_cuda_none.c
 else
-libdyolo_a_SOURCES += src/core/gpu_none.c src/dist/comm_nccl_none.c cuda/comm_nccl.h
+libdyolo_a_SOURCES += src/core/gpu_none.c src/dist/comm_nccl_none.c cuda/comm_nccl.h \
+	src/tensor/backend_cuda_none.c
 endif

@@ -318,7 +318,7 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
         }
         if (n->kind == NN_CONV) {
             tn_conv_shape s = conv_shape(g, n, batch);
-            size_t w = tn_conv_workspace(&s, NN_WS_CAP_FLOATS);
+            size_t w = g->be->conv_workspace(&s, NN_WS_CAP_FLOATS);
             if (w > ws) ws = w;
             if (n->bn) {
                 act += f;

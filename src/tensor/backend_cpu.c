@@ -2,10 +2,10 @@
  * im2col + OpenBLAS SGEMM over CNHW batches (1x1 stride-1 convolutions are a single
  * GEMM on the activation itself), fused batch norm + SiLU, pooling, upsampling, casts
  * and the flat-range helpers.  OpenBLAS does the threading of the GEMMs; the
- * element-wise passes are memory bound and stay single-threaded.
+ * element-wise passes are memory bound and stay single-threaded.  Its memory is host
+ * memory (backend_cpu_mem.c: alloc, copies, events that are always complete).
  *
- * defines: tn_backend_cpu, tn_conv_shape_init, tn_conv_workspace, tn_cpu_blas_fix_coretype,
- *          tn_cpu_blas_corename */
+ * defines: tn_backend_cpu, tn_cpu_blas_fix_coretype, tn_cpu_blas_corename */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,13 +14,7 @@
 
 #include "tensor/backend.h"
 #include "tensor/cpu_kernels.h"
-
-void tn_conv_shape_init(tn_conv_shape *s)
-{
-    if (s->groups < 1) s->groups = 1;
-    s->oh = (s->h + 2 * s->pad - s->k) / s->stride + 1;
-    s->ow = (s->w + 2 * s->pad - s->k) / s->stride + 1;
-}
+#include "tensor/kernels_hd.h"
 
 static int conv_is_pointwise(const tn_conv_shape *s)
 {
@@ -42,7 +36,7 @@ static int conv_chunk(const tn_conv_shape *s, size_t ws_floats)
     return nb > s->n ? s->n : nb;
 }
 
-size_t tn_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
+static size_t cpu_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
 {
     if (conv_is_pointwise(s)) return 0;
     /* the tiled path (conv_tiled.c) needs little; planned for the current threads */
@@ -575,17 +569,55 @@ static size_t cpu_nonfinite(size_t n, const float *x)
 static void cpu_sgd_update(size_t n, float *p, const float *g, float *mom, float lr, float momentum,
                            float wd, int nesterov)
 {
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        mom[i] = momentum * mom[i] + gi;
-        p[i] -= lr * (nesterov ? gi + momentum * mom[i] : mom[i]);
-    }
+    for (size_t i = 0; i < n; i++) tn_hd_sgd(&p[i], g[i], &mom[i], lr, momentum, wd, nesterov);
+}
+
+static void cpu_adamw_update(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
+                             float b2, float eps, float wd, float bc1, float bc2)
+{
+    float decay = 1.0f - lr * wd, sbc2 = sqrtf(bc2);
+    for (size_t i = 0; i < n; i++) tn_hd_adamw(&p[i], g[i], &m[i], &v[i], lr, b1, b2, eps, decay, bc1, sbc2);
+}
+
+static void cpu_ema_update(size_t n, float d, float w, const float *src, float *ema)
+{
+    for (size_t i = 0; i < n; i++) ema[i] = tn_hd_ema(ema[i], src[i], d, w);
+}
+
+static size_t cpu_unscale(size_t n, float inv, float *g)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += (size_t)tn_hd_unscale(&g[i], inv);
+    return bad;
+}
+
+static double cpu_sumsq(size_t n, const float *x)
+{
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    return ss;
 }
 
 static const tn_backend cpu_backend = {
     .name = "cpu",
     .device = TN_CPU,
+    .host_mem = 1,
     .set_threads = cpu_set_threads,
+    .alloc = tn_cpu_alloc,
+    .free = tn_cpu_free,
+    .upload = tn_cpu_upload,
+    .download = tn_cpu_download,
+    .copy = tn_cpu_copy,
+    .memset0 = tn_cpu_memset0,
+    .sync = tn_cpu_status,
+    .status = tn_cpu_status,
+    .event_create = tn_cpu_event_create,
+    .event_destroy = tn_cpu_event_destroy,
+    .event_record = tn_cpu_event_record,
+    .event_wait = tn_cpu_event_wait,
+    .event_done = tn_cpu_event_done,
+    .stream = tn_cpu_stream,
+    .conv_workspace = cpu_conv_workspace,
     .conv_fwd = cpu_conv_fwd,
     .conv_bwd_data = cpu_conv_bwd_data,
     .conv_bwd_filter = cpu_conv_bwd_filter,
@@ -606,6 +638,10 @@ static const tn_backend cpu_backend = {
     .round_f16 = cpu_round_f16,
     .nonfinite = cpu_nonfinite,
     .sgd_update = cpu_sgd_update,
+    .adamw_update = cpu_adamw_update,
+    .ema_update = cpu_ema_update,
+    .unscale = cpu_unscale,
+    .sumsq = cpu_sumsq,
 };
 
 const tn_backend *tn_backend_cpu(void)

@@ -7,7 +7,7 @@
  *          cpu_affine_act, cpu_bn_bwd_reduce, cpu_bn_bwd_apply, cpu_kernel_threads,
  *          cpu_tconv_ws, cpu_tconv_fwd, cpu_tconv_bwd_data, cpu_tconv_bwd_filter,
  *          cpu_gconv_ws, cpu_gconv_fwd, cpu_gconv_bwd_data, cpu_gconv_bwd_filter,
- *          cpu_gconv_enable */
+ *          cpu_gconv_enable, the tn_cpu_* memory ops of backend_cpu_mem.c */
 #ifndef DY_TENSOR_CPU_KERNELS_H
 #define DY_TENSOR_CPU_KERNELS_H
 
@@ -66,5 +66,20 @@ int cpu_gconv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy
  * a level at start. */
 enum { CPU_GCONV_OFF = 0, CPU_GCONV_BACKWARD = 1, CPU_GCONV_ALL = 2 };
 int cpu_gconv_enable(int level);
+
+/* Host memory and always-complete events (backend_cpu_mem.c). */
+dy_status tn_cpu_alloc(size_t bytes, void **out);
+void tn_cpu_free(void *p);
+dy_status tn_cpu_upload(void *dst, const void *src, size_t bytes);
+dy_status tn_cpu_download(void *dst, const void *src, size_t bytes);
+void tn_cpu_copy(void *dst, const void *src, size_t bytes);
+void tn_cpu_memset0(void *p, size_t bytes);
+dy_status tn_cpu_status(void);
+dy_status tn_cpu_event_create(tn_event **out);
+void tn_cpu_event_destroy(tn_event *e);
+void tn_cpu_event_record(tn_event *e);
+dy_status tn_cpu_event_wait(tn_event *e);
+int tn_cpu_event_done(tn_event *e);
+void *tn_cpu_stream(void);
 
 #endif

@@ -63,7 +63,7 @@ static void test_conv(int n, int cin, int hw, int cout, int k, int st, int pad, 
     c.nw = (size_t)cout * (cin / groups) * k * k;
     c.ny = (size_t)cout * n * c.s.oh * c.s.ow;
     size_t per = (size_t)cin * k * k * c.s.oh * c.s.ow;
-    c.nws = chunked ? per : tn_conv_workspace(&c.s, (size_t)1 << 24);
+    c.nws = chunked ? per : tn_backend_cpu()->conv_workspace(&c.s, (size_t)1 << 24);
     c.x = malloc(sizeof(float) * c.nx);
     c.w = malloc(sizeof(float) * c.nw);
     c.b = bias ? malloc(sizeof(float) * cout) : NULL;
@@ -118,7 +118,7 @@ static void test_conv_big_hw(int threads, int k, int st, int groups, int cin, in
     c.nx = (size_t)cin * 3 * hw * hw;
     c.nw = (size_t)cout * (cin / groups) * k * k;
     c.ny = (size_t)cout * 3 * c.s.oh * c.s.ow;
-    c.nws = tn_conv_workspace(&c.s, (size_t)16 << 20);
+    c.nws = tn_backend_cpu()->conv_workspace(&c.s, (size_t)16 << 20);
     c.x = malloc(sizeof(float) * c.nx);
     c.w = malloc(sizeof(float) * c.nw);
     c.y = malloc(sizeof(float) * c.ny);
@@ -351,7 +351,7 @@ static void test_gconv_batch_invariant(int threads, int hw, int ch, int st)
     tn_conv_shape_init(&s1);
     const size_t pl = (size_t)hw * hw, nx = (size_t)ch * N * pl, nw = (size_t)ch * ch * 9;
     const size_t opl = (size_t)s.oh * s.ow;
-    size_t nws = tn_conv_workspace(&s, (size_t)16 << 20), nws1 = tn_conv_workspace(&s1, (size_t)16 << 20);
+    size_t nws = tn_backend_cpu()->conv_workspace(&s, (size_t)16 << 20), nws1 = tn_conv_workspace(&s1, (size_t)16 << 20);
     float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * nx),
           *gx = calloc(nx, sizeof(float)), *x1 = malloc(sizeof(float) * ch * pl), *y1 = malloc(sizeof(float) * ch * pl),
           *g1 = malloc(sizeof(float) * ch * pl), *ws = malloc(sizeof(float) * (nws > nws1 ? nws : nws1));

@@ -1,0 +1,77 @@
+/* backend_cpu_mem.c -- the memory and completion half of the CPU backend: host
+ * allocations (zero-filled, 64-byte aligned for the AVX2 kernels), copies, and
+ * events that are complete as soon as they exist, since every CPU op has finished
+ * when it returns.  The CPU backend never fails asynchronously, so its status is OK.
+ *
+ * defines: tn_cpu_alloc, tn_cpu_free, tn_cpu_upload, tn_cpu_download, tn_cpu_copy,
+ *          tn_cpu_memset0, tn_cpu_status, tn_cpu_event_* , tn_cpu_stream */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/cpu_kernels.h"
+
+struct tn_event {
+    int unused; /* a CPU event carries no state */
+};
+
+dy_status tn_cpu_alloc(size_t bytes, void **out)
+{
+    *out = NULL;
+    size_t n = (bytes + 63) & ~(size_t)63;
+    if (n < bytes) return DY_ERR(DY_ENOMEM, "cpu backend: allocation of %zu bytes overflows", bytes);
+    void *p = NULL;
+    int e = posix_memalign(&p, 64, n ? n : 64);
+    if (e != 0)
+        return DY_ERR(DY_ENOMEM, "cpu backend: out of memory allocating %.1f MB: %s", (double)bytes / 1e6,
+                      strerror(e));
+    memset(p, 0, n ? n : 64);
+    *out = p;
+    return DY_OK;
+}
+
+void tn_cpu_free(void *p) { free(p); }
+
+dy_status tn_cpu_upload(void *dst, const void *src, size_t bytes)
+{
+    if (bytes && dst != src) memcpy(dst, src, bytes);
+    return DY_OK;
+}
+
+dy_status tn_cpu_download(void *dst, const void *src, size_t bytes)
+{
+    if (bytes && dst != src) memcpy(dst, src, bytes);
+    return DY_OK;
+}
+
+void tn_cpu_copy(void *dst, const void *src, size_t bytes)
+{
+    if (bytes && dst != src) memmove(dst, src, bytes);
+}
+
+void tn_cpu_memset0(void *p, size_t bytes)
+{
+    if (bytes) memset(p, 0, bytes);
+}
+
+dy_status tn_cpu_status(void) { return DY_OK; }
+
+dy_status tn_cpu_event_create(tn_event **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? DY_OK : DY_ERR(DY_ENOMEM, "cpu backend: out of memory for an event");
+}
+
+void tn_cpu_event_destroy(tn_event *e) { free(e); }
+void tn_cpu_event_record(tn_event *e) { (void)e; }
+dy_status tn_cpu_event_wait(tn_event *e)
+{
+    (void)e;
+    return DY_OK;
+}
+int tn_cpu_event_done(tn_event *e)
+{
+    (void)e;
+    return 1;
+}
+void *tn_cpu_stream(void) { return NULL; }
