@@ -1,5 +1,5 @@
 /* config_schema.c -- the list of configuration sections this build knows, and the
- * core section (run directory, seed, logging, runtime).  Other modules declare their
+ * core sections (run directory, seed, logging).  Other modules declare their
  * own sections next to their code and are listed here. */
 #include "core/config.h"
 #include "data/loader.h"
@@ -18,21 +18,16 @@ static const cfg_key core_log_keys[] = {
      "seconds between progress lines when output is not a terminal"},
 };
 
-static const cfg_key core_runtime_keys[] = {
-    {"runtime.threads", CFG_INT, "0", 0, 1024, NULL, "compute threads per rank (0: cores / local ranks)"},
-    {"runtime.device", CFG_ENUM, "\"auto\"", 1, 0, "auto|cpu|cuda", "compute device"},
-};
-
 #define SECTION(var, nm, hlp, keys) \
     static const cfg_section var = {nm, hlp, keys, (int)(sizeof keys / sizeof keys[0])}
 
 SECTION(cfg_section_run, "run", "run identity and output directory", core_run_keys);
 SECTION(cfg_section_log, "log", "logging and progress output", core_log_keys);
-SECTION(cfg_section_runtime, "runtime", "threads and device selection", core_runtime_keys);
 
 /* Sections declared by other modules next to their code. */
 extern const cfg_section cfg_section_train; /* src/train/train_config.c */
 extern const cfg_section cfg_section_dist;  /* src/dist/dist_config.c */
+extern const cfg_section cfg_section_runtime; /* src/dist/runtime.c */
 extern const cfg_section cfg_section_model; /* src/model/model_config.c */
 extern const cfg_section cfg_section_ckpt; /* src/io/ckpt_config.c */
 

@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-#include "core/gpu.h"
 
 static const cfg_key dist_keys[] = {
     {"dist.transport", CFG_ENUM, "\"auto\"", 1, 0, "auto|mpi|nccl",
@@ -46,20 +45,4 @@ dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *
     dopt->min_buckets = (int)cfg_int(c, "dist.min_buckets");
     dopt->dtype = COMM_F32;
     return DY_OK;
-}
-
-dy_status dist_comm_from_cfg(const cfg *c, const dist_ctx *d, comm **out, ddp_opts *dopt, dist_devmap_out *dev)
-{
-    const char *want = cfg_str(c, "runtime.device");
-    int gpu = !strcmp(want, "cuda");
-    if (!strcmp(want, "auto")) {
-        gpu_info gi;
-        gpu_query(&gi);
-        gpu = gi.device_count > 0;
-    }
-    DY_TRY(dist_select_device(d, gpu, dev));
-    comm_opts co;
-    DY_TRY(dist_opts_from_cfg(c, dev->device, &co, dopt));
-    if (!gpu && co.transport == COMM_TRANSPORT_AUTO) co.transport = COMM_TRANSPORT_MPI;
-    return comm_create(d->world, &co, out);
 }

@@ -1,6 +1,7 @@
 /* dist_config.h -- the `dist` configuration section and its translation into the
  * options of the communication interface and DDP.
- * defines: cfg_section_dist, dist_opts_from_cfg, dist_comm_from_cfg */
+ * (Choosing the transport together with the backend is dist_runtime_open's job.)
+ * defines: cfg_section_dist, dist_opts_from_cfg */
 #ifndef DY_DIST_DIST_CONFIG_H
 #define DY_DIST_DIST_CONFIG_H
 
@@ -14,11 +15,5 @@ extern const cfg_section cfg_section_dist;
 /* device: from dist_map_device (-1 on CPU).  ddp dtype is F32 (the trainer sets F16
  * under amp when gradients are kept in half precision). */
 dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *dopt);
-
-/* Everything a trainer needs from `dist` and `runtime.device`: pick this rank's
- * device (dist_select_device; GPU when runtime.device is cuda, or auto with a GPU
- * present), then create the communicator on d->world.  Collective. */
-dy_status dist_comm_from_cfg(const cfg *c, const dist_ctx *d, comm **out, ddp_opts *dopt,
-                             dist_devmap_out *dev);
 
 #endif

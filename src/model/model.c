@@ -238,6 +238,12 @@ static dy_status build(yolo_model *m, const cJSON *root, int nc)
 
 dy_status yolo_model_create_json(const char *text, const char *name, int nc, yolo_model **out)
 {
+    return yolo_model_create_json_on(NULL, text, name, nc, out);
+}
+
+dy_status yolo_model_create_json_on(const tn_backend *be, const char *text, const char *name, int nc,
+                                    yolo_model **out)
+{
     yolo_model *m = calloc(1, sizeof *m);
     if (!m) return DY_ERR(DY_ENOMEM, "out of memory");
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -247,7 +253,7 @@ dy_status yolo_model_create_json(const char *text, const char *name, int nc, yol
     if (!root || !cJSON_IsObject(root))
         st = DY_ERR(DY_EFORMAT, "%s: not a JSON object (syntax error near \"%.20s\")", name,
                     cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
-    if (st == DY_OK) st = nn_graph_new(&m->g, tn_backend_cpu());
+    if (st == DY_OK) st = nn_graph_new(&m->g, be ? be : tn_backend_cpu());
     if (st == DY_OK) st = build(m, root, nc);
     cJSON_Delete(root);
     if (st != DY_OK) {
@@ -259,6 +265,11 @@ dy_status yolo_model_create_json(const char *text, const char *name, int nc, yol
 }
 
 dy_status yolo_model_create(const char *path, int nc, yolo_model **out)
+{
+    return yolo_model_create_on(NULL, path, nc, out);
+}
+
+dy_status yolo_model_create_on(const tn_backend *be, const char *path, int nc, yolo_model **out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return DY_ERR(DY_ENOENT, "model spec %s: cannot open: %s", path, strerror(errno));
@@ -273,7 +284,7 @@ dy_status yolo_model_create(const char *path, int nc, yolo_model **out)
         return DY_ERR(DY_EIO, "model spec %s: read failed", path);
     }
     buf[len] = 0;
-    dy_status st = yolo_model_create_json(buf, path, nc, out);
+    dy_status st = yolo_model_create_json_on(be, buf, path, nc, out);
     free(buf);
     return st;
 }
@@ -281,14 +292,38 @@ dy_status yolo_model_create(const char *path, int nc, yolo_model **out)
 void yolo_model_free(yolo_model *m)
 {
     if (!m) return;
+    if (m->g) m->g->be->free(m->ddev);
     nn_graph_free(m->g);
     free(m->layers);
     free(m->dout);
+    free(m->hout);
     yolo_loss_ws_free(&m->lws);
     free(m);
 }
 
-void yolo_model_init(yolo_model *m, uint64_t seed)
+/* Initialises host copies p (parameters) and b (buffers) of the graph's layout. */
+static void init_host(yolo_model *m, uint64_t seed, float *p, float *b);
+
+dy_status yolo_model_init(yolo_model *m, uint64_t seed)
+{
+    nn_graph *g = m->g;
+    if (g->be->host_mem) {
+        init_host(m, seed, g->params, g->buffers);
+        return DY_OK;
+    }
+    float *p = calloc(g->nparams + 1, sizeof(float)), *b = calloc(g->nbuffers + 1, sizeof(float));
+    dy_status s = p && b ? yolo_model_state_get(m, p, b)
+                         : DY_ERR(DY_ENOMEM, "model %s: out of memory initialising", m->name);
+    if (s == DY_OK) {
+        init_host(m, seed, p, b);
+        s = yolo_model_state_put(m, p, b);
+    }
+    free(p);
+    free(b);
+    return s;
+}
+
+static void init_host(yolo_model *m, uint64_t seed, float *params, float *buffers)
 {
     nn_graph *g = m->g;
     for (int i = 0; i < g->nnodes; i++) {
@@ -299,22 +334,22 @@ void yolo_model_init(yolo_model *m, uint64_t seed)
         float bound = 1.f / sqrtf((float)fan_in); /* kaiming_uniform(a=sqrt 5) */
         rng_stream r;
         rng_stream_init(&r, seed, 0x6e6e, 0, (uint64_t)i);
-        for (size_t j = 0; j < wc; j++) g->params[n->poff + j] = rng_uniform_range(&r, -bound, bound);
+        for (size_t j = 0; j < wc; j++) params[n->poff + j] = rng_uniform_range(&r, -bound, bound);
         if (n->bn) {
             for (int c = 0; c < n->c; c++) {
-                g->params[n->poff + wc + c] = 1.f;
-                g->params[n->poff + wc + n->c + c] = 0.f;
-                g->buffers[n->boff + c] = 0.f;
-                g->buffers[n->boff + n->c + c] = 1.f;
+                params[n->poff + wc + c] = 1.f;
+                params[n->poff + wc + n->c + c] = 0.f;
+                buffers[n->boff + c] = 0.f;
+                buffers[n->boff + n->c + c] = 1.f;
             }
             continue;
         }
-        float *b = g->params + n->poff + wc;
+        float *b = params + n->poff + wc;
         for (int c = 0; c < n->c; c++) b[c] = rng_uniform_range(&r, -bound, bound);
     }
     for (int l = 0; m->has_detect && l < m->head.nl; l++) {
         const nn_node *n = &g->nodes[m->det[l]];
-        float *b = g->params + n->poff + (n->pcount - (size_t)n->c);
+        float *b = params + n->poff + (n->pcount - (size_t)n->c);
         int no = 5 + m->head.nc;
         double s = m->head.stride[l];
         for (int a = 0; a < m->head.na; a++) {

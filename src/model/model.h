@@ -48,30 +48,47 @@ typedef struct {
     void *count_reduce_user;
 } yolo_model_opts;
 
-/* nc <= 0 keeps the spec's nc. */
+/* nc <= 0 keeps the spec's nc.  The model lives on the CPU backend; the _on
+ * variants put its buffers and compute on backend be (NULL: CPU). */
 dy_status yolo_model_create(const char *spec_path, int nc, yolo_model **out);
 dy_status yolo_model_create_json(const char *json_text, const char *name, int nc, yolo_model **out);
+dy_status yolo_model_create_on(const tn_backend *be, const char *spec_path, int nc, yolo_model **out);
+dy_status yolo_model_create_json_on(const tn_backend *be, const char *json_text, const char *name, int nc,
+                                    yolo_model **out);
 void yolo_model_free(yolo_model *m);
 /* From the config: model.spec, nc (> 0 overrides model.nc, which 0 leaves to the
  * spec), model.anchor_t / label_smoothing, the loss gains for data.imgsz, f16
- * storage when train.amp, runtime.threads (0: all cores).  The caller plans. */
+ * storage when train.amp, runtime.threads (0: all cores), on backend be (from
+ * rt_select; NULL: CPU).  The caller plans. */
 struct cfg;
-dy_status yolo_model_from_config(const struct cfg *c, int nc, yolo_model **out);
+dy_status yolo_model_from_config(const struct cfg *c, int nc, const tn_backend *be, yolo_model **out);
 void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o);
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m);
 
 /* YOLOv5 initialisation (PyTorch default conv init, BN 1/0, Detect priors). */
-void yolo_model_init(yolo_model *m, uint64_t seed);
+dy_status yolo_model_init(yolo_model *m, uint64_t seed);
 dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w);
 dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training);
 /* targets: nt x 6 (image, class, cx, cy, w, h normalised); imgsz scales the obj gain. */
 dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss_parts *parts);
-void yolo_model_backward(yolo_model *m);
-/* After an eval-mode forward: out[batch][anchors_total][5 + nc], boxes in input pixels. */
+dy_status yolo_model_backward(yolo_model *m);
+/* After an eval-mode forward: out[batch][anchors_total][5 + nc], boxes in input pixels
+ * (host memory: on a device backend the forward pass downloads the Detect outputs,
+ * and only those, for the loss and the decode). */
 void yolo_model_decode(const yolo_model *m, float *out);
 size_t yolo_model_num_anchors_total(const yolo_model *m);
 
-/* Flat buffers and their named ranges. */
+/* Flat buffers and their named ranges.  params/grads/buffers are backend memory:
+ * host code reads or writes them with yolo_model_state_get/put (or the backend's
+ * download/upload); on the CPU backend they are plain host arrays. */
+const tn_backend *yolo_model_backend(const yolo_model *m);
+/* Copies parameters and BN buffers to host arrays (either may be NULL)... */
+dy_status yolo_model_state_get(const yolo_model *m, float *params, float *buffers);
+/* ...and back (either may be NULL). */
+dy_status yolo_model_state_put(yolo_model *m, const float *params, const float *buffers);
+/* Bytes moved between host and backend per training step for the loss (Detect
+ * outputs down, their gradients up); 0 on a host-memory backend. */
+size_t yolo_model_loss_transfer_bytes(const yolo_model *m);
 size_t yolo_model_num_params(const yolo_model *m);
 float *yolo_model_params(yolo_model *m);
 float *yolo_model_grads(yolo_model *m);

@@ -19,11 +19,11 @@ static const cfg_key model_keys[] = {
 const cfg_section cfg_section_model = {"model", "network spec, classes, input size, precision",
                                        model_keys, (int)(sizeof model_keys / sizeof model_keys[0])};
 
-dy_status yolo_model_from_config(const cfg *c, int nc, yolo_model **out)
+dy_status yolo_model_from_config(const cfg *c, int nc, const tn_backend *be, yolo_model **out)
 {
     const char *spec = cfg_str(c, "model.spec");
     if (nc <= 0) nc = (int)cfg_int(c, "model.nc");
-    DY_TRY_CTX(yolo_model_create(spec, nc, out), "model.spec");
+    DY_TRY_CTX(yolo_model_create_on(be, spec, nc, out), "model.spec");
     int threads = (int)cfg_int(c, "runtime.threads");
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

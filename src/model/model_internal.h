@@ -18,8 +18,12 @@ struct yolo_model {
     yolo_loss_hyp hyp;
     int hyp_imgsz;              /* imgsz the default hyp was scaled for */
     yolo_model_opts opts;
-    float *dout;                /* d loss / d Detect outputs, all levels */
+    float *dout;                /* d loss / d Detect outputs, all levels (host) */
     float *dlev[YOLO_MAX_LEVELS];
+    /* device backends: host copies of the Detect outputs, and dout in backend memory */
+    float *hout, *ddev;
+    const float *hlev[YOLO_MAX_LEVELS]; /* Detect outputs as the host reads them */
+    size_t det_floats;          /* all levels */
     yolo_loss_ws lws;
 };
 

@@ -1,8 +1,15 @@
 /* model_run.c -- running a yolo_model: planning, forward, loss, backward with the
  * gradient-ready hook and loss scaling, inference decode, accessors and the summary.
  *
+ * The loss and the decode run on the host.  On a device backend the forward pass
+ * downloads the Detect outputs (and nothing else) and backward uploads their
+ * gradients: 2 x 4 x (5 + nc) x anchors x batch bytes per step, e.g. 12.9 MB each way
+ * for yolov5n, nc 3, 640 px, batch 16 (yolo_model_loss_transfer_bytes).  Objectness
+ * and class rows are contiguous in CNHW, so this is one copy per level.
+ *
  * defines: yolo_model_plan, yolo_model_forward, yolo_model_loss, yolo_model_backward,
- *          yolo_model_decode, yolo_model_summary and the accessors of model.h */
+ *          yolo_model_decode, yolo_model_summary, yolo_model_state_get/put and the
+ *          accessors of model.h */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +36,35 @@ void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o)
 
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m) { return &m->opts; }
 
+/* Host gradient of the Detect outputs; on a device backend also the host copy of
+ * the outputs and a backend buffer for the gradient. */
+static dy_status plan_detect_io(yolo_model *m, size_t tot)
+{
+    const tn_backend *be = m->g->be;
+    free(m->dout);
+    free(m->hout);
+    be->free(m->ddev);
+    m->hout = m->ddev = NULL;
+    m->det_floats = tot;
+    m->dout = malloc(sizeof(float) * (tot + 1));
+    if (!m->dout) return DY_ERR(DY_ENOMEM, "out of memory for the loss gradient");
+    if (!be->host_mem) {
+        void *p = NULL;
+        m->hout = malloc(sizeof(float) * (tot + 1));
+        if (!m->hout) return DY_ERR(DY_ENOMEM, "out of memory for the Detect outputs");
+        DY_TRY_CTX(be->alloc(sizeof(float) * (tot + 1), &p), "the loss gradient on %s", be->name);
+        m->ddev = p;
+    }
+    size_t off = 0;
+    for (int l = 0; m->has_detect && l < m->head.nl; l++) {
+        const nn_node *n = &m->g->nodes[m->det[l]];
+        m->dlev[l] = m->dout + off;
+        m->hlev[l] = m->hout ? m->hout + off : n->out;
+        off += (size_t)n->c * m->g->batch * n->h * n->w;
+    }
+    return DY_OK;
+}
+
 dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
 {
     if (batch < 1 || h < 1 || w < 1)
@@ -44,14 +80,7 @@ dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
         tot += (size_t)n->c * batch * n->h * n->w;
     }
     m->head.batch = batch;
-    free(m->dout);
-    m->dout = malloc(sizeof(float) * (tot + 1));
-    if (!m->dout) return DY_ERR(DY_ENOMEM, "out of memory for the loss gradient");
-    for (int l = 0, off = 0; m->has_detect && l < m->head.nl; l++) {
-        const nn_node *n = &m->g->nodes[m->det[l]];
-        m->dlev[l] = m->dout + off;
-        off += n->c * batch * n->h * n->w;
-    }
+    DY_TRY(plan_detect_io(m, tot));
     int imgsz = h > w ? h : w;
     if (imgsz != m->hyp_imgsz) {
         float ls = m->hyp.label_smoothing, at = m->hyp.anchor_t;
@@ -66,8 +95,18 @@ dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
 dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training)
 {
     if (!m->g->arena) return DY_ERR(DY_EINVAL, "model %s: forward before yolo_model_plan", m->name);
-    if (images) nn_graph_set_input_u8(m->g, images);
+    const tn_backend *be = m->g->be;
+    if (images) DY_TRY_CTX(nn_graph_set_input_u8(m->g, images), "model %s", m->name);
     nn_graph_forward(m->g, training);
+    if (be->host_mem) return DY_OK;
+    size_t off = 0;
+    for (int l = 0; m->has_detect && l < m->head.nl; l++) {
+        const nn_node *n = &m->g->nodes[m->det[l]];
+        size_t f = (size_t)n->c * m->g->batch * n->h * n->w;
+        DY_TRY_CTX(be->download(m->hout + off, n->out, sizeof(float) * f), "model %s: Detect output %d", m->name, l);
+        off += f;
+    }
+    DY_TRY_CTX(be->status(), "model %s: forward on %s", m->name, be->name);
     return DY_OK;
 }
 
@@ -75,7 +114,7 @@ dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss
 {
     if (!m->has_detect) return DY_ERR(DY_EINVAL, "model %s has no Detect layer: no loss", m->name);
     const float *outs[YOLO_MAX_LEVELS];
-    for (int l = 0; l < m->head.nl; l++) outs[l] = m->g->nodes[m->det[l]].out;
+    for (int l = 0; l < m->head.nl; l++) outs[l] = m->hlev[l];
     DY_TRY(yolo_loss_compute(&m->head, &m->hyp, outs, m->dlev, targets, nt, &m->lws, parts));
     if (!isfinite(parts->total))
         return DY_ERR(DY_ERANGE, "model %s: the loss is not finite (box %g obj %g cls %g)", m->name,
@@ -83,15 +122,45 @@ dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss
     return DY_OK;
 }
 
-void yolo_model_backward(yolo_model *m)
+dy_status yolo_model_backward(yolo_model *m)
 {
     nn_graph *g = m->g;
+    const tn_backend *be = g->be;
     nn_graph_zero_grads(g);
+    if (m->ddev) DY_TRY_CTX(be->upload(m->ddev, m->dout, sizeof(float) * m->det_floats), "model %s: loss gradient", m->name);
+    size_t off = 0;
     for (int l = 0; m->has_detect && l < m->head.nl; l++) {
         nn_node *n = &g->nodes[m->det[l]];
-        g->be->scale((size_t)n->c * g->batch * n->h * n->w, m->opts.loss_scale, m->dlev[l], n->gout);
+        size_t f = (size_t)n->c * g->batch * n->h * n->w;
+        be->scale(f, m->opts.loss_scale, m->ddev ? m->ddev + off : m->dlev[l], n->gout);
+        off += f;
     }
     nn_graph_backward(g);
+    DY_TRY_CTX(be->status(), "model %s: backward on %s", m->name, be->name);
+    return DY_OK;
+}
+
+size_t yolo_model_loss_transfer_bytes(const yolo_model *m)
+{
+    return m->g->be->host_mem ? 0 : 2 * sizeof(float) * m->det_floats;
+}
+
+const tn_backend *yolo_model_backend(const yolo_model *m) { return m->g->be; }
+
+dy_status yolo_model_state_get(const yolo_model *m, float *params, float *buffers)
+{
+    const nn_graph *g = m->g;
+    if (params) DY_TRY_CTX(g->be->download(params, g->params, sizeof(float) * g->nparams), "model %s: parameters", m->name);
+    if (buffers) DY_TRY_CTX(g->be->download(buffers, g->buffers, sizeof(float) * g->nbuffers), "model %s: BN buffers", m->name);
+    return DY_OK;
+}
+
+dy_status yolo_model_state_put(yolo_model *m, const float *params, const float *buffers)
+{
+    nn_graph *g = m->g;
+    if (params) DY_TRY_CTX(g->be->upload(g->params, params, sizeof(float) * g->nparams), "model %s: parameters", m->name);
+    if (buffers) DY_TRY_CTX(g->be->upload(g->buffers, buffers, sizeof(float) * g->nbuffers), "model %s: BN buffers", m->name);
+    return DY_OK;
 }
 
 size_t yolo_model_num_anchors_total(const yolo_model *m)
@@ -111,7 +180,7 @@ void yolo_model_decode(const yolo_model *m, float *out)
     for (int l = 0; l < m->head.nl; l++) {
         const int ny = m->head.ny[l], nx = m->head.nx[l];
         const size_t plane = (size_t)B * ny * nx;
-        const float *o = m->g->nodes[m->det[l]].out, s = m->head.stride[l];
+        const float *o = m->hlev[l], s = m->head.stride[l];
         for (int b = 0; b < B; b++)
             for (int a = 0; a < m->head.na; a++)
                 for (int y = 0; y < ny; y++)

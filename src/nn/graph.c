@@ -24,19 +24,28 @@ dy_status nn_graph_new(nn_graph **out, const tn_backend *be)
     return DY_OK;
 }
 
+static void free_plan(nn_graph *g)
+{
+    const tn_backend *be = g->be;
+    be->free(g->arena);
+    be->free(g->garena);
+    be->free(g->ws);
+    be->free(g->stats);
+    be->free(g->in_u8);
+    g->arena = g->garena = g->ws = g->stats = NULL;
+    g->in_u8 = NULL;
+}
+
 void nn_graph_free(nn_graph *g)
 {
     if (!g) return;
     free(g->nodes);
     free(g->ranges);
     free(g->buf_ranges);
-    free(g->params);
-    free(g->grads);
-    free(g->buffers);
-    free(g->arena);
-    free(g->garena);
-    free(g->ws);
-    free(g->stats);
+    g->be->free(g->params);
+    g->be->free(g->grads);
+    g->be->free(g->buffers);
+    free_plan(g);
     free(g);
 }
 
@@ -184,24 +193,42 @@ int nn_graph_add_concat(nn_graph *g, const int *ins, int nin)
     return id;
 }
 
+/* Backend memory for n floats (at least one, so pointers are never NULL). */
+static dy_status be_floats(const nn_graph *g, size_t n, float **out, const char *what)
+{
+    void *p = NULL;
+    dy_status s = g->be->alloc(sizeof(float) * (n ? n : 1), &p);
+    *out = p;
+    return s == DY_OK ? DY_OK : err_wrap(s, "%s (%zu floats)", what, n);
+}
+
 dy_status nn_graph_finalize(nn_graph *g)
 {
+    DY_TRY(be_floats(g, g->nparams, &g->params, "parameters"));
+    DY_TRY(be_floats(g, g->nparams, &g->grads, "gradients"));
+    DY_TRY(be_floats(g, g->nbuffers, &g->buffers, "BN buffers"));
+    /* BN gamma and running var start at 1: set on the host, uploaded once */
     size_t np = g->nparams ? g->nparams : 1, nb = g->nbuffers ? g->nbuffers : 1;
-    g->params = calloc(np, sizeof(float));
-    g->grads = calloc(np, sizeof(float));
-    g->buffers = calloc(nb, sizeof(float));
-    if (!g->params || !g->grads || !g->buffers)
+    float *hp = calloc(np, sizeof(float)), *hb = calloc(nb, sizeof(float));
+    if (!hp || !hb) {
+        free(hp);
+        free(hb);
         return DY_ERR(DY_ENOMEM, "out of memory allocating %zu parameters", g->nparams);
+    }
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *n = &g->nodes[i];
         if (n->kind != NN_CONV || !n->bn) continue;
         size_t wc = n->pcount - 2 * (size_t)n->c;
         for (int c = 0; c < n->c; c++) {
-            g->params[n->poff + wc + c] = 1.f;
-            g->buffers[n->boff + n->c + c] = 1.f;
+            hp[n->poff + wc + c] = 1.f;
+            hb[n->boff + n->c + c] = 1.f;
         }
     }
-    return DY_OK;
+    dy_status s = g->be->upload(g->params, hp, sizeof(float) * np);
+    if (s == DY_OK) s = g->be->upload(g->buffers, hb, sizeof(float) * nb);
+    free(hp);
+    free(hb);
+    return s;
 }
 
 static tn_conv_shape conv_shape(const nn_graph *g, const nn_node *n, int batch)
@@ -328,19 +355,21 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
             }
         }
     }
-    free(g->arena);
-    free(g->garena);
-    free(g->ws);
-    free(g->stats);
-    g->arena = malloc(sizeof(float) * (act ? act : 1));
-    g->garena = malloc(sizeof(float) * (grad + tmp + 1));
-    g->ws = malloc(sizeof(float) * (ws ? ws : 1));
-    g->stats = malloc(sizeof(float) * (stats + 2 * (size_t)maxc + 1));
-    if (!g->arena || !g->garena || !g->ws || !g->stats) {
-        free(g->arena);
-        g->arena = NULL;
-        return DY_ERR(DY_ENOMEM, "out of memory planning activations for batch %d at %dx%d (%.1f MB)",
-                      batch, in_h, in_w, 4.0 * (double)(act + grad + tmp + ws) / 1e6);
+    free_plan(g);
+    size_t in_bytes = (size_t)batch * g->nodes[0].c * in_h * in_w;
+    dy_status st = be_floats(g, act, &g->arena, "activations");
+    if (st == DY_OK) st = be_floats(g, grad + tmp + 1, &g->garena, "activation gradients");
+    if (st == DY_OK) st = be_floats(g, ws, &g->ws, "convolution workspace");
+    if (st == DY_OK) st = be_floats(g, stats + 2 * (size_t)maxc + 1, &g->stats, "BN statistics");
+    if (st == DY_OK && !g->be->host_mem) {
+        void *p = NULL;
+        st = g->be->alloc(in_bytes ? in_bytes : 1, &p);
+        g->in_u8 = p;
+    }
+    if (st != DY_OK) {
+        free_plan(g);
+        return err_wrap(st, "planning activations for batch %d at %dx%d (%.1f MB)", batch, in_h, in_w,
+                        4.0 * (double)(act + grad + tmp + ws) / 1e6);
     }
     g->arena_floats = act;
     g->garena_floats = grad + tmp;
@@ -381,10 +410,17 @@ size_t nn_graph_arena_bytes(const nn_graph *g)
     return sizeof(float) * (g->arena_floats + g->garena_floats + g->ws_floats);
 }
 
-void nn_graph_set_input_u8(nn_graph *g, const uint8_t *images)
+dy_status nn_graph_set_input_u8(nn_graph *g, const uint8_t *images)
 {
     const nn_node *n = &g->nodes[0];
-    g->be->u8_to_f32(g->batch, n->c, n->h, n->w, images, n->out);
+    const uint8_t *x = images;
+    if (!g->be->host_mem) {
+        size_t bytes = (size_t)g->batch * n->c * n->h * n->w;
+        DY_TRY_CTX(g->be->upload(g->in_u8, images, bytes), "uploading the input batch");
+        x = g->in_u8;
+    }
+    g->be->u8_to_f32(g->batch, n->c, n->h, n->w, x, n->out);
+    return DY_OK;
 }
 
 static tn_bn_args bn_args(nn_graph *g, nn_node *n, int training)

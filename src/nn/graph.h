@@ -1,7 +1,7 @@
 /* graph.h -- a network as a list of primitive nodes (fused conv+BN+SiLU, add,
  * max-pool, upsample, concat) executed in order, built only on backend ops.
  * Parameters and gradients live in one flat buffer each, BN running statistics in a
- * third; activations and their gradients come from one arena planned once per input
+ * third, all allocated by the graph's backend (device memory on a GPU); activations and their gradients come from one arena planned once per input
  * shape (nn_graph_plan), so a training step allocates nothing.  Concatenation costs
  * nothing: producers write straight into their slice of the consumer's buffer.
  *
@@ -67,7 +67,8 @@ typedef struct {
     double *prof_conv;           /* optional per-node seconds in the convolution alone */
     /* plan */
     int batch, in_h, in_w;
-    float *arena, *garena, *ws, *stats;
+    float *arena, *garena, *ws, *stats;   /* backend memory */
+    uint8_t *in_u8;          /* input staging in backend memory (device backends only) */
     size_t arena_floats, garena_floats, ws_floats;
 } nn_graph;
 
@@ -91,8 +92,9 @@ dy_status nn_graph_finalize(nn_graph *g);
 dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w);
 size_t nn_graph_arena_bytes(const nn_graph *g);
 
-/* Fills the input node from uint8 NCHW images (0..255). */
-void nn_graph_set_input_u8(nn_graph *g, const uint8_t *images);
+/* Fills the input node from uint8 NCHW images (0..255) in host memory (uploaded
+ * first on a device backend). */
+dy_status nn_graph_set_input_u8(nn_graph *g, const uint8_t *images);
 void nn_graph_forward(nn_graph *g, int training);
 /* Gradients of the outputs must already be in the output nodes' gout (see
  * nn_graph_zero_grads); walks nodes in reverse and fills g->grads. */

@@ -44,6 +44,7 @@
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "dist/dist_config.h"
+#include "dist/runtime.h"
 #include "model/bench_step.h"
 #include "train/micro_step.h"
 #include "train/train_config.h"
@@ -91,7 +92,8 @@ typedef struct {
 typedef struct {
     dist_ctx d;
     cfg *cfg;
-    comm *comm;
+    dist_runtime rt;
+    comm *comm; /* rt.comm */
     ddp *ddp;
     yolo_model *model;
     train_state ts;
@@ -253,12 +255,12 @@ static dy_status setup_synth(bench_ctx *b, const dist_args *a)
 /* Model, DDP and optimizer state as the trainer builds them. */
 static dy_status setup_model(bench_ctx *b, const dist_args *a, int nc)
 {
-    ddp_opts dopt;
-    dist_devmap_out dev;
-    DY_TRY(dist_comm_from_cfg(b->cfg, &b->d, &b->comm, &dopt, &dev));
-    DY_TRY(yolo_model_from_config(b->cfg, nc, &b->model));
+    DY_TRY(dist_runtime_open(b->cfg, &b->d, &b->rt));
+    b->comm = b->rt.comm;
+    ddp_opts dopt = b->rt.dopt;
+    DY_TRY(yolo_model_from_config(b->cfg, nc, b->rt.be, &b->model));
     yolo_model *m = b->model;
-    yolo_model_init(m, 1);
+    DY_TRY(yolo_model_init(m, 1));
     DY_TRY(yolo_model_plan(m, a->batch, a->imgsz, a->imgsz));
     int nr = yolo_model_num_param_ranges(m);
     ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
@@ -273,12 +275,12 @@ static dy_status setup_model(bench_ctx *b, const dist_args *a, int nc)
     train_hyp hyp;
     if (s == DY_OK) s = train_hyp_from_cfg(b->cfg, &hyp);
     hyp.sched.batches_per_epoch = 1000;
-    if (s == DY_OK) s = train_state_init(&b->ts, &hyp, yolo_model_params(m), yolo_model_num_params(m), orr, nr);
+    if (s == DY_OK) s = train_state_init(&b->ts, b->rt.be, &hyp, yolo_model_params(m), yolo_model_num_params(m), orr, nr);
     b->have_state = s == DY_OK;
     free(dr);
     free(orr);
     DY_TRY(s);
-    DY_TRY(ema_init(&b->buf_ema, yolo_model_buffers(m), yolo_model_num_buffers(m), hyp.ema_decay, hyp.ema_tau));
+    DY_TRY(ema_init(&b->buf_ema, b->rt.be, yolo_model_buffers(m), yolo_model_num_buffers(m), hyp.ema_decay, hyp.ema_tau));
     b->have_ema = 1;
     train_micro_attach(m, b->ddp, b->comm, cfg_bool(b->cfg, "dist.sync_bn"), cfg_bool(b->cfg, "dist.global_loss_norm"));
     DY_TRY(ddp_broadcast_params(b->comm, yolo_model_params(m), yolo_model_num_params(m), COMM_F32));
@@ -291,9 +293,10 @@ static void teardown(bench_ctx *b)
     if (b->loader) loader_close(b->loader);
     ddp_destroy(b->ddp);
     yolo_model_free(b->model);
-    comm_destroy(b->comm);
     if (b->have_state) train_state_free(&b->ts);
     if (b->have_ema) ema_free(&b->buf_ema);
+    dist_runtime_close(&b->rt); /* after every buffer of its backend */
+    b->comm = NULL;
     free(b->img);
     free(b->tg);
     cfg_free(b->cfg);

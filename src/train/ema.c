@@ -1,15 +1,17 @@
-/* ema.c -- the YOLOv5 weight EMA (see ema.h). */
+/* ema.c -- the YOLOv5 weight EMA (see ema.h); the averaging pass is the backend's
+ * ema_update, so the values stay where the weights are (host or device). */
 #include "train/ema.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
-dy_status ema_init(ema *e, const float *src, size_t n, double decay, double tau)
+dy_status ema_init(ema *e, const tn_backend *be, const float *src, size_t n, double decay, double tau)
 {
-    e->v = malloc(n * sizeof(float));
-    if (!e->v) return DY_ERR(DY_ENOMEM, "EMA: out of memory for %zu values", n);
-    memcpy(e->v, src, n * sizeof(float));
+    e->be = be ? be : tn_backend_cpu();
+    void *p = NULL;
+    e->v = NULL;
+    DY_TRY_CTX(e->be->alloc(sizeof(float) * (n ? n : 1), &p), "EMA of %zu values", n);
+    e->v = p;
+    e->be->copy(e->v, src, n * sizeof(float));
     e->n = n;
     e->updates = 0;
     e->decay = decay;
@@ -19,7 +21,7 @@ dy_status ema_init(ema *e, const float *src, size_t n, double decay, double tau)
 
 void ema_free(ema *e)
 {
-    free(e->v);
+    if (e->be) e->be->free(e->v);
     e->v = NULL;
 }
 
@@ -29,6 +31,5 @@ void ema_update(ema *e, const float *src)
 {
     e->updates++;
     float d = (float)ema_decay_at(e, e->updates), w = 1.0f - d;
-    float *restrict v = e->v;
-    for (size_t i = 0; i < e->n; i++) v[i] = d * v[i] + w * src[i];
+    e->be->ema_update(e->n, d, w, src, e->v);
 }

@@ -13,16 +13,19 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "tensor/backend.h"
 
 typedef struct {
-    float *v;      /* the averaged values */
+    float *v;      /* the averaged values (backend memory) */
+    const tn_backend *be;
     size_t n;
     long updates;
     double decay, tau;
 } ema;
 
-/* Starts as a copy of src (decay 0.9999, tau 2000 in YOLOv5). */
-dy_status ema_init(ema *e, const float *src, size_t n, double decay, double tau);
+/* Starts as a copy of src, a buffer of backend be (NULL: the CPU backend); decay
+ * 0.9999, tau 2000 in YOLOv5. */
+dy_status ema_init(ema *e, const tn_backend *be, const float *src, size_t n, double decay, double tau);
 void ema_free(ema *e);
 double ema_decay_at(const ema *e, long updates);
 void ema_update(ema *e, const float *src);

@@ -80,7 +80,7 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
     double t1 = timer_now();
     DY_TRY(yolo_model_loss(m->model, targets, ntargets, &out->parts));
     double t2 = timer_now();
-    yolo_model_backward(m->model);
+    DY_TRY(yolo_model_backward(m->model));
     double t3 = timer_now();
     if (m->sync_barrier != MPI_COMM_NULL && sync) MPI_CHECK(MPI_Barrier(m->sync_barrier));
     double t4 = timer_now();

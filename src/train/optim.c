@@ -1,5 +1,6 @@
 /* optim.c -- SGD-Nesterov and AdamW over merged flat spans; gradient clipping
- * (see optim.h). */
+ * (see optim.h).  The arithmetic is the backend's (sgd_update, adamw_update, sumsq,
+ * scale), so the same code steps host or device buffers. */
 #include "train/optim.h"
 
 #include <math.h>
@@ -51,10 +52,11 @@ static dy_status build_spans(optim *o, const optim_range *ranges, int nr)
     return s;
 }
 
-dy_status optim_create(optim *o, optim_kind kind, size_t n, const optim_range *ranges, int nranges,
-                       float weight_decay)
+dy_status optim_create(optim *o, const tn_backend *be, optim_kind kind, size_t n, const optim_range *ranges,
+                       int nranges, float weight_decay)
 {
     memset(o, 0, sizeof *o);
+    o->be = be ? be : tn_backend_cpu();
     o->kind = kind;
     o->n = n;
     o->weight_decay = weight_decay;
@@ -63,12 +65,13 @@ dy_status optim_create(optim *o, optim_kind kind, size_t n, const optim_range *r
     o->eps = 1e-8f;
     dy_status s = nranges > 0 ? build_spans(o, ranges, nranges)
                               : DY_ERR(DY_EINVAL, "optimizer: no parameter ranges");
-    if (s == DY_OK) {
-        o->m = calloc(n, sizeof(float));
-        o->v = kind == OPTIM_ADAMW ? calloc(n, sizeof(float)) : NULL;
-        if (!o->m || (kind == OPTIM_ADAMW && !o->v))
-            s = DY_ERR(DY_ENOMEM, "optimizer: out of memory for %zu parameters of state", n);
-    }
+    void *pm = NULL, *pv = NULL;
+    if (s == DY_OK) s = o->be->alloc(sizeof(float) * (n ? n : 1), &pm);
+    o->m = pm;
+    if (s == DY_OK && kind == OPTIM_ADAMW) s = o->be->alloc(sizeof(float) * (n ? n : 1), &pv);
+    o->v = pv;
+    if (s != DY_OK && (!pm || (kind == OPTIM_ADAMW && !pv)))
+        s = err_wrap(s, "optimizer state for %zu parameters", n);
     if (s != DY_OK) optim_destroy(o);
     return s;
 }
@@ -76,34 +79,12 @@ dy_status optim_create(optim *o, optim_kind kind, size_t n, const optim_range *r
 void optim_destroy(optim *o)
 {
     free(o->spans);
-    free(o->m);
-    free(o->v);
+    if (o->be) {
+        o->be->free(o->m);
+        o->be->free(o->v);
+    }
     o->spans = NULL;
     o->m = o->v = NULL;
-}
-
-static void sgd_span(float *restrict p, const float *restrict g, float *restrict buf, size_t n, float lr,
-                     float mom, float wd)
-{
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        float b = mom * buf[i] + gi;
-        buf[i] = b;
-        p[i] -= lr * (gi + mom * b);
-    }
-}
-
-static void adamw_span(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
-                       size_t n, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2)
-{
-    float decay = 1.0f - lr * wd, sbc2 = sqrtf(bc2);
-    for (size_t i = 0; i < n; i++) {
-        float mi = b1 * m[i] + (1 - b1) * g[i];
-        float vi = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i] * decay - lr * (mi / bc1) / (sqrtf(vi) / sbc2 + eps);
-    }
 }
 
 void optim_step(optim *o, float *params, const float *grads)
@@ -116,20 +97,18 @@ void optim_step(optim *o, float *params, const float *grads)
         float wd = s->group == OPT_GROUP_DECAY ? o->weight_decay : 0.0f;
         size_t a = s->offset;
         if (o->kind == OPTIM_SGD)
-            sgd_span(params + a, grads + a, o->m + a, s->count, o->lr[s->group], o->momentum, wd);
+            o->be->sgd_update(s->count, params + a, grads + a, o->m + a, o->lr[s->group], o->momentum, wd, 1);
         else
-            adamw_span(params + a, grads + a, o->m + a, o->v + a, s->count, o->lr[s->group], o->momentum,
-                       o->beta2, o->eps, wd, bc1, bc2);
+            o->be->adamw_update(s->count, params + a, grads + a, o->m + a, o->v + a, o->lr[s->group],
+                                o->momentum, o->beta2, o->eps, wd, bc1, bc2);
     }
 }
 
-float optim_clip_grad_norm(float *grads, size_t n, float max_norm)
+float optim_clip_grad_norm(const tn_backend *be, float *grads, size_t n, float max_norm)
 {
-    double ss = 0;
-    for (size_t i = 0; i < n; i++) ss += (double)grads[i] * grads[i];
-    float norm = (float)sqrt(ss);
+    if (!be) be = tn_backend_cpu();
+    float norm = (float)sqrt(be->sumsq(n, grads));
     float coef = max_norm / (norm + 1e-6f);
-    if (coef < 1.0f)
-        for (size_t i = 0; i < n; i++) grads[i] *= coef;
+    if (coef < 1.0f) be->scale(n, coef, grads, grads);
     return norm;
 }

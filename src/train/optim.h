@@ -16,7 +16,8 @@
  *   p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
  *
  * State (step, m, v) is plain data for checkpoints: optim.m and optim.v hold n
- * floats each (v is NULL for SGD).
+ * floats each (v is NULL for SGD), in the backend's memory.  The update and the
+ * clipping run as backend ops (one fused pass per span; kernels_hd.h).
  *
  * defines: optim_group_id, optim_kind, optim_range, optim_span, optim, optim_create,
  *          optim_destroy, optim_step, optim_clip_grad_norm, optim_kind_parse, OPT_NGROUPS
@@ -27,6 +28,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "tensor/backend.h"
 
 typedef enum { OPT_GROUP_DECAY = 0, OPT_GROUP_BN = 1, OPT_GROUP_BIAS = 2, OPT_NGROUPS = 3 } optim_group_id;
 typedef enum { OPTIM_SGD = 0, OPTIM_ADAMW } optim_kind;
@@ -52,16 +54,18 @@ typedef struct {
     optim_span *spans;
     int nspans;
     float *m, *v;          /* state: momentum buffer / first moment; second moment */
+    const tn_backend *be;  /* owns m, v and runs the passes */
 } optim;
 
 dy_status optim_kind_parse(const char *s, optim_kind *out);
-/* ranges: every parameter with its group, in any order, covering [0, n) exactly once. */
-dy_status optim_create(optim *o, optim_kind kind, size_t n, const optim_range *ranges, int nranges,
-                       float weight_decay);
+/* ranges: every parameter with its group, in any order, covering [0, n) exactly once.
+ * be: the backend of the parameter buffers (NULL: the CPU backend). */
+dy_status optim_create(optim *o, const tn_backend *be, optim_kind kind, size_t n, const optim_range *ranges,
+                       int nranges, float weight_decay);
 void optim_destroy(optim *o);
 void optim_step(optim *o, float *params, const float *grads);
 /* Scale grads so their global L2 norm is at most max_norm (torch clip_grad_norm_:
  * coefficient max_norm / (norm + 1e-6) when below 1); returns the norm before. */
-float optim_clip_grad_norm(float *grads, size_t n, float max_norm);
+float optim_clip_grad_norm(const tn_backend *be, float *grads, size_t n, float max_norm);
 
 #endif

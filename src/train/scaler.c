@@ -15,16 +15,10 @@ void scaler_init(loss_scaler *s, float init_scale, int growth_interval, float fl
     s->max_consecutive = max_consecutive;
 }
 
-int scaler_unscale(const loss_scaler *s, float *grads, size_t n)
+int scaler_unscale(const loss_scaler *s, const tn_backend *be, float *grads, size_t n)
 {
-    float inv = 1.0f / s->scale;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i] * inv;
-        grads[i] = g;
-        bad |= !isfinite(g);
-    }
-    return bad;
+    if (!be) be = tn_backend_cpu();
+    return be->unscale(n, 1.0f / s->scale, grads) != 0;
 }
 
 int scaler_unscale_f16(const loss_scaler *s, const uint16_t *g16, float *g32, size_t n)

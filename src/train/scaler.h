@@ -21,6 +21,7 @@
 
 #include "core/err.h"
 #include "dist/comm.h"
+#include "tensor/backend.h"
 
 typedef struct {
     float scale;
@@ -34,8 +35,9 @@ typedef struct {
 } loss_scaler;
 
 void scaler_init(loss_scaler *s, float init_scale, int growth_interval, float floor, int max_consecutive);
-/* grads *= 1/scale; returns 1 when any gradient is inf or NaN (before or after). */
-int scaler_unscale(const loss_scaler *s, float *grads, size_t n);
+/* grads *= 1/scale (a pass of backend be, NULL: CPU); returns 1 when any gradient
+ * is inf or NaN (before or after). */
+int scaler_unscale(const loss_scaler *s, const tn_backend *be, float *grads, size_t n);
 /* f16 gradients (IEEE binary16 bits) -> unscaled f32; returns 1 on inf/NaN. */
 int scaler_unscale_f16(const loss_scaler *s, const uint16_t *g16, float *g32, size_t n);
 /* Round f32 to binary16 bits (overflow becomes inf, as on the GPU). */

@@ -4,18 +4,18 @@
 
 #include <string.h>
 
-dy_status train_state_init(train_state *t, const train_hyp *h, const float *params, size_t n,
-                           const optim_range *ranges, int nranges)
+dy_status train_state_init(train_state *t, const tn_backend *be, const train_hyp *h, const float *params,
+                           size_t n, const optim_range *ranges, int nranges)
 {
     memset(t, 0, sizeof *t);
     t->hyp = *h;
     if (h->sched.batches_per_epoch <= 0 || h->sched.epochs <= 0 || h->sched.global_batch <= 0)
         return DY_ERR(DY_EINVAL, "train step: epochs, global batch and batches per epoch must be positive");
-    DY_TRY(optim_create(&t->opt, h->optimizer, n, ranges, nranges, (float)sched_weight_decay(&h->sched)));
+    DY_TRY(optim_create(&t->opt, be, h->optimizer, n, ranges, nranges, (float)sched_weight_decay(&h->sched)));
     scaler_init(&t->scaler, (float)h->loss_scale_init, h->loss_scale_growth_interval, (float)h->loss_scale_floor,
                 h->loss_scale_max_overflows);
     if (h->ema) {
-        dy_status s = ema_init(&t->ema, params, n, h->ema_decay, h->ema_tau);
+        dy_status s = ema_init(&t->ema, be, params, n, h->ema_decay, h->ema_tau);
         if (s != DY_OK) {
             optim_destroy(&t->opt);
             return s;
@@ -38,7 +38,7 @@ dy_status train_apply_step(train_state *t, comm *c, float *params, float *grads,
     memcpy(t->opt.lr, info->sched.lr, sizeof t->opt.lr);
     if (t->opt.kind == OPTIM_SGD) t->opt.momentum = info->sched.momentum; /* AdamW keeps beta1 */
     if (t->hyp.amp) {
-        int overflow = scaler_unscale(&t->scaler, grads, t->opt.n), skip = 0;
+        int overflow = scaler_unscale(&t->scaler, t->opt.be, grads, t->opt.n), skip = 0;
         dy_status s = scaler_update(&t->scaler, c, overflow, &skip);
         info->loss_scale = t->scaler.scale;
         if (s != DY_OK) return s;
@@ -47,7 +47,8 @@ dy_status train_apply_step(train_state *t, comm *c, float *params, float *grads,
             return DY_OK;
         }
     }
-    info->grad_norm = t->hyp.clip_norm > 0 ? optim_clip_grad_norm(grads, t->opt.n, (float)t->hyp.clip_norm) : 0;
+    info->grad_norm =
+        t->hyp.clip_norm > 0 ? optim_clip_grad_norm(t->opt.be, grads, t->opt.n, (float)t->hyp.clip_norm) : 0;
     optim_step(&t->opt, params, grads);
     if (t->hyp.ema) ema_update(&t->ema, params);
     return DY_OK;

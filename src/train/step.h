@@ -36,9 +36,10 @@ typedef struct {
     float loss_scale;    /* scale in force after this step */
 } train_step_info;
 
-/* params: the flat f32 master weights (the EMA starts as their copy). */
-dy_status train_state_init(train_state *t, const train_hyp *h, const float *params, size_t n,
-                           const optim_range *ranges, int nranges);
+/* params: the flat f32 master weights in backend be's memory (the EMA starts as
+ * their copy); be NULL: the CPU backend. */
+dy_status train_state_init(train_state *t, const tn_backend *be, const train_hyp *h, const float *params,
+                           size_t n, const optim_range *ranges, int nranges);
 void train_state_free(train_state *t);
 /* c: reduces the overflow flag (NULL: one process).  Collective when amp is on. */
 dy_status train_apply_step(train_state *t, comm *c, float *params, float *grads, int epoch, long ni,

@@ -80,9 +80,9 @@ static dy_status setup_data(trainer *t)
 
 static dy_status setup_model(trainer *t, const ddp_opts *dopt)
 {
-    DY_TRY(yolo_model_from_config(t->cfg, t->nc, &t->model));
+    DY_TRY(yolo_model_from_config(t->cfg, t->nc, t->rt.be, &t->model));
     yolo_model *m = t->model;
-    yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed"));
+    DY_TRY(yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed")));
     DY_TRY(yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz));
     int nr = yolo_model_num_param_ranges(m);
     ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
@@ -110,15 +110,19 @@ static dy_status setup_state(trainer *t)
     }
     train_hyp hyp = t->ts.hyp; /* train_state_init resets t->ts */
     hyp.sched.batches_per_epoch = (long)loader_steps(t->train);
-    dy_status s = train_state_init(&t->ts, &hyp, yolo_model_params(m), yolo_model_num_params(m), or, nr);
+    const tn_backend *be = t->rt.be;
+    dy_status s = train_state_init(&t->ts, be, &hyp, yolo_model_params(m), yolo_model_num_params(m), or, nr);
     free(or);
     DY_TRY(s);
-    DY_TRY(ema_init(&t->buf_ema, yolo_model_buffers(m), yolo_model_num_buffers(m), t->ts.hyp.ema_decay,
+    DY_TRY(ema_init(&t->buf_ema, be, yolo_model_buffers(m), yolo_model_num_buffers(m), t->ts.hyp.ema_decay,
                     t->ts.hyp.ema_tau));
-    t->val_params = malloc(sizeof(float) * (yolo_model_num_params(m) + 1));
-    t->val_buffers = malloc(sizeof(float) * (yolo_model_num_buffers(m) + 1));
+    void *vp = NULL, *vb = NULL;
+    DY_TRY_CTX(be->alloc(sizeof(float) * (yolo_model_num_params(m) + 1), &vp), "validation weights");
+    t->val_params = vp;
+    DY_TRY_CTX(be->alloc(sizeof(float) * (yolo_model_num_buffers(m) + 1), &vb), "validation buffers");
+    t->val_buffers = vb;
     t->history = cJSON_CreateArray();
-    if (!t->val_params || !t->val_buffers || !t->history) return DY_ERR(DY_ENOMEM, "out of memory");
+    if (!t->history) return DY_ERR(DY_ENOMEM, "out of memory");
     t->last_opt_step = -1;
     t->best_fitness = -1;
     return DY_OK;
@@ -126,13 +130,12 @@ static dy_status setup_state(trainer *t)
 
 static dy_status setup(trainer *t, const trainer_opts *o)
 {
-    ddp_opts dopt;
-    dist_devmap_out dev;
     DY_TRY(train_hyp_from_cfg(t->cfg, &t->ts.hyp));
     DY_TRY(setup_run_dir(t));
-    DY_TRY(dist_comm_from_cfg(t->cfg, t->dist, &t->comm, &dopt, &dev));
+    DY_TRY(dist_runtime_open(t->cfg, t->dist, &t->rt));
+    t->comm = t->rt.comm;
     DY_TRY(setup_data(t));
-    DY_TRY(setup_model(t, &dopt));
+    DY_TRY(setup_model(t, &t->rt.dopt));
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
@@ -150,15 +153,19 @@ static void teardown(trainer *t)
     if (t->val) loader_close(t->val);
     ddp_destroy(t->ddp);
     yolo_model_free(t->model);
-    comm_destroy(t->comm);
     train_state_free(&t->ts);
     ema_free(&t->buf_ema);
+    if (t->rt.be) {
+        t->rt.be->free(t->val_params);
+        t->rt.be->free(t->val_buffers);
+    }
+    /* last: the backend's memory above must go before a CUDA backend closes */
+    dist_runtime_close(&t->rt);
+    t->comm = NULL;
     metrics_close(t->metrics);
     cJSON_Delete(t->history);
     for (int k = 0; t->names && k < t->nc; k++) free(t->names[k]);
     free(t->names);
-    free(t->val_params);
-    free(t->val_buffers);
 }
 
 /* ------------------------------------------------------------------ the loop */

@@ -101,12 +101,15 @@ static void list_arrays(trainer *t, ckpt_array *a, int *n)
 /* Synchronous: the writer reads the live arrays.  Asynchronous: they are copied into
  * one host snapshot kept for the whole run (its pages stay mapped, so the copy runs
  * at memory speed), which is safe to reuse because a checkpoint waits for the
- * previous one before it snapshots. */
+ * previous one before it snapshots.  On a device backend the arrays are not host
+ * memory, so they always go through the snapshot (downloaded). */
 static dy_status add_arrays(trainer *t, ckpt_writer *w, int async)
 {
     ckpt_array a[6];
     int n;
+    const tn_backend *be = yolo_model_backend(t->model);
     list_arrays(t, a, &n);
+    if (!be->host_mem) async = 1;
     size_t total = 0;
     for (int i = 0; i < n; i++) total += a[i].n;
     if (async && total > t->ckpt_snap_cap) {
@@ -119,7 +122,8 @@ static dy_status add_arrays(trainer *t, ckpt_writer *w, int async)
             DY_TRY(ckpt_add_array_ref(w, a[i].name, CKPT_F32, a[i].data, (int64_t)a[i].n));
             continue;
         }
-        memcpy(t->ckpt_snap + off, a[i].data, a[i].n * sizeof(float));
+        DY_TRY_CTX(be->download(t->ckpt_snap + off, a[i].data, a[i].n * sizeof(float)), "checkpoint: %s",
+                   a[i].name);
         DY_TRY(ckpt_add_array_pinned(w, a[i].name, CKPT_F32, t->ckpt_snap + off, (int64_t)a[i].n));
     }
     DY_TRY(add_table(w, "model.params", t->model, 0));
@@ -220,18 +224,32 @@ static dy_status get_int(const ckpt_reader *r, const char *k, int64_t *v)
     return DY_OK;
 }
 
+/* Reads an array into backend memory: straight in on a host-memory backend, else
+ * through a host buffer and an upload. */
+static dy_status get_array(const ckpt_reader *r, const tn_backend *be, const char *name, float *dst, int64_t n)
+{
+    if (be->host_mem) return ckpt_get(r, name, CKPT_F32, dst, n);
+    float *h = malloc(sizeof(float) * ((size_t)n + 1));
+    if (!h) return DY_ERR(DY_ENOMEM, "checkpoint %s: out of memory for %s", ckpt_reader_path(r), name);
+    dy_status s = ckpt_get(r, name, CKPT_F32, h, n);
+    if (s == DY_OK) s = be->upload(dst, h, sizeof(float) * (size_t)n);
+    free(h);
+    return s;
+}
+
 static dy_status restore_arrays(trainer *t, const ckpt_reader *r)
 {
     yolo_model *m = t->model;
+    const tn_backend *be = yolo_model_backend(m);
     int64_t np = (int64_t)yolo_model_num_params(m), nb = (int64_t)yolo_model_num_buffers(m);
-    DY_TRY(ckpt_get(r, "model.params", CKPT_F32, yolo_model_params(m), np));
-    DY_TRY(ckpt_get(r, "model.buffers", CKPT_F32, yolo_model_buffers(m), nb));
+    DY_TRY(get_array(r, be, "model.params", yolo_model_params(m), np));
+    DY_TRY(get_array(r, be, "model.buffers", yolo_model_buffers(m), nb));
     if (t->ts.hyp.ema && ckpt_find(r, "ema.params")) {
-        DY_TRY(ckpt_get(r, "ema.params", CKPT_F32, t->ts.ema.v, np));
-        DY_TRY(ckpt_get(r, "ema.buffers", CKPT_F32, t->buf_ema.v, nb));
+        DY_TRY(get_array(r, be, "ema.params", t->ts.ema.v, np));
+        DY_TRY(get_array(r, be, "ema.buffers", t->buf_ema.v, nb));
     }
-    if (t->ts.opt.m) DY_TRY(ckpt_get(r, "optim.momentum", CKPT_F32, t->ts.opt.m, np));
-    if (t->ts.opt.v) DY_TRY(ckpt_get(r, "optim.v", CKPT_F32, t->ts.opt.v, np));
+    if (t->ts.opt.m) DY_TRY(get_array(r, be, "optim.momentum", t->ts.opt.m, np));
+    if (t->ts.opt.v) DY_TRY(get_array(r, be, "optim.v", t->ts.opt.v, np));
     return DY_OK;
 }
 

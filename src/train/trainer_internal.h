@@ -14,6 +14,7 @@
 #include "dist/comm.h"
 #include "dist/ddp.h"
 #include "dist/dist.h"
+#include "dist/runtime.h"
 #include "io/ckpt.h"
 #include "io/ckpt_policy.h"
 #include "model/model.h"
@@ -23,7 +24,8 @@
 typedef struct {
     const cfg *cfg;
     dist_ctx *dist;
-    comm *comm;
+    dist_runtime rt;        /* backend + transport, chosen together (dist/runtime.h) */
+    comm *comm;             /* rt.comm */
     ddp *ddp;
     yolo_model *model;
     data_loader *train, *val;
@@ -59,7 +61,7 @@ typedef struct {
     size_t ckpt_snap_cap;
     double ckpt_stall_s;
     long ckpt_count;
-    float *val_params, *val_buffers; /* scratch to swap EMA weights in for validation */
+    float *val_params, *val_buffers; /* backend memory: the live weights while the EMA ones validate */
 } trainer;
 
 /* Checkpoint now.  With ckpt.async and !durable the write continues in the

@@ -13,15 +13,16 @@ static void swap_weights(trainer *t, int in)
 {
     yolo_model *m = t->model;
     size_t np = yolo_model_num_params(m), nb = yolo_model_num_buffers(m);
+    const tn_backend *be = yolo_model_backend(m);
     if (!t->ts.hyp.ema) return;
     if (in) {
-        memcpy(t->val_params, yolo_model_params(m), np * sizeof(float));
-        memcpy(t->val_buffers, yolo_model_buffers(m), nb * sizeof(float));
-        memcpy(yolo_model_params(m), t->ts.ema.v, np * sizeof(float));
-        memcpy(yolo_model_buffers(m), t->buf_ema.v, nb * sizeof(float));
+        be->copy(t->val_params, yolo_model_params(m), np * sizeof(float));
+        be->copy(t->val_buffers, yolo_model_buffers(m), nb * sizeof(float));
+        be->copy(yolo_model_params(m), t->ts.ema.v, np * sizeof(float));
+        be->copy(yolo_model_buffers(m), t->buf_ema.v, nb * sizeof(float));
     } else {
-        memcpy(yolo_model_params(m), t->val_params, np * sizeof(float));
-        memcpy(yolo_model_buffers(m), t->val_buffers, nb * sizeof(float));
+        be->copy(yolo_model_params(m), t->val_params, np * sizeof(float));
+        be->copy(yolo_model_buffers(m), t->val_buffers, nb * sizeof(float));
     }
 }
 

@@ -4,8 +4,46 @@
  * variables). */
 #include <string.h>
 
-#include "dist/dist.h"
+#include "core/err.h"
+#include "dist/runtime.h"
 #include "tests/tap.h"
+
+/* runtime.device x dist.transport x GPU -> backend + transport (runtime.h's table). */
+static void decide_table(void)
+{
+    struct {
+        const char *dev, *tr;
+        int gpu;
+        dy_status want;
+        int use_gpu;
+        comm_transport t;
+        const char *msg;
+    } r[] = {
+        {"cpu", "auto", 0, DY_OK, 0, COMM_TRANSPORT_MPI, NULL},
+        {"cpu", "auto", 1, DY_OK, 0, COMM_TRANSPORT_MPI, NULL},
+        {"cpu", "mpi", 1, DY_OK, 0, COMM_TRANSPORT_MPI, NULL},
+        {"cpu", "nccl", 1, DY_EINVAL, 0, 0, "NCCL works on GPU buffers"},
+        {"cuda", "auto", 1, DY_OK, 1, COMM_TRANSPORT_NCCL, NULL},
+        {"cuda", "nccl", 1, DY_OK, 1, COMM_TRANSPORT_NCCL, NULL},
+        {"cuda", "mpi", 1, DY_EINVAL, 0, 0, "MPI works on host buffers"},
+        {"cuda", "auto", 0, DY_ENOGPU, 0, 0, "no usable GPU: driver too old"},
+        {"auto", "auto", 1, DY_OK, 1, COMM_TRANSPORT_NCCL, NULL},
+        {"auto", "auto", 0, DY_OK, 0, COMM_TRANSPORT_MPI, NULL},
+        {"auto", "nccl", 0, DY_EINVAL, 0, 0, "auto found no usable GPU"},
+        {"auto", "mpi", 1, DY_EINVAL, 0, 0, "dist.transport=mpi"},
+        {"tpu", "auto", 1, DY_EINVAL, 0, 0, "expected auto, cpu or cuda"},
+        {"cpu", "gloo", 0, DY_EINVAL, 0, 0, "dist.transport"},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        int use = -1;
+        comm_transport t = COMM_TRANSPORT_AUTO;
+        dy_status s = dist_runtime_decide(r[i].dev, r[i].tr, r[i].gpu, "driver too old", &use, &t);
+        int ok = s == r[i].want && (s != DY_OK || (use == r[i].use_gpu && t == r[i].t)) &&
+                 (!r[i].msg || strstr(err_msg(), r[i].msg));
+        TAP_OK(ok, "runtime.device=%s dist.transport=%s gpu=%d -> %s%s%s", r[i].dev, r[i].tr, r[i].gpu,
+               err_name(r[i].want), s != DY_OK ? ": " : "", s != DY_OK ? err_msg() : "");
+    }
+}
 
 static dist_devmap_in in(int lr, int ls, int slurm, int ompi, const char *vis, int count)
 {
@@ -15,6 +53,7 @@ static dist_devmap_in in(int lr, int ls, int slurm, int ompi, const char *vis, i
 
 int main(void)
 {
+    decide_table();
     dist_devmap_out o;
     dist_devmap_in i = in(2, 4, 2, 2, NULL, 4);
     TAP_EQ_INT(dist_map_device(&i, 1, &o), DY_OK, "4 ranks on 4 GPUs");

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/gpu.h"
 #include "dist/dist_config.h"
+#include "dist/runtime.h"
 #include "core/rng.h"
 #include "dist/comm.h"
 #include "dist/ddp.h"
@@ -333,15 +334,32 @@ int main(int argc, char **argv)
     CHECK_S(dist_select_device(&D, 0, &dm), "CPU device selection on every rank");
     CHECK(dm.device == -1, "CPU: no device");
     cfg *cf = NULL;
-    comm *cc = NULL;
-    ddp_opts dopt;
+    dist_runtime rt;
+    const char *devs[] = {"cpu", "auto"};
+    for (int k = 0; k < 2; k++) {
+        char kv[64];
+        snprintf(kv, sizeof kv, "runtime.device=%s", devs[k]);
+        s = cfg_new(&cf);
+        if (s == DY_OK) s = cfg_set(cf, kv);
+        if (s == DY_OK) s = cfg_set(cf, "dist.bucket_mb=3");
+        if (s == DY_OK) s = dist_runtime_open(cf, &D, &rt);
+        CHECK(s == DY_OK && !strcmp(comm_name(rt.comm), "mpi") && rt.dopt.bucket_bytes == 3u << 20 &&
+                  rt.be == tn_backend_cpu() && strstr(rt.desc, "cpu") && strstr(rt.desc, "mpi"),
+              "dist_runtime_open: %s without a GPU -> cpu backend + mpi transport, bucket size from config",
+              devs[k]);
+        if (s == DY_OK) dist_runtime_close(&rt);
+        cfg_free(cf);
+    }
+    gpu_info gi;
+    gpu_query(&gi);
     s = cfg_new(&cf);
-    if (s == DY_OK) s = cfg_set(cf, "runtime.device=cpu");
-    if (s == DY_OK) s = cfg_set(cf, "dist.bucket_mb=3");
-    if (s == DY_OK) s = dist_comm_from_cfg(cf, &D, &cc, &dopt, &dm);
-    CHECK(s == DY_OK && !strcmp(comm_name(cc), "mpi") && dopt.bucket_bytes == 3u << 20,
-          "dist_comm_from_cfg: cpu -> mpi transport, bucket size from config");
-    comm_destroy(cc);
+    if (s == DY_OK) s = cfg_set(cf, "runtime.device=cuda");
+    if (s == DY_OK && gi.device_count == 0) s = dist_runtime_open(cf, &D, &rt);
+    if (gi.device_count == 0)
+        CHECK(s == DY_ENOGPU && strstr(err_msg(), "runtime.device=cuda") && strstr(err_msg(), "no usable GPU"),
+              "dist_runtime_open: cuda without a GPU fails on every rank with a clear error");
+    else
+        CHECK(1, "dist_runtime_open cuda without a GPU # SKIP this machine has a GPU");
     cfg_free(cf);
     const char *modes[] = {"poll", "thread"};
     for (int m = 0; m < 2; m++) {
@@ -358,8 +376,6 @@ int main(int argc, char **argv)
         }
         comm_destroy(c);
     }
-    gpu_info gi;
-    gpu_query(&gi);
     if (gi.device_count > 0) {
         TAP_OK(1, "nccl without a GPU is a clear error # SKIP this machine has a GPU");
     } else {

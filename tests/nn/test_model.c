@@ -408,13 +408,13 @@ static void test_config(void)
     snprintf(set, sizeof set, "model.spec=%s/configs/models/yolov5n.json", top ? top : "..");
     yolo_model *m = NULL;
     int ok = cfg_new(&c) == DY_OK && cfg_set(c, set) == DY_OK && cfg_set(c, "model.nc=4") == DY_OK &&
-             cfg_set(c, "model.label_smoothing=0.1") == DY_OK && yolo_model_from_config(c, 0, &m) == DY_OK;
+             cfg_set(c, "model.label_smoothing=0.1") == DY_OK && yolo_model_from_config(c, 0, NULL, &m) == DY_OK;
     if (!TAP_OK(ok && yolo_model_nc(m) == 4 && fabsf(yolo_model_hyp(m)->label_smoothing - 0.1f) < 1e-6f,
                 "model from the config section (spec, nc, label smoothing)"))
         tap_diag("%s", err_msg());
     yolo_model_free(m);
     cfg_set(c, "model.spec=/nonexistent.json");
-    TAP_OK(yolo_model_from_config(c, 0, &m) == DY_ENOENT && strstr(err_msg(), "model.spec"),
+    TAP_OK(yolo_model_from_config(c, 0, NULL, &m) == DY_ENOENT && strstr(err_msg(), "model.spec"),
            "a missing spec names the config key");
     cfg_free(c);
 }

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     /* Step 1: an inf only in the last rank's gradients. */
     for (int i = 0; i < N; i++) g[i] = 1.0f;
     if (d.rank == d.size - 1) g[100] = INFINITY;
-    int local = scaler_unscale(&s, g, N);
+    int local = scaler_unscale(&s, NULL, g, N);
     dy_status st = scaler_update(&s, c, local, &skip);
     TAP_OK(all_ok(st == DY_OK && skip == 1), "an inf on rank %d makes every rank skip", d.size - 1);
     TAP_OK(all_ok(s.scale == 32768.0f) && all_same_float(s.scale), "every rank halved to 2^15");

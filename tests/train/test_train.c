@@ -25,7 +25,7 @@ static void run3(optim_kind kind, float lr_w, float lr_b, float *p)
     /* layout: [w0 w1 | b] as decay group then bias group */
     optim_range r[2] = {{0, 2, OPT_GROUP_DECAY}, {2, 1, OPT_GROUP_BIAS}};
     optim o;
-    if (optim_create(&o, kind, 3, r, 2, 0.1f) != DY_OK) return;
+    if (optim_create(&o, NULL, kind, 3, r, 2, 0.1f) != DY_OK) return;
     o.lr[OPT_GROUP_DECAY] = lr_w;
     o.lr[OPT_GROUP_BIAS] = lr_b;
     o.momentum = 0.9f;
@@ -50,21 +50,21 @@ static void test_optim(void)
     /* Interleaved groups merge into spans; a gap is refused. */
     optim_range r[5] = {{4, 2, 1}, {0, 3, 0}, {3, 1, 0}, {6, 1, 2}, {7, 3, 2}};
     optim o;
-    TAP_EQ_INT(optim_create(&o, OPTIM_SGD, 10, r, 5, 0), DY_OK, "ranges in any order");
+    TAP_EQ_INT(optim_create(&o, NULL, OPTIM_SGD, 10, r, 5, 0), DY_OK, "ranges in any order");
     TAP_EQ_INT(o.nspans, 3, "five ranges merge into three spans");
     optim_destroy(&o);
     r[2].count = 2;
-    TAP_EQ_INT(optim_create(&o, OPTIM_SGD, 10, r, 5, 0), DY_EINVAL, "overlapping ranges refused");
+    TAP_EQ_INT(optim_create(&o, NULL, OPTIM_SGD, 10, r, 5, 0), DY_EINVAL, "overlapping ranges refused");
     TAP_STR_HAS(err_msg(), "offset 4", "error names the offset");
     optim_kind k;
     TAP_EQ_INT(optim_kind_parse("adam", &k), DY_EINVAL, "unknown optimizer name refused");
 
     float g[2] = {3, 4};
-    float n = optim_clip_grad_norm(g, 2, 1.0f);
+    float n = optim_clip_grad_norm(NULL, g, 2, 1.0f);
     TAP_NEAR(n, 5, 1e-6, "clip returns the norm before clipping");
     TAP_NEAR(sqrt(g[0] * g[0] + g[1] * g[1]), 1.0, 1e-5, "clipped to norm 1");
     float h[2] = {0.3f, 0.4f};
-    optim_clip_grad_norm(h, 2, 10.0f);
+    optim_clip_grad_norm(NULL, h, 2, 10.0f);
     TAP_OK(h[0] == 0.3f && h[1] == 0.4f, "below the limit: untouched");
 }
 
@@ -108,7 +108,7 @@ static void test_ema(void)
 {
     float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
     ema e;
-    TAP_EQ_INT(ema_init(&e, zero, 3, 0.9999, 2000), DY_OK, "EMA init");
+    TAP_EQ_INT(ema_init(&e, NULL, zero, 3, 0.9999, 2000), DY_OK, "EMA init");
     TAP_NEAR(ema_decay_at(&e, 1), 0.000499825033, 1e-12, "decay after 1 update");
     TAP_NEAR(ema_decay_at(&e, 100000), 0.9999, 1e-9, "decay tends to 0.9999");
     ema_update(&e, one);
@@ -132,10 +132,10 @@ static void test_scaler(void)
     TAP_OK(skip && s.scale == 65536 && s.skipped == 1 && s.growth_tracker == 0, "overflow: skip, halve, count");
 
     float g[4] = {65536, -131072, 0, 32768};
-    TAP_EQ_INT(scaler_unscale(&s, g, 4), 0, "finite gradients");
+    TAP_EQ_INT(scaler_unscale(&s, NULL, g, 4), 0, "finite gradients");
     TAP_NEAR(g[1], -2, 0, "unscaled by 1/scale");
     g[2] = NAN;
-    TAP_EQ_INT(scaler_unscale(&s, g, 4), 1, "NaN detected");
+    TAP_EQ_INT(scaler_unscale(&s, NULL, g, 4), 1, "NaN detected");
 
     /* Real f16 overflow: gradients of 2.0 scaled by 2^16 exceed f16's 65504. */
     float x[8], back[8];

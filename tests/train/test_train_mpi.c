@@ -100,7 +100,7 @@ static dy_status train(comm *c, int rank, int size, int amp, run_result *r)
     float p[NP], g[NP];
     init_params(p);
     if (c) DY_TRY(ddp_broadcast_params(c, p, NP, COMM_F32));
-    DY_TRY(train_state_init(&ts, &h, p, NP, groups, 3));
+    DY_TRY(train_state_init(&ts, NULL, &h, p, NP, groups, 3));
     ddp *d = NULL;
     ddp_range ranges[3] = {{0, NW}, {NW, DOUT}, {NW + DOUT, DOUT}};
     ddp_opts dop = {.bucket_bytes = 16, .first_bucket_bytes = 16, .dtype = COMM_F32};

@@ -1,0 +1,107 @@
+/* runtime.c -- choosing and opening a rank's backend and transport together (see
+ * runtime.h), and the `runtime` configuration section. */
+#include "dist/runtime.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/check.h"
+#include "core/gpu.h"
+#include "core/log.h"
+#include "dist/dist_config.h"
+
+static const cfg_key runtime_keys[] = {
+    {"runtime.threads", CFG_INT, "0", 0, 1024, NULL, "compute threads per rank (0: cores / local ranks)"},
+    {"runtime.device", CFG_ENUM, "\"auto\"", 1, 0, "auto|cpu|cuda",
+     "compute device: cuda (GPU by node-local rank, NCCL), cpu (MPI), auto (cuda when every rank sees a GPU)"},
+    {"runtime.deterministic", CFG_BOOL, "false", 1, 0, NULL,
+     "GPU: deterministic cuDNN algorithms only (reproducible, maybe slower)"},
+    {"runtime.cuda_workspace_mb", CFG_FLOAT, "256", 0, 65536, NULL,
+     "GPU: largest cuDNN workspace one convolution may use, in MB"},
+};
+
+const cfg_section cfg_section_runtime = {"runtime", "threads and device selection", runtime_keys,
+                                         (int)(sizeof runtime_keys / sizeof runtime_keys[0])};
+
+dy_status dist_runtime_decide(const char *device, const char *transport, int gpu_usable, const char *why_none,
+                              int *use_gpu, comm_transport *tr)
+{
+    DY_TRY_CTX(comm_transport_parse(transport, tr), "dist.transport");
+    if (!strcmp(device, "cuda") && !gpu_usable)
+        return DY_ERR(DY_ENOGPU, "runtime.device=cuda but this rank has no usable GPU: %s (use "
+                                 "runtime.device=cpu or auto to train on the CPU)",
+                      why_none && *why_none ? why_none : "none visible");
+    if (strcmp(device, "cuda") && strcmp(device, "cpu") && strcmp(device, "auto"))
+        return DY_ERR(DY_EINVAL, "runtime.device=%s: expected auto, cpu or cuda", device);
+    *use_gpu = !strcmp(device, "cuda") || (!strcmp(device, "auto") && gpu_usable);
+    if (*use_gpu && *tr == COMM_TRANSPORT_MPI)
+        return DY_ERR(DY_EINVAL, "dist.transport=mpi with the CUDA backend: MPI works on host buffers and the "
+                                 "gradients live on the GPU; use dist.transport=nccl (or auto), or "
+                                 "runtime.device=cpu");
+    if (!*use_gpu && *tr == COMM_TRANSPORT_NCCL)
+        return DY_ERR(DY_EINVAL, "dist.transport=nccl with the CPU backend%s: NCCL works on GPU buffers; use "
+                                 "dist.transport=mpi (or auto), or runtime.device=cuda on a GPU node",
+                      strcmp(device, "auto") ? "" : " (runtime.device=auto found no usable GPU)");
+    *tr = *use_gpu ? COMM_TRANSPORT_NCCL : COMM_TRANSPORT_MPI;
+    return DY_OK;
+}
+
+/* Under auto, a GPU is used only when every rank has one. */
+static dy_status agree_gpu(const cfg *c, const dist_ctx *d, int *gpu_usable)
+{
+    if (strcmp(cfg_str(c, "runtime.device"), "auto")) return DY_OK;
+    int mine = *gpu_usable, all = 0;
+    MPI_CHECK(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, d->world));
+    if (mine && !all) log_warn("runtime.device=auto: another rank has no usable GPU, so every rank uses the CPU");
+    *gpu_usable = all;
+    return DY_OK;
+}
+
+static dy_status open_backend(const cfg *c, dist_runtime *rt, const gpu_info *gi)
+{
+    if (rt->dev.device < 0) {
+        rt->be = tn_backend_cpu();
+        snprintf(rt->desc, sizeof rt->desc, "cpu (OpenBLAS %s) + mpi", tn_cpu_blas_corename());
+        return DY_OK;
+    }
+    tn_cuda_opts o = {.device = rt->dev.device, .deterministic = cfg_bool(c, "runtime.deterministic"),
+                      .ws_limit_bytes = (size_t)(cfg_float(c, "runtime.cuda_workspace_mb") * 1048576.0)};
+    DY_TRY_CTX(tn_backend_cuda_open(&o, &rt->be), "runtime.device=cuda, device %d", rt->dev.device);
+    rt->cuda = 1;
+    const char *name = rt->dev.device < gi->device_count ? gi->dev[rt->dev.device].name : "?";
+    snprintf(rt->desc, sizeof rt->desc, "cuda:%d (%s, physical %s) + nccl", rt->dev.device, name, rt->dev.physical);
+    return DY_OK;
+}
+
+dy_status dist_runtime_open(const cfg *c, const dist_ctx *d, dist_runtime *rt)
+{
+    memset(rt, 0, sizeof *rt);
+    rt->dev.device = -1;
+    gpu_info gi;
+    gpu_query(&gi);
+    int usable = gi.device_count > 0, use_gpu = 0;
+    DY_TRY(agree_gpu(c, d, &usable));
+    comm_transport tr;
+    DY_TRY(dist_runtime_decide(cfg_str(c, "runtime.device"), cfg_str(c, "dist.transport"), usable,
+                               gi.device_count > 0 ? "not every rank has one" : gi.reason, &use_gpu, &tr));
+    if (!use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
+        log_info("runtime.device=auto: no usable GPU (%s): using the CPU backend and the MPI transport",
+                 gi.device_count > 0 ? "not every rank has one" : gi.reason);
+    DY_TRY(dist_select_device(d, use_gpu, &rt->dev));
+    DY_TRY(open_backend(c, rt, &gi));
+    comm_opts co;
+    DY_TRY(dist_opts_from_cfg(c, rt->dev.device, &co, &rt->dopt));
+    co.transport = tr;
+    DY_TRY(comm_create(d->world, &co, &rt->comm));
+    log_info("compute on %s (rank %d of %d)", rt->desc, d->rank, d->size);
+    return DY_OK;
+}
+
+void dist_runtime_close(dist_runtime *rt)
+{
+    if (rt->comm) comm_destroy(rt->comm);
+    rt->comm = NULL;
+    if (rt->cuda) tn_backend_cuda_close();
+    rt->cuda = 0;
+    rt->be = NULL;
+}
