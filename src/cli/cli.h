@@ -25,6 +25,7 @@ typedef struct {
     int nsets;
     const char *log_level;  /* NULL: from config */
     int log_all_ranks;      /* -1: from config */
+    const char *device;     /* --device: runtime.device (NULL: from config) */
 } cli_common;
 
 /* Handles --config/--set/--log-level/--log-all-ranks at argv[*i]; returns 1 if it
@@ -45,6 +46,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
     "  --set KEY.PATH=VALUE   override one config value (repeatable)\n"                   \
     "  --log-level LEVEL      error, warn, info or debug\n"                               \
     "  --log-all-ranks        log from every rank, prefixed with [rN]\n"                  \
+    "  --device cpu|cuda|auto compute device (runtime.device; cuda: GPU by local rank)\n"  \
     "  -h, --help             show this help\n"
 
 int cli_version_main(int argc, char **argv);

@@ -1,14 +1,13 @@
 /* cli_bench.c -- `dyolo bench KIND`: dispatches to one benchmark per kind; each kind
- * lives with its module (e.g. src/data/bench_loader.c) and is listed here once. */
+ * is one file of src/bench/ (e.g. src/bench/bench_loader.c) and is listed here once. */
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/bench.h"
+#include "bench/bench_allreduce.h"
+#include "bench/bench_step.h"
+#include "bench/bench_step_dist.h"
 #include "cli/cli.h"
-#include "data/loader.h"
-#include "dist/bench_allreduce.h"
-#include "io/ckpt.h"
-#include "model/bench_step.h"
-#include "train/bench_step_dist.h"
 
 /* `bench step` has a single-process and a distributed mode (--dist or mpirun -np N). */
 static int bench_step_any(int argc, char **argv)

@@ -40,6 +40,10 @@ int cli_common_option(cli_common *o, int argc, char **argv, int *i)
         o->log_level = v;
         return r;
     }
+    if ((r = takes_value("--device", argc, argv, i, &v))) {
+        o->device = v;
+        return r;
+    }
     if (strcmp(argv[*i], "--log-all-ranks") == 0) {
         o->log_all_ranks = 1;
         return 1;
@@ -60,6 +64,11 @@ dy_status cli_build_config(const cli_common *o, cfg **out)
         s = cfg_set(c, set);
     }
     if (s == DY_OK && o->log_all_ranks > 0) s = cfg_set(c, "log.all_ranks=true");
+    if (s == DY_OK && o->device) {
+        char set[128];
+        snprintf(set, sizeof set, "runtime.device=%.64s", o->device);
+        s = cfg_set(c, set);
+    }
     if (s != DY_OK) {
         cfg_free(c);
         return s;

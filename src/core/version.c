@@ -1,7 +1,9 @@
 /* version.c -- collects versions of dyolo and of every library it links:
  * MPI (library string), HDF5 (and whether it is parallel), cJSON, OpenBLAS, and in
  * CUDA builds the CUDA runtime/driver, cuDNN, cuBLAS, NCCL and the visible GPUs or
- * the reason there are none.  None of this needs MPI_Init. */
+ * the reason there are none; the compute backends compiled in and what
+ * runtime.device=auto picks here (the same rule as dist/runtime.c: cuda + nccl when
+ * a GPU is usable, else cpu + mpi).  None of this needs MPI_Init. */
 #include "core/version.h"
 
 #include <cblas.h>
@@ -52,6 +54,28 @@ static void add_gpu_json(cJSON *o, const gpu_info *g)
     for (int i = 0; i < g->device_count; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(g->dev[i].name));
 }
 
+/* What runtime.device=auto would choose on this machine, and why. */
+static void auto_choice(const gpu_info *g, char *buf, size_t len)
+{
+    if (g->device_count > 0)
+        snprintf(buf, len, "cuda + nccl (GPU by node-local rank; %d visible)", g->device_count);
+    else
+        snprintf(buf, len, "cpu + mpi (no usable GPU: %s)", g->reason);
+}
+
+static void add_backend_json(cJSON *o, const gpu_info *g)
+{
+    cJSON *b = cJSON_AddObjectToObject(o, "backend");
+    cJSON *arr = cJSON_AddArrayToObject(b, "compiled");
+    cJSON_AddItemToArray(arr, cJSON_CreateString("cpu"));
+    if (g->cuda_built) cJSON_AddItemToArray(arr, cJSON_CreateString("cuda"));
+    cJSON_AddStringToObject(b, "auto", g->device_count > 0 ? "cuda" : "cpu");
+    cJSON_AddStringToObject(b, "auto_transport", g->device_count > 0 ? "nccl" : "mpi");
+    char why[700];
+    auto_choice(g, why, sizeof why);
+    cJSON_AddStringToObject(b, "auto_text", why);
+}
+
 static void report_json(FILE *f, const char *mpi, unsigned h5maj, unsigned h5min, unsigned h5rel,
                         const gpu_info *g)
 {
@@ -65,6 +89,7 @@ static void report_json(FILE *f, const char *mpi, unsigned h5maj, unsigned h5min
     cJSON_AddStringToObject(o, "cjson", cJSON_Version());
     cJSON_AddStringToObject(o, "openblas", openblas_get_config());
     add_gpu_json(o, g);
+    add_backend_json(o, g);
     char *s = cJSON_Print(o);
     fprintf(f, "%s\n", s);
     cJSON_free(s);
@@ -113,4 +138,8 @@ void version_report(FILE *f, int json)
     fprintf(f, "cJSON         : %s\n", cJSON_Version());
     fprintf(f, "OpenBLAS      : %s (threads %d)\n", openblas_get_config(), openblas_get_num_threads());
     report_gpu_text(f, &g);
+    char why[700];
+    auto_choice(&g, why, sizeof why);
+    fprintf(f, "Backends      : cpu%s\n", g.cuda_built ? ", cuda" : "");
+    fprintf(f, "Device (auto) : %s\n", why);
 }

@@ -23,7 +23,7 @@
  * defines: loader_opts, data_batch, data_loader, loader_opts_default,
  *          loader_opts_from_cfg, loader_open, loader_start_epoch, loader_next,
  *          loader_release, loader_close, loader_size, loader_steps, loader_state,
- *          loader_shards, data_cfg_section, data_batch_to_float, bench_loader_main
+ *          loader_shards, data_cfg_section, data_batch_to_float
  */
 #ifndef DY_DATA_LOADER_H
 #define DY_DATA_LOADER_H
@@ -86,6 +86,5 @@ shard_set *loader_shards(data_loader *l);
 void data_batch_to_float(const data_batch *b, float *out);
 
 /* `dyolo bench loader` (src/data/bench_loader.c), dispatched by src/cli/cli_bench.c. */
-int bench_loader_main(int argc, char **argv);
 
 #endif

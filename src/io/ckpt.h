@@ -30,7 +30,7 @@
  *          ckpt_get, ckpt_get_row, ckpt_text, ckpt_attr_int, ckpt_attr_float,
  *          ckpt_attr_str, ckpt_reader_nentries, ckpt_reader_entry, ckpt_reader_nattrs,
  *          ckpt_reader_attr, ckpt_table_row, ckpt_agree, ckpt_name_for_step,
- *          ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_export, bench_ckpt_main,
+ *          ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_export,
  *          CKPT_SCHEMA_NAME, CKPT_SCHEMA_VERSION, CKPT_PAUSE_ENV
  */
 #ifndef DY_IO_CKPT_H
@@ -182,6 +182,5 @@ dy_status ckpt_retain(const char *dir, int keep);
 dy_status ckpt_export(const char *ckpt_path, const char *out_path, MPI_Comm comm);
 
 /* `dyolo bench ckpt` (src/io/bench_ckpt.c). */
-int bench_ckpt_main(int argc, char **argv);
 
 #endif

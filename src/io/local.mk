@@ -2,5 +2,5 @@
 libdyolo_a_SOURCES += \
 	src/io/ckpt.h src/io/ckpt_internal.h src/io/ckpt_util.c src/io/ckpt_write.c \
 	src/io/ckpt_read.c src/io/ckpt_dir.c src/io/ckpt_config.c src/io/ckpt_policy.c \
-	src/io/ckpt_policy.h src/io/bench_ckpt.c src/io/ckpt_rawio.c
+	src/io/ckpt_policy.h src/io/ckpt_rawio.c
 EXTRA_DIST += src/io/SCHEMA.md

@@ -3,7 +3,7 @@ libdyolo_a_SOURCES += \
 	src/train/optim.c src/train/optim.h src/train/sched.c src/train/sched.h \
 	src/train/ema.c src/train/ema.h src/train/scaler.c src/train/scaler.h \
 	src/train/train_config.c src/train/train_config.h src/train/step.c src/train/step.h \
-	src/train/micro_step.c src/train/micro_step.h src/train/bench_step_dist.c src/train/bench_step_dist.h
+	src/train/micro_step.c src/train/micro_step.h
 
 libdyolo_a_SOURCES += src/train/signals.c src/train/signals.h
 libdyolo_a_SOURCES += src/train/trainer.c src/train/trainer.h src/train/trainer_internal.h \

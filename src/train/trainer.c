@@ -131,9 +131,10 @@ static dy_status setup_state(trainer *t)
 static dy_status setup(trainer *t, const trainer_opts *o)
 {
     DY_TRY(train_hyp_from_cfg(t->cfg, &t->ts.hyp));
-    DY_TRY(setup_run_dir(t));
+    /* the device first: a job that cannot have its GPU fails before it writes anything */
     DY_TRY(dist_runtime_open(t->cfg, t->dist, &t->rt));
     t->comm = t->rt.comm;
+    DY_TRY(setup_run_dir(t));
     DY_TRY(setup_data(t));
     DY_TRY(setup_model(t, &t->rt.dopt));
     DY_TRY(setup_state(t));

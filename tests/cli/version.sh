@@ -23,6 +23,10 @@ if grep -q '^CUDA runtime' "$out"; then
 else
   check_contains "$out" '^CUDA +: not built \(.*without CUDA' "CPU-only build says CUDA is not built"
 fi
+check_contains "$out" '^Backends +: cpu' "lists the compiled backends"
+check_contains "$out" '^Device \(auto\) : (cpu \+ mpi \(no usable GPU: .*[a-z]|cuda \+ nccl)' "says what runtime.device=auto picks and why"
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["backend"]; assert b["auto"] in ("cpu","cuda") and "cpu" in b["compiled"]' "$TAP_TMP/v.json"
+ok $? "--json has the backend choice"
 "$DYOLO" version --help >"$TAP_TMP/h" 2>&1; ok $? "version --help"
 check_contains "$TAP_TMP/h" '^usage: dyolo version' "help text"
 "$DYOLO" version --bogus >"$TAP_TMP/b" 2>&1; [ $? -eq 2 ]; ok $? "unknown option is a usage error (exit 2)"

@@ -16,7 +16,7 @@
  *   hidden   = 1 - exposed / comm
  * for each progress mode (poll: MPI_Test from grad_ready; thread; none).
  */
-#include "dist/bench_allreduce.h"
+#include "bench/bench_allreduce.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "io/ckpt.h"

@@ -28,7 +28,7 @@
  *
  * defines: bench_step_dist_wanted, bench_step_dist_main
  */
-#include "train/bench_step_dist.h"
+#include "bench/bench_step_dist.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,7 +45,7 @@
 #include "dist/dist.h"
 #include "dist/dist_config.h"
 #include "dist/runtime.h"
-#include "model/bench_step.h"
+#include "bench/bench_step.h"
 #include "train/micro_step.h"
 #include "train/train_config.h"
 

@@ -2,7 +2,8 @@
  * training step on synthetic images and targets, reports time per image, images/s,
  * achieved GFLOP/s (whole step and 3x3 convolutions alone), peak activation memory,
  * the machine's OpenBLAS SGEMM peak, and optionally runs a PyTorch script on the
- * same model, batch and threads so both land side by side in one table.
+ * same model, batch and threads so both land side by side in one table.  With
+ * --device cuda the same step runs on the CUDA backend (bench_device).
  *
  * defines: bench_step_main, bench_sgemm_peak */
 #include <cblas.h>
@@ -15,7 +16,7 @@
 #include "cli/cli.h"
 #include "core/rng.h"
 #include "core/timer.h"
-#include "model/bench_step.h"
+#include "bench/bench_step.h"
 #include "model/model.h"
 
 static const char step_help[] =
@@ -31,6 +32,8 @@ static const char step_help[] =
     "  --config SPEC   model spec (default configs/models/yolov5n.json)\n"
     "  --imgsz PX      input size (default 320)     --batch B   batch (default 8)\n"
     "  --threads T     threads (default: all cores) --iters N   timed steps (default 5)\n"
+    "  --device D      cpu (default) or cuda: the CUDA backend on GPU 0 (f32); reports\n"
+    "                  ms per step phase, images/s, TFLOP/s and device memory\n"
     "  -h, --help      show this help\n"
     "\n"
     "Distributed mode (step-time breakdown, all-reduce hidden behind backward):\n"
@@ -97,7 +100,7 @@ static int cmp_double(const void *x, const void *y)
 }
 
 typedef struct {
-    const char *spec, *torch;
+    const char *spec, *torch, *device;
     int imgsz, batch, threads, iters, nc;
 } step_args;
 
@@ -122,6 +125,11 @@ static int parse_args(int argc, char **argv, step_args *a)
             *dst = (int)x;
         } else if (!strcmp(o, "--config") || !strcmp(o, "--spec")) a->spec = v;
         else if (!strcmp(o, "--torch")) a->torch = v;
+        else if (!strcmp(o, "--device")) {
+            if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+                return cli_usage_error("bench step", "--device wants cpu or cuda, got \"%s\"", v) + 1;
+            a->device = v;
+        }
         else return cli_usage_error("bench step", "unknown option \"%s\"", o) + 1;
     }
     if (a->imgsz % 32) return cli_usage_error("bench step", "--imgsz must be a multiple of 32") + 1;
@@ -268,6 +276,60 @@ static int bench(const step_args *a)
     return CLI_EXIT_OK;
 }
 
+/* One timed phase on a device backend: its work is queued, so wait for it. */
+static double dev_now(const tn_backend *be)
+{
+    be->sync();
+    return timer_now();
+}
+
+/* `--device cuda`: the whole step on the CUDA backend, timed with a sync after each
+ * phase (the loss runs on the host on the downloaded Detect outputs). */
+static int bench_device(const step_args *a)
+{
+    const tn_backend *be = NULL;
+    tn_cuda_opts co = {.device = 0, .ws_limit_bytes = (size_t)256 << 20};
+    if (tn_backend_cuda_open(&co, &be) != DY_OK) return cli_fail("bench step --device cuda");
+    yolo_model *m = NULL;
+    uint8_t *img = malloc((size_t)a->batch * 3 * a->imgsz * a->imgsz);
+    float *tg = malloc(sizeof(float) * 24 * (size_t)a->batch);
+    dy_status s = img && tg ? yolo_model_create_on(be, a->spec, a->nc, &m) : DY_ERR(DY_ENOMEM, "out of memory");
+    if (s == DY_OK) s = yolo_model_init(m, 1);
+    if (s == DY_OK) s = yolo_model_plan(m, a->batch, a->imgsz, a->imgsz);
+    if (s == DY_OK) bench_synth_batch(img, tg, a->batch, a->imgsz, yolo_model_nc(m), 0xbe, 0);
+    double tf = 0, tl = 0, tb = 0;
+    yolo_loss_parts lp;
+    for (int it = -2; s == DY_OK && it < a->iters; it++) { /* two warm-up steps (algorithm choice) */
+        double t0 = dev_now(be);
+        s = yolo_model_forward(m, img, 1);
+        double t1 = dev_now(be);
+        if (s == DY_OK) s = yolo_model_loss(m, tg, 4 * a->batch, &lp);
+        double t2 = timer_now();
+        if (s == DY_OK) s = yolo_model_backward(m);
+        double t3 = dev_now(be);
+        if (s == DY_OK) s = be->status();
+        if (it >= 0) tf += t1 - t0, tl += t2 - t1, tb += t3 - t2;
+    }
+    if (s == DY_OK) {
+        double n = (double)a->iters * a->batch, step = (tf + tl + tb) / n;
+        double gf = yolo_model_gflops(m, a->imgsz, a->imgsz);
+        printf("model %s  imgsz %d  batch %d  iters %d  device cuda:0 (%s)  f32\n", a->spec, a->imgsz, a->batch,
+               a->iters, be->name);
+        printf("forward   %8.3f ms/img\nloss      %8.3f ms/img (host, %.1f MB moved per step)\nbackward  %8.3f ms/img\n",
+               1e3 * tf / n, 1e3 * tl / n, yolo_model_loss_transfer_bytes(m) / 1e6, 1e3 * tb / n);
+        printf("total     %8.3f ms/img   %.1f ms/step   %.2f images/s\n", 1e3 * step, 1e3 * step * a->batch,
+               1.0 / step);
+        printf("step TFLOP/s   %.2f  (%.2f GFLOPs/img forward, x3 for a step)\n", 3 * gf / step / 1e3, gf);
+        printf("activation memory %.1f MB\n", nn_graph_arena_bytes(yolo_model_graph(m)) / 1e6);
+        printf("dyolo images/s %.2f\n", 1.0 / step);
+    }
+    yolo_model_free(m);
+    free(img);
+    free(tg);
+    tn_backend_cuda_close();
+    return s == DY_OK ? CLI_EXIT_OK : cli_fail("bench step --device cuda");
+}
+
 int bench_step_main(int argc, char **argv)
 {
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -275,5 +337,6 @@ int bench_step_main(int argc, char **argv)
                    .threads = nproc > 0 ? (int)nproc : 1, .iters = 5};
     int r = parse_args(argc, argv, &a);
     if (r) return r == 1 ? CLI_EXIT_OK : r - 1;
+    if (a.device && !strcmp(a.device, "cuda")) return bench_device(&a);
     return bench(&a);
 }
