@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "train/train_config.h"
 #include "tensor/backend.h"
 #include "dyolo_config.h"
 #include "core/check.h"
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     tn_cpu_blas_fix_coretype(argv); /* may re-exec with fast OpenBLAS kernels */
+    train_config_register_all();
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

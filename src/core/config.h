@@ -2,8 +2,11 @@
  *
  * Every key is declared once in a cfg_key table (name, type, default, range, help);
  * that table drives parsing, validation, `--help`/`dyolo config --schema` text and the
- * generated docs (configs/README.md).  Modules contribute their own sections
- * (cfg_section) listed in config_schema.c.
+ * generated docs (configs/README.md).  Core declares the run and log sections; every
+ * other module declares its section next to its code and registers it
+ * (cfg_register_section) -- core knows none of them.  The program and the tests
+ * register the library's sections at start with train_config_register_all
+ * (train/train_config.h), the one place that lists them.
  *
  * Precedence: schema defaults < config file (which may "include" other files,
  * resolved relative to the including file) < --set key.path=value.
@@ -15,7 +18,8 @@
  *
  * defines: cfg_type, cfg_key, cfg_section, cfg, cfg_new, cfg_load_file, cfg_set,
  *          cfg_int, cfg_float, cfg_bool, cfg_str, cfg_floats, cfg_to_json,
- *          cfg_write_json, cfg_free, cfg_schema_find, cfg_schema_print, cfg_sections
+ *          cfg_write_json, cfg_free, cfg_schema_find, cfg_schema_print, cfg_sections,
+ *          cfg_register_section
  */
 #ifndef DY_CORE_CONFIG_H
 #define DY_CORE_CONFIG_H
@@ -45,8 +49,11 @@ typedef struct {
     int nkeys;
 } cfg_section;
 
-/* NULL-terminated list of every section known to this build (config_schema.c). */
-extern const cfg_section *const cfg_sections[];
+/* NULL-terminated list of the sections registered so far (config_schema.c). */
+extern const cfg_section *const *cfg_sections;
+/* Adds a section to the schema (once; order of registration is the order of the
+ * docs).  Call before the first cfg_new, from one thread. */
+void cfg_register_section(const cfg_section *s);
 
 typedef struct cfg cfg;
 

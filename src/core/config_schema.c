@@ -1,8 +1,13 @@
-/* config_schema.c -- the list of configuration sections this build knows, and the
- * core sections (run directory, seed, logging).  Other modules declare their
- * own sections next to their code and are listed here. */
+/* config_schema.c -- the schema's registry of sections and the core sections (run
+ * directory, seed, logging).  Other modules declare their sections next to their
+ * code and register them (train_config_register_all lists the library's), so core
+ * does not need to know them.
+ *
+ * defines: cfg_sections, cfg_register_section */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "core/config.h"
-#include "data/loader.h"
 
 static const cfg_key core_run_keys[] = {
     {"run.name", CFG_STRING, "\"dyolo\"", 1, 0, NULL, "name of the run (used in logs and file names)"},
@@ -24,21 +29,22 @@ static const cfg_key core_log_keys[] = {
 SECTION(cfg_section_run, "run", "run identity and output directory", core_run_keys);
 SECTION(cfg_section_log, "log", "logging and progress output", core_log_keys);
 
-/* Sections declared by other modules next to their code. */
-extern const cfg_section cfg_section_train; /* src/train/train_config.c */
-extern const cfg_section cfg_section_dist;  /* src/dist/dist_config.c */
-extern const cfg_section cfg_section_runtime; /* src/dist/runtime.c */
-extern const cfg_section cfg_section_model; /* src/model/model_config.c */
-extern const cfg_section cfg_section_ckpt; /* src/io/ckpt_config.c */
+#define CFG_MAX_SECTIONS 32
 
-const cfg_section *const cfg_sections[] = {
-    &cfg_section_run,
-    &cfg_section_log,
-    &cfg_section_runtime,
-    &cfg_section_train,
-    &cfg_section_dist,
-    &data_cfg_section,
-    &cfg_section_model,
-    &cfg_section_ckpt,
-    NULL,
-};
+static const cfg_section *registry[CFG_MAX_SECTIONS + 1] = {&cfg_section_run, &cfg_section_log, NULL};
+static int nregistered = 2;
+
+const cfg_section *const *cfg_sections = registry;
+
+void cfg_register_section(const cfg_section *s)
+{
+    for (int i = 0; i < nregistered; i++)
+        if (registry[i] == s) return;
+    if (nregistered == CFG_MAX_SECTIONS) {
+        /* a build-time limit, never reached by user input */
+        fprintf(stderr, "dyolo: internal error: more than %d config sections\n", CFG_MAX_SECTIONS);
+        abort();
+    }
+    registry[nregistered++] = s;
+    registry[nregistered] = NULL;
+}

@@ -16,6 +16,8 @@
 #include "core/config.h"
 #include "core/err.h"
 
+extern const cfg_section cfg_section_ckpt; /* ckpt_config.c */
+
 typedef struct {
     char dir[900];          /* ckpt.dir, or run.out_dir/checkpoints */
     int64_t interval_steps; /* 0: off */

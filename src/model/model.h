@@ -20,11 +20,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/config.h"
 #include "core/err.h"
 #include "model/loss.h"
 #include "nn/graph.h"
 
 typedef struct yolo_model yolo_model;
+
+extern const cfg_section cfg_section_model; /* model_config.c */
 
 /* One row of the summary: a spec layer. */
 typedef struct {

@@ -2,6 +2,12 @@
  * defaults) and train_hyp_from_cfg. */
 #include "train/train_config.h"
 
+#include "data/loader.h"
+#include "dist/dist_config.h"
+#include "dist/runtime.h"
+#include "io/ckpt_policy.h"
+#include "model/model.h"
+
 #include <string.h>
 
 static const cfg_key train_keys[] = {
@@ -65,4 +71,15 @@ dy_status train_hyp_from_cfg(const cfg *c, train_hyp *h)
     h->loss_scale_growth_interval = (int)cfg_int(c, "train.loss_scale_growth_interval");
     h->loss_scale_max_overflows = (int)cfg_int(c, "train.loss_scale_max_overflows");
     return DY_OK;
+}
+
+/* The order is the order of `dyolo config --schema` and configs/README.md. */
+void train_config_register_all(void)
+{
+    cfg_register_section(&cfg_section_runtime);
+    cfg_register_section(&cfg_section_train);
+    cfg_register_section(&cfg_section_dist);
+    cfg_register_section(&data_cfg_section);
+    cfg_register_section(&cfg_section_model);
+    cfg_register_section(&cfg_section_ckpt);
 }

@@ -1,6 +1,9 @@
 /* train_config.h -- the `train` configuration section (optimizer, schedule, EMA,
  * mixed precision and loss scaling) and its translation into module settings.
- * defines: cfg_section_train, train_hyp, train_hyp_from_cfg */
+ * train_config_register_all registers every configuration section of the library
+ * (the trainer is the module that uses them all): call it once at start, before the
+ * first cfg_new.
+ * defines: cfg_section_train, train_hyp, train_hyp_from_cfg, train_config_register_all */
 #ifndef DY_TRAIN_TRAIN_CONFIG_H
 #define DY_TRAIN_TRAIN_CONFIG_H
 
@@ -22,5 +25,6 @@ typedef struct {
 } train_hyp;
 
 dy_status train_hyp_from_cfg(const cfg *c, train_hyp *h);
+void train_config_register_all(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include "data/image.h"
 #include "data/loader.h"
 #include "data/sampler.h"
+#include "train/train_config.h"
 
 /* Every (world, epoch): slices disjoint within a step, valid entries cover 0..n-1
  * exactly once (val) or at least once with only wrap-around repeats (train). */
@@ -345,6 +346,7 @@ static void check_hsv_exact(void)
 
 int main(void)
 {
+    train_config_register_all(); /* the library's config sections */
     check_to_float();
     check_cfg();
     for (int w = 1; w <= 4; w++)

@@ -18,6 +18,7 @@
 #include "dist/ddp.h"
 #include "dist/dist.h"
 #include "tests/tap.h"
+#include "train/train_config.h"
 
 static dist_ctx D;
 
@@ -303,6 +304,7 @@ static void test_params(comm *c)
 
 int main(int argc, char **argv)
 {
+    train_config_register_all(); /* the library's config sections */
     dy_status s = dist_init(&argc, &argv, &D);
     if (s != DY_OK) {
         fprintf(stderr, "%s\n", err_msg());

@@ -5,9 +5,11 @@
 #include "core/log.h"
 #include "io/ckpt_policy.h"
 #include "tests/tap.h"
+#include "train/train_config.h"
 
 int main(void)
 {
+    train_config_register_all(); /* the library's config sections */
     cfg *c = NULL;
     ckpt_policy p;
     log_setup(0, 0, LOG_ERROR);

@@ -12,6 +12,7 @@
 #include "tensor/cpu_kernels.h"
 #include "tests/nn/gradcheck.h"
 #include "tests/tap.h"
+#include "train/train_config.h"
 
 #define ANCH "\"anchors\": [[6, 8, 12, 10], [20, 24, 30, 18]]"
 
@@ -421,6 +422,7 @@ static void test_config(void)
 
 int main(void)
 {
+    train_config_register_all(); /* the library's config sections */
     tn_backend_cpu()->set_threads(1);
     check_block("Conv", "[-1, 1, \"Conv\", [8, 3, 2]], [-1, 1, \"Conv\", [16, 3, 1]]", NULL, 0, 1e-2f);
     check_block("C3 (shortcut, n=2)", "[-1, 1, \"Conv\", [8, 3, 2]], [-1, 2, \"C3\", [8]]", NULL, 0, 1e-2f);

@@ -186,6 +186,7 @@ static void test_config(void)
 
 int main(void)
 {
+    train_config_register_all(); /* the library's config sections */
     test_config();
     test_optim();
     test_sched();

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "tests/tap.h"
+#include "train/train_config.h"
 
 static char dir[] = "/tmp/dyolo-cfg-XXXXXX";
 
@@ -139,6 +140,7 @@ static void test_schema(void)
 
 int main(void)
 {
+    train_config_register_all(); /* the library's config sections */
     if (!mkdtemp(dir)) return 99;
     test_precedence();
     test_include();
