@@ -20,6 +20,8 @@ struct dnccl {
     cudaEvent_t *ev;
     int nslots, rank, size, device;
     void *scratch; /* 4 device bytes for barrier */
+    cudaStream_t follow; /* the compute stream collectives wait for (0: none) */
+    cudaEvent_t dep;     /* recorded on it before each collective */
 };
 
 static_assert(sizeof(ncclUniqueId) == DNCCL_ID_BYTES, "ncclUniqueId size changed");
@@ -76,6 +78,22 @@ extern "C" dy_status dnccl_create(const unsigned char id[DNCCL_ID_BYTES], int ra
     return DY_OK;
 }
 
+extern "C" dy_status dnccl_follow_stream(dnccl *d, void *stream)
+{
+    if (!d->dep) CUDA_CHECK(cudaEventCreateWithFlags(&d->dep, cudaEventDisableTiming));
+    d->follow = (cudaStream_t)stream;
+    return DY_OK;
+}
+
+/* The device-side dependency on the compute stream (see dnccl_follow_stream). */
+static dy_status order(dnccl *d)
+{
+    if (!d->follow) return DY_OK;
+    CUDA_CHECK(cudaEventRecord(d->dep, d->follow));
+    CUDA_CHECK(cudaStreamWaitEvent(d->stream, d->dep, 0));
+    return DY_OK;
+}
+
 static dy_status record(dnccl *d, int slot)
 {
     CUDA_CHECK(cudaEventRecord(d->ev[slot], d->stream));
@@ -84,12 +102,14 @@ static dy_status record(dnccl *d, int slot)
 
 extern "C" dy_status dnccl_allreduce(dnccl *d, void *buf, size_t n, comm_dtype t, comm_redop op, int slot)
 {
+    DY_TRY(order(d));
     NCCL_CHECK(ncclAllReduce(buf, buf, n, nccl_type(t), nccl_op(op), d->comm, d->stream));
     return record(d, slot);
 }
 
 extern "C" dy_status dnccl_broadcast(dnccl *d, void *buf, size_t n, comm_dtype t, int root, int slot)
 {
+    DY_TRY(order(d));
     NCCL_CHECK(ncclBroadcast(buf, buf, n, nccl_type(t), root, d->comm, d->stream));
     return record(d, slot);
 }
@@ -98,6 +118,7 @@ extern "C" dy_status dnccl_broadcast(dnccl *d, void *buf, size_t n, comm_dtype t
 extern "C" dy_status dnccl_allgatherv(dnccl *d, const void *send, size_t n, void *recv,
                                       const int *counts, const int *displs, comm_dtype t, int slot)
 {
+    DY_TRY(order(d));
     if (!counts) {
         NCCL_CHECK(ncclAllGather(send, recv, n, nccl_type(t), d->comm, d->stream));
         return record(d, slot);
@@ -116,6 +137,7 @@ extern "C" dy_status dnccl_allgatherv(dnccl *d, const void *send, size_t n, void
 
 extern "C" dy_status dnccl_barrier(dnccl *d, int slot)
 {
+    DY_TRY(order(d));
     NCCL_CHECK(ncclAllReduce(d->scratch, d->scratch, 1, ncclInt32, ncclSum, d->comm, d->stream));
     return record(d, slot);
 }
@@ -156,6 +178,7 @@ extern "C" void dnccl_destroy(dnccl *d)
     if (d->comm) ncclCommDestroy(d->comm);
     for (int i = 0; i < d->nslots; i++)
         if (d->ev[i]) cudaEventDestroy(d->ev[i]);
+    if (d->dep) cudaEventDestroy(d->dep);
     if (d->stream) cudaStreamDestroy(d->stream);
     if (d->scratch) cudaFree(d->scratch);
     free(d->ev);

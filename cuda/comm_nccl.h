@@ -7,7 +7,7 @@
  * CUDA stream and followed by a CUDA event in slot `slot`; dnccl_test queries it.
  *
  * defines: dnccl, DNCCL_ID_BYTES, dnccl_unique_id, dnccl_create, dnccl_allreduce,
- *          dnccl_broadcast, dnccl_allgatherv, dnccl_barrier, dnccl_test,
+ *          dnccl_broadcast, dnccl_allgatherv, dnccl_barrier, dnccl_test, dnccl_follow_stream,
  *          dnccl_async_error, dnccl_abort, dnccl_destroy, dnccl_device_alloc,
  *          dnccl_device_free
  */
@@ -37,6 +37,10 @@ dy_status dnccl_allgatherv(dnccl *d, const void *send, size_t n, void *recv, con
                            const int *displs, comm_dtype t, int slot);
 dy_status dnccl_barrier(dnccl *d, int slot);
 dy_status dnccl_test(dnccl *d, int slot, int *done);
+/* From now on every collective first waits (on the device, not the host) for the
+ * work queued so far on `stream` (a cudaStream_t: the compute backend's), so a
+ * gradient bucket is reduced only once the kernels that wrote it have run. */
+dy_status dnccl_follow_stream(dnccl *d, void *stream);
 dy_status dnccl_async_error(dnccl *d);
 void dnccl_abort(dnccl *d);
 void dnccl_destroy(dnccl *d);

@@ -56,6 +56,8 @@ typedef struct {
     double timeout_s;  /* watchdog; <= 0 disables it */
     double grace_s;    /* how long a timed-out rank listens for others (default 1) */
     int device;        /* NCCL: CUDA device (from dist_map_device) */
+    void *compute_stream; /* NCCL: the backend's stream (cudaStream_t); each collective
+                           * waits for the work queued on it so far (NULL: none) */
 } comm_opts;
 
 typedef struct {

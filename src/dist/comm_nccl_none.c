@@ -25,6 +25,7 @@ dy_status dnccl_allgatherv(dnccl *d, const void *snd, size_t n, void *rcv, const
 dy_status dnccl_barrier(dnccl *d, int s) { (void)d, (void)s; return no_nccl(); }
 dy_status dnccl_test(dnccl *d, int s, int *done) { (void)d, (void)s, (void)done; return no_nccl(); }
 dy_status dnccl_async_error(dnccl *d) { (void)d; return no_nccl(); }
+dy_status dnccl_follow_stream(dnccl *d, void *stream) { (void)d, (void)stream; return no_nccl(); }
 void dnccl_abort(dnccl *d) { (void)d; }
 void dnccl_destroy(dnccl *d) { (void)d; }
 dy_status dnccl_device_alloc(int device, size_t bytes, void **out)

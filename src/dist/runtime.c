@@ -92,6 +92,7 @@ dy_status dist_runtime_open(const cfg *c, const dist_ctx *d, dist_runtime *rt)
     comm_opts co;
     DY_TRY(dist_opts_from_cfg(c, rt->dev.device, &co, &rt->dopt));
     co.transport = tr;
+    co.compute_stream = rt->be->stream(); /* NCCL waits for the backend's queued work */
     DY_TRY(comm_create(d->world, &co, &rt->comm));
     log_info("compute on %s (rank %d of %d)", rt->desc, d->rank, d->size);
     return DY_OK;
