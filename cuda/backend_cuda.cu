@@ -70,6 +70,7 @@ static dy_status cuda_status(void)
 
 static dy_status cuda_sync(void)
 {
+    if (!tc.open) return cuda_status();
     TC_CUDA(cudaStreamSynchronize(tc.stream));
     return cuda_status();
 }
@@ -78,12 +79,12 @@ void *tc_scratch(size_t bytes)
 {
     if (bytes <= tc.scratch_bytes) return tc.scratch;
     size_t want = bytes + bytes / 4; /* headroom: the next shape is often a little larger */
-    /* the old buffer may still be read by queued kernels */
-    if (!TC_CUDA(cudaStreamSynchronize(tc.stream))) return NULL;
-    if (tc.scratch) cudaFree(tc.scratch);
+    /* stream-ordered: queued kernels still reading the old buffer finish first, and
+     * nothing waits for the whole device (NCCL kernels may be running) */
+    if (tc.scratch && !TC_CUDA(cudaFreeAsync(tc.scratch, tc.stream))) return NULL;
     tc.scratch = NULL;
     tc.scratch_bytes = 0;
-    if (!TC_CUDA(cudaMalloc(&tc.scratch, want))) return NULL;
+    if (!TC_CUDA(cudaMallocAsync(&tc.scratch, want, tc.stream))) return NULL;
     tc.scratch_bytes = want;
     return tc.scratch;
 }
@@ -127,12 +128,20 @@ static void cuda_free(void *p)
     TC_CUDA(cudaFree(p));
 }
 
-/* Pageable host memory: the driver stages it and returns once the source may be
- * reused; the copy itself is ordered on the stream like every op. */
+/* From pageable memory (malloc) the driver stages the data and returns when the
+ * source may be reused; the copy is ordered on the stream like every op.  From
+ * page-locked memory the copy would still be reading the source after the return, so
+ * then it waits, to keep the CPU backend's contract (the source is free on return). */
 static dy_status cuda_upload(void *dst, const void *src, size_t bytes)
 {
     if (!bytes) return DY_OK;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, tc.stream));
+    cudaPointerAttributes at;
+    if (cudaPointerGetAttributes(&at, src) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return DY_OK;
+    }
+    if (at.type == cudaMemoryTypeHost) CUDA_CHECK(cudaStreamSynchronize(tc.stream));
     return DY_OK;
 }
 
