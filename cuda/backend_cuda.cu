@@ -84,7 +84,20 @@ void *tc_scratch(size_t bytes)
     if (tc.scratch && !TC_CUDA(cudaFreeAsync(tc.scratch, tc.stream))) return NULL;
     tc.scratch = NULL;
     tc.scratch_bytes = 0;
-    if (!TC_CUDA(cudaMallocAsync(&tc.scratch, want, tc.stream))) return NULL;
+    cudaError_t e = cudaMallocAsync(&tc.scratch, want, tc.stream);
+    if (e != cudaSuccess) {
+        tc.scratch = NULL;
+        (void)cudaGetLastError();
+        size_t fr = 0, tot = 0;
+        cudaMemGetInfo(&fr, &tot);
+        char what[256];
+        snprintf(what, sizeof what, "%s; %zu bytes (%.1f MiB) requested, %.1f MiB free of %.1f MiB",
+                 cudaGetErrorString(e), want, (double)want / 1048576.0, (double)fr / 1048576.0,
+                 (double)tot / 1048576.0);
+        tc_fail(e == cudaErrorMemoryAllocation ? DY_ENOMEM : DY_ECUDA, __FILE__, __LINE__,
+                "cudaMallocAsync (backend scratch)", what);
+        return NULL;
+    }
     tc.scratch_bytes = want;
     return tc.scratch;
 }

@@ -15,7 +15,11 @@
  * Algorithms: cudnnGet*Algorithm_v7 heuristics, in their order of expected speed,
  * keeping the first whose status is SUCCESS, whose exact workspace
  * (cudnnGet*WorkspaceSize) fits the limit, that is not a tensor-core (TF32) kernel,
- * and, with opts->deterministic, that is CUDNN_DETERMINISTIC.  The descriptors ask
+ * and, with opts->deterministic, that is CUDNN_DETERMINISTIC; when none passes, the
+ * first algorithm in enum order whose workspace query succeeds within the limit
+ * (skipping the atomics-based ones when deterministic).  Heuristics, not Find: Find
+ * runs every candidate on the device, allocates, and may pick differently from run
+ * to run; a GPU measurement can show whether it pays.  The descriptors ask
  * for CUDNN_FMA_MATH: plain FP32 like the CPU backend, so the backend-parity test can
  * use FP32 tolerances.  The limit is min(the caller's workspace, ws_limit); an entry
  * is keyed by shape and limit, so conv_workspace's answer and the ops agree.
@@ -130,23 +134,55 @@ static void no_algo(const conv_entry *e, const char *dir)
     tc_fail(DY_EUNSUPPORTED, __FILE__, __LINE__, "cuDNN algorithm choice", what);
 }
 
+/* Each *_try takes algorithm a when its exact workspace fits the entry's limit. */
+static int fwd_try(conv_entry *e, cudnnConvolutionFwdAlgo_t a)
+{
+    size_t ws = 0;
+    if (cudnnGetConvolutionForwardWorkspaceSize(tc.cudnn, e->xd, e->wd, e->cd, e->yd, a, &ws) !=
+            CUDNN_STATUS_SUCCESS ||
+        ws > e->limit)
+        return 0;
+    e->fwd = a;
+    e->fwd_ws = ws;
+    return 1;
+}
+
+static int data_try(conv_entry *e, cudnnConvolutionBwdDataAlgo_t a)
+{
+    size_t ws = 0;
+    if (cudnnGetConvolutionBackwardDataWorkspaceSize(tc.cudnn, e->wd, e->yd, e->cd, e->xd, a, &ws) !=
+            CUDNN_STATUS_SUCCESS ||
+        ws > e->limit)
+        return 0;
+    e->bwd_data = a;
+    e->data_ws = ws;
+    return 1;
+}
+
+static int filter_try(conv_entry *e, cudnnConvolutionBwdFilterAlgo_t a)
+{
+    size_t ws = 0;
+    if (cudnnGetConvolutionBackwardFilterWorkspaceSize(tc.cudnn, e->xd, e->yd, e->cd, e->wd, a, &ws) !=
+            CUDNN_STATUS_SUCCESS ||
+        ws > e->limit)
+        return 0;
+    e->bwd_filter = a;
+    e->filter_ws = ws;
+    return 1;
+}
+
+/* Heuristics first; when none of their answers passes, every algorithm in enum order
+ * (cuDNN documents which ones use atomics: those are skipped when deterministic). */
 static int pick_fwd(conv_entry *e)
 {
     cudnnConvolutionFwdAlgoPerf_t p[MAX_ALGOS];
     int got = 0;
     if (!TC_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(tc.cudnn, e->xd, e->wd, e->cd, e->yd, MAX_ALGOS, &got, p)))
         return 0;
-    for (int i = 0; i < got; i++) {
-        size_t ws = 0;
-        if (!usable(p[i].status, p[i].determinism, p[i].mathType)) continue;
-        if (cudnnGetConvolutionForwardWorkspaceSize(tc.cudnn, e->xd, e->wd, e->cd, e->yd, p[i].algo, &ws) !=
-                CUDNN_STATUS_SUCCESS ||
-            ws > e->limit)
-            continue;
-        e->fwd = p[i].algo;
-        e->fwd_ws = ws;
-        return 1;
-    }
+    for (int i = 0; i < got; i++)
+        if (usable(p[i].status, p[i].determinism, p[i].mathType) && fwd_try(e, p[i].algo)) return 1;
+    for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; a++) /* all forward algorithms are deterministic */
+        if (fwd_try(e, (cudnnConvolutionFwdAlgo_t)a)) return 1;
     no_algo(e, "forward");
     return 0;
 }
@@ -158,16 +194,11 @@ static int pick_bwd_data(conv_entry *e)
     if (!TC_CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(tc.cudnn, e->wd, e->yd, e->cd, e->xd, MAX_ALGOS, &got,
                                                               p)))
         return 0;
-    for (int i = 0; i < got; i++) {
-        size_t ws = 0;
-        if (!usable(p[i].status, p[i].determinism, p[i].mathType)) continue;
-        if (cudnnGetConvolutionBackwardDataWorkspaceSize(tc.cudnn, e->wd, e->yd, e->cd, e->xd, p[i].algo, &ws) !=
-                CUDNN_STATUS_SUCCESS ||
-            ws > e->limit)
-            continue;
-        e->bwd_data = p[i].algo;
-        e->data_ws = ws;
-        return 1;
+    for (int i = 0; i < got; i++)
+        if (usable(p[i].status, p[i].determinism, p[i].mathType) && data_try(e, p[i].algo)) return 1;
+    for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; a++) {
+        if (tc.deterministic && a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0) continue;
+        if (data_try(e, (cudnnConvolutionBwdDataAlgo_t)a)) return 1;
     }
     no_algo(e, "backward-data");
     return 0;
@@ -180,16 +211,13 @@ static int pick_bwd_filter(conv_entry *e)
     if (!TC_CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(tc.cudnn, e->xd, e->yd, e->cd, e->wd, MAX_ALGOS,
                                                                 &got, p)))
         return 0;
-    for (int i = 0; i < got; i++) {
-        size_t ws = 0;
-        if (!usable(p[i].status, p[i].determinism, p[i].mathType)) continue;
-        if (cudnnGetConvolutionBackwardFilterWorkspaceSize(tc.cudnn, e->xd, e->yd, e->cd, e->wd, p[i].algo, &ws) !=
-                CUDNN_STATUS_SUCCESS ||
-            ws > e->limit)
+    for (int i = 0; i < got; i++)
+        if (usable(p[i].status, p[i].determinism, p[i].mathType) && filter_try(e, p[i].algo)) return 1;
+    for (int a = 0; a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT; a++) {
+        if (a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD) continue; /* not implemented */
+        if (tc.deterministic && (a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3))
             continue;
-        e->bwd_filter = p[i].algo;
-        e->filter_ws = ws;
-        return 1;
+        if (filter_try(e, (cudnnConvolutionBwdFilterAlgo_t)a)) return 1;
     }
     no_algo(e, "backward-filter");
     return 0;
