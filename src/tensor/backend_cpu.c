@@ -530,7 +530,7 @@ static void cpu_fill(size_t n, float v, float *y) { ew_run(EW_FILL, n, v, NULL, 
 
 static void cpu_sigmoid(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = 1.f / (1.f + expf(-x[i]));
+    for (size_t i = 0; i < n; i++) y[i] = tn_hd_sigmoid(x[i]);
 }
 
 static void cpu_u8_to_f32(int n, int c, int h, int w, const uint8_t *x, float *y)
@@ -540,29 +540,29 @@ static void cpu_u8_to_f32(int n, int c, int h, int w, const uint8_t *x, float *y
         for (int ci = 0; ci < c; ci++) {
             const uint8_t *src = x + ((size_t)b * c + ci) * hw;
             float *dst = y + ((size_t)ci * n + b) * hw;
-            for (size_t i = 0; i < hw; i++) dst[i] = src[i] * (1.f / 255.f);
+            for (size_t i = 0; i < hw; i++) dst[i] = tn_hd_u8(src[i]);
         }
 }
 
 static void cpu_cast_f32_f16(size_t n, const float *x, uint16_t *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = tn_half_from_float(x[i]);
+    for (size_t i = 0; i < n; i++) y[i] = tn_hd_half_from_float(x[i]);
 }
 
 static void cpu_cast_f16_f32(size_t n, const uint16_t *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = tn_float_from_half(x[i]);
+    for (size_t i = 0; i < n; i++) y[i] = tn_hd_float_from_half(x[i]);
 }
 
 static void cpu_round_f16(size_t n, float *x)
 {
-    for (size_t i = 0; i < n; i++) x[i] = tn_float_from_half(tn_half_from_float(x[i]));
+    for (size_t i = 0; i < n; i++) x[i] = tn_hd_round_f16(x[i]);
 }
 
 static size_t cpu_nonfinite(size_t n, const float *x)
 {
     size_t bad = 0;
-    for (size_t i = 0; i < n; i++) bad += !isfinite(x[i]);
+    for (size_t i = 0; i < n; i++) bad += !tn_hd_isfinite(x[i]);
     return bad;
 }
 
