@@ -12,3 +12,5 @@ TESTS += $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh tests/mpi
 EXTRA_DIST += tests/cli/version.sh tests/cli/config_errors.sh tests/mpi/mpi_checks.sh \
 	tests/run-mpi.in
 SANITIZER_TESTS = $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh
+
+include $(srcdir)/tests/tensor/parity.mk
