@@ -351,7 +351,7 @@ static void test_gconv_batch_invariant(int threads, int hw, int ch, int st)
     tn_conv_shape_init(&s1);
     const size_t pl = (size_t)hw * hw, nx = (size_t)ch * N * pl, nw = (size_t)ch * ch * 9;
     const size_t opl = (size_t)s.oh * s.ow;
-    size_t nws = tn_backend_cpu()->conv_workspace(&s, (size_t)16 << 20), nws1 = tn_conv_workspace(&s1, (size_t)16 << 20);
+    size_t nws = tn_backend_cpu()->conv_workspace(&s, (size_t)16 << 20), nws1 = tn_backend_cpu()->conv_workspace(&s1, (size_t)16 << 20);
     float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *y = malloc(sizeof(float) * nx),
           *gx = calloc(nx, sizeof(float)), *x1 = malloc(sizeof(float) * ch * pl), *y1 = malloc(sizeof(float) * ch * pl),
           *g1 = malloc(sizeof(float) * ch * pl), *ws = malloc(sizeof(float) * (nws > nws1 ? nws : nws1));
