@@ -14,3 +14,4 @@ EXTRA_DIST += tests/cli/version.sh tests/cli/config_errors.sh tests/mpi/mpi_chec
 SANITIZER_TESTS = $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh
 
 include $(srcdir)/tests/tensor/parity.mk
+include $(srcdir)/tests/dist/nccl1.mk
