@@ -317,8 +317,8 @@ static int bench_device(const step_args *a)
                a->iters, be->name);
         printf("forward   %8.3f ms/img\nloss      %8.3f ms/img (host, %.1f MB moved per step)\nbackward  %8.3f ms/img\n",
                1e3 * tf / n, 1e3 * tl / n, yolo_model_loss_transfer_bytes(m) / 1e6, 1e3 * tb / n);
-        printf("total     %8.3f ms/img   %.1f ms/step   %.2f images/s\n", 1e3 * step, 1e3 * step * a->batch,
-               1.0 / step);
+        printf("total     %8.3f ms/img   %.2f images/s\n", 1e3 * step, 1.0 / step);
+        printf("step      %8.2f ms (batch %d)\n", 1e3 * step * a->batch, a->batch);
         printf("step TFLOP/s   %.2f  (%.2f GFLOPs/img forward, x3 for a step)\n", 3 * gf / step / 1e3, gf);
         printf("activation memory %.1f MB\n", nn_graph_arena_bytes(yolo_model_graph(m)) / 1e6);
         printf("dyolo images/s %.2f\n", 1.0 / step);

@@ -11,7 +11,8 @@
  *    the arithmetic stays the CPU's.  It must agree bit for bit, on every machine.
  *  - "cuda": the CUDA backend when a GPU is usable; otherwise the test prints
  *    `SKIP: no usable GPU (<reason>)`.
- * DYOLO_TEST_MODEL_STEPS overrides the 20 steps. */
+ * DYOLO_TEST_MODEL_STEPS overrides the 20 steps; DYOLO_REQUIRE_GPU=1 (the GPU check
+ * script) turns the SKIP into a failure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,8 +219,10 @@ int main(int argc, char **argv)
         tols close = {{1e-4, 2e-3}, {1e-5, 1e-3}, {2e-3, 2e-2}, {1e-4, 5e-3}};
         compare(cuda, spec, img, tg, nt, &close, steps);
         tn_backend_cuda_close();
+    } else if (getenv("DYOLO_REQUIRE_GPU") && atoi(getenv("DYOLO_REQUIRE_GPU"))) {
+        TAP_OK(0, "cuda vs cpu model: DYOLO_REQUIRE_GPU is set but there is no usable GPU (%s)", err_msg());
     } else {
-        printf("ok %d - cuda vs cpu model # SKIP: no usable GPU (%s)\n", ++tap_n, err_msg());
+        printf("ok %d - cuda vs cpu model: SKIP: no usable GPU (%s) # SKIP\n", ++tap_n, err_msg());
     }
     free(img);
     return tap_done();
