@@ -174,6 +174,24 @@ static dy_status check_range(const char *where, const cfg_key *k, double v)
     return DY_OK;
 }
 
+/* CFG_INT keys whose choices are "*N" must be multiples of N (data.imgsz: the network
+ * stride; a size the model cannot divide used to corrupt the loader's buffers). */
+static int int_multiple(const cfg_key *k)
+{
+    return k->type == CFG_INT && k->choices && k->choices[0] == '*' ? atoi(k->choices + 1) : 0;
+}
+
+static dy_status check_multiple(const char *where, const cfg_key *k, double v)
+{
+    int m = int_multiple(k);
+    if (m > 1 && fmod(v, m) != 0) {
+        int64_t lo = (int64_t)floor(v / m) * m;
+        return DY_ERR(DY_ERANGE, "%skey \"%s\" = %g is not a multiple of %d (use %lld or %lld)", where, k->path, v, m,
+                      (long long)(lo > 0 ? lo : m), (long long)(lo + m));
+    }
+    return DY_OK;
+}
+
 /* `where` is a prefix such as "cfg.json:12: " or "--set a.b=c: ". */
 static dy_status validate_value(const char *where, const cfg_key *k, const cJSON *v)
 {
@@ -182,7 +200,8 @@ static dy_status validate_value(const char *where, const cfg_key *k, const cJSON
     switch (k->type) {
     case CFG_INT:
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) break;
-        return check_range(where, k, v->valuedouble);
+        DY_TRY(check_range(where, k, v->valuedouble));
+        return check_multiple(where, k, v->valuedouble);
     case CFG_FLOAT:
         if (!cJSON_IsNumber(v)) break;
         return check_range(where, k, v->valuedouble);
@@ -538,7 +557,8 @@ void cfg_schema_print(FILE *f, const char *format)
             if (k->type == CFG_ENUM)
                 snprintf(range, sizeof range, "%s", k->choices);
             else if (k->min <= k->max)
-                snprintf(range, sizeof range, "[%g, %g]", k->min, k->max);
+                snprintf(range, sizeof range, "[%g, %g]%s%s", k->min, k->max, int_multiple(k) ? ", multiple of " : "",
+                         int_multiple(k) ? k->choices + 1 : "");
             if (md) {
                 fprintf(f, "| `%s` | %s | `", k->path, tnames[k->type]);
                 print_default(f, k);

@@ -34,6 +34,8 @@ printf '{\n "run": {\n  "seed": 1\n  "name": "x"\n }\n}\n' >syntax.json
 expect_error "malformed JSON" 'syntax.json:4:[0-9]+: malformed JSON' --config syntax.json
 expect_error "missing file" 'cannot open config file "missing.json": No such file or directory' --config missing.json
 expect_error "bad --set" '--set run.seed=-3: key "run.seed" = -3 is out of range' --set run.seed=-3
+# an input size the network stride does not divide once trained into a heap overflow
+expect_error "odd data.imgsz" 'key "data.imgsz" = 65 is not a multiple of 32 \(use 64 or 96\)' --set data.imgsz=65
 printf '{"include": "nothere.json"}' >inc.json
 expect_error "missing include" 'inc.json:1: in include: cannot open config file ".*nothere.json"' --config inc.json
 
