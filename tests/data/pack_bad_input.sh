@@ -74,4 +74,29 @@ truncate -s $(( $(stat -c %s "$T/t-00000.h5") / 2 )) "$T/t-00000.h5"
 [ $? -ne 0 ]
 ok $? "truncated shard fails to open"
 check_contains "$T/log5" "cannot open shard .*t-00000.h5.*truncated" "truncated shard: clear error naming the file"
+
+# Background-only datasets are legal (issue #17 item 4): YOLO without label files
+# (2 ranks), COCO without "annotations", COCO with no categories; a non-array
+# "annotations" is a clear error.  None leaves a temp file or calls MPI after finalize.
+B="$T/bg"; mkdir -p "$B/images/train"
+cp "$T/s/images/val/000012.jpg" "$B/images/train/a.jpg"; cp "$T/s/images/val/000013.jpg" "$B/images/train/b.jpg"
+"$RUN_MPI" 2 "$DYOLO" pack --format yolo --input "$B/images/train" --out "$T/bg1" >"$T/log7" 2>&1
+ok $? "YOLO without label files packs on 2 ranks (background only)"
+"$DUMP" "$T/bg1.manifest.json" --verify && [ "$("$DUMP" "$T/bg1.manifest.json" --labels | grep -c ' -$')" -eq 2 ]
+ok $? "the background-only shard reads back: 2 samples, no boxes"
+mkdir -p "$T/co"; cp "$B/images/train/a.jpg" "$B/images/train/b.jpg" "$T/co/"
+printf '{"images":[{"id":1,"file_name":"a.jpg"},{"id":2,"file_name":"b.jpg"}],"categories":[{"id":3,"name":"x"}]}' >"$T/co/noann.json"
+"$DYOLO" pack --format coco --input "$T/co/noann.json" --out "$T/bg2" >>"$T/log7" 2>&1 && "$DUMP" "$T/bg2.manifest.json" --verify
+ok $? "COCO without \"annotations\" packs"
+printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[],"annotations":[]}' >"$T/co/nocat.json"
+"$DYOLO" pack --format coco --input "$T/co/nocat.json" --out "$T/bg3" >>"$T/log7" 2>&1 && "$DUMP" "$T/bg3.manifest.json" --verify
+ok $? "COCO with empty categories packs"
+printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[{"id":1,"name":"x"}],"annotations":"x"}' >"$T/co/bad.json"
+"$DYOLO" pack --format coco --input "$T/co/bad.json" --out "$T/bg4" 2>"$T/log8"
+[ $? -eq 1 ] && [ ! -e "$T/bg4-00000.h5" ]
+ok $? "COCO with \"annotations\": \"x\" fails and writes nothing"
+check_contains "$T/log8" 'bad.json: "annotations" must be an array' "the error names the file and the key"
+check_not_contains "$T/log7" 'MPI_FINALIZE|addr overflow' "no HDF5 address overflow, no MPI call after finalize"
+ls "$T"/bg*.tmp >/dev/null 2>&1; [ $? -ne 0 ]
+ok $? "no temp file left behind"
 tap_done
