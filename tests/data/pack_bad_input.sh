@@ -99,4 +99,32 @@ check_contains "$T/log8" 'bad.json: "annotations" must be an array' "the error n
 check_not_contains "$T/log7" 'MPI_FINALIZE|addr overflow' "no HDF5 address overflow, no MPI call after finalize"
 ls "$T"/bg*.tmp >/dev/null 2>&1; [ $? -ne 0 ]
 ok $? "no temp file left behind"
+
+# VOC (issue #17 items 3, 7, 8; the image is 80x63): a <part> inside an <object> does not replace the
+# object's box; more than 4096 objects are all kept; class names longer than 63
+# characters are kept whole (two such names once merged into one class).
+W="$T/voc2"; mkdir -p "$W/Annotations" "$W/JPEGImages"
+for n in p m l; do cp "$T/s/images/val/000012.jpg" "$W/JPEGImages/$n.jpg"; done
+printf '<annotation><filename>p.jpg</filename><object><name>person</name><bndbox><xmin>5</xmin><ymin>5</ymin><xmax>40</xmax><ymax>40</ymax></bndbox><part><name>hand</name><bndbox><xmin>30</xmin><ymin>30</ymin><xmax>35</xmax><ymax>35</ymax></bndbox></part></object></annotation>' >"$W/Annotations/p.xml"
+python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+objs = "".join("<object><name>person</name><bndbox><xmin>%d</xmin><ymin>%d</ymin><xmax>%d</xmax><ymax>%d</ymax></bndbox></object>"
+               % (1 + i % 70, 1 + i // 70 % 55, 3 + i % 70 + i // 3850, 3 + i // 70 % 55) for i in range(5000))
+open(w + "/Annotations/m.xml", "w").write("<annotation><filename>m.jpg</filename>%s</annotation>" % objs)
+long = "c" * 70
+open(w + "/Annotations/l.xml", "w").write("<annotation><filename>l.jpg</filename>" + "".join(
+    "<object><name>%s</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>%d</xmax><ymax>20</ymax></bndbox></object>" % (long + s, x)
+    for s, x in (("a", 20), ("b", 30))) + "</annotation>")
+PY
+"$DYOLO" pack --format voc --input "$W" --out "$T/w" 2>"$T/log9"
+ok $? "pack VOC with parts, 5000 objects and long class names"
+"$DUMP" "$T/w.manifest.json" --labels >"$T/wl"
+grep -E "^JPEGImages/p.jpg " "$T/wl" >"$T/wp"
+check_contains "$T/wp" "^JPEGImages/p.jpg [0-9]+ 0.26875 0.34127 0.43750 0.55556 0$" "the person keeps its own box, not its hand's"
+[ "$(grep -c '^JPEGImages/m.jpg ' "$T/wl")" -eq 5000 ]
+ok $? "all 5000 objects of one file are kept (got $(grep -c '^JPEGImages/m.jpg ' "$T/wl"))"
+"$DUMP" "$T/w.manifest.json" --classes >"$T/wc"
+check_contains "$T/wc" "^class [0-9]+ c{70}a$" "a 71-character class name is kept whole"
+check_contains "$T/wc" "^class [0-9]+ c{70}b$" "and differs from its 71-character neighbour"
 tap_done
