@@ -15,13 +15,30 @@
 #include "data/image.h"
 #include "data/pack_internal.h"
 
+/* Everything the loader and the evaluator use from a sample is covered: a flipped
+ * orig_size once silently rescaled ground truth and detections. */
 uint32_t shard_sample_crc(const uint8_t *payload, size_t len, const float *box, const int32_t *cls,
-                          const uint8_t *flags, int nbox)
+                          const uint8_t *flags, int nbox, const int32_t size[2], const float lb[3], int64_t source_id,
+                          const char *name, size_t name_len)
 {
     uint32_t c = crc32c_update(0, payload, len);
     c = crc32c_update(c, box, sizeof(float) * 4 * (size_t)nbox);
     c = crc32c_update(c, cls, sizeof(int32_t) * (size_t)nbox);
-    return crc32c_update(c, flags, (size_t)nbox);
+    c = crc32c_update(c, flags, (size_t)nbox);
+    c = crc32c_update(c, size, sizeof(int32_t) * 2);
+    c = crc32c_update(c, lb, sizeof(float) * 3);
+    c = crc32c_update(c, &source_id, sizeof source_id);
+    return crc32c_update(c, name, name_len);
+}
+
+uint32_t shard_class_crc(char *const *names, const int64_t *source_id, int n)
+{
+    uint32_t c = 0;
+    for (int k = 0; k < n; k++) {
+        c = crc32c_update(c, names[k], strlen(names[k]) + 1);
+        c = crc32c_update(c, &source_id[k], sizeof source_id[k]);
+    }
+    return c;
 }
 
 static dy_status grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -115,7 +132,8 @@ static dy_status append_sample(pack_part *p, const ds_item *it, const uint8_t *b
     m->size[0] = w, m->size[1] = h;
     memcpy(m->lb, lb, sizeof m->lb);
     m->source_id = it->id;
-    m->crc = shard_sample_crc(bytes, len, p->box + 4 * box0, p->cls + box0, p->flags + box0, (int)m->nbox);
+    m->crc = shard_sample_crc(bytes, len, p->box + 4 * box0, p->cls + box0, p->flags + box0, (int)m->nbox, m->size,
+                              m->lb, m->source_id, it->name, nl);
     p->npay += len;
     p->nnames += nl;
     p->n++;

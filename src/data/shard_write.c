@@ -190,6 +190,7 @@ static dy_status write_attrs(wctx *c, hid_t f, int k, int64_t first, int64_t n)
     DY_TRY(attr_i64(f, "num_samples", n));
     DY_TRY(attr_i64(f, "total_samples", c->sum->samples));
     DY_TRY(attr_i64(f, "num_classes", c->l->nclass));
+    DY_TRY(attr_i64(f, "classes_crc32c", shard_class_crc(c->l->names, c->l->class_src, c->l->nclass)));
     return DY_OK;
 }
 

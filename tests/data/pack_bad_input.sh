@@ -127,4 +127,42 @@ ok $? "all 5000 objects of one file are kept (got $(grep -c '^JPEGImages/m.jpg '
 "$DUMP" "$T/w.manifest.json" --classes >"$T/wc"
 check_contains "$T/wc" "^class [0-9]+ c{70}a$" "a 71-character class name is kept whole"
 check_contains "$T/wc" "^class [0-9]+ c{70}b$" "and differs from its 71-character neighbour"
+
+# Shard schema 2 (issue #17 item 5): the CRCs cover orig_size, letterbox, source_id,
+# the file name and the class table; impossible values are refused at open; a
+# version 1 shard gets a clear message.
+flip() { # flip FILE DATASET BYTE: xor one byte of a dataset's storage
+  python3 - "$1" "$(( $("$DUMP" "$1" --offset "$2") + $3 ))" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x04]))
+PY
+}
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --split val --out "$T/c2" 2>/dev/null
+k=0
+for spec in "images/orig_size 8" "images/letterbox 13" "images/source_id 8" "images/name_data 25"; do
+  k=$((k + 1)); cp "$T/c2-00000.h5" "$T/m$k.h5"
+  flip "$T/m$k.h5" $spec
+  "$DUMP" "$T/m$k.h5" --verify 2>"$T/logm"
+  [ $? -ne 0 ]; ok $? "a flipped ${spec% *} byte makes reading fail"
+  check_contains "$T/logm" "m$k.h5: sample 1 .*CRC-32C" "the error names the shard and the sample (${spec% *})"
+done
+cp "$T/c2-00000.h5" "$T/m5.h5"
+python3 - "$T/m5.h5" "$("$DUMP" "$T/m5.h5" --offset images/orig_size)" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); f.write(struct.pack("<i", -80))
+PY
+"$DUMP" "$T/m5.h5" --labels >/dev/null 2>"$T/logm"
+[ $? -ne 0 ]; ok $? "a negative original width is refused at open"
+check_contains "$T/logm" "m5.h5: sample 0: original size -80x" "the error names the shard, the sample and the size"
+cp "$T/c2-00000.h5" "$T/m6.h5"; flip "$T/m6.h5" classes/name_data 0
+"$DUMP" "$T/m6.h5" --labels >/dev/null 2>"$T/logm"
+[ $? -ne 0 ]; ok $? "a flipped class name is refused at open"
+check_contains "$T/logm" "m6.h5: the class table .*CRC-32C" "the error names the shard and the class table"
+cp "$T/c2-00000.h5" "$T/m7.h5"; "$DUMP" "$T/m7.h5" --set-attr schema_version 1
+"$DUMP" "$T/m7.h5" --labels >/dev/null 2>"$T/logm"
+[ $? -ne 0 ]; ok $? "a version 1 shard is refused"
+check_contains "$T/logm" "m7.h5: shard schema version 1 .*pack the dataset again" "with a message saying to repack"
 tap_done
