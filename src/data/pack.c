@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/check.h"
 #include "core/fsutil.h"
@@ -222,6 +224,27 @@ static dy_status summarize(ds_list *l, const pack_part *p, int nimport, MPI_Comm
     return DY_OK;
 }
 
+/* --out is a file prefix: PREFIX-00000.h5 and PREFIX.manifest.json.  Checked before
+ * any work, so that a bad one fails at once and not after the whole dataset is read;
+ * "runs/" once wrote runs/-00000.h5 and a hidden runs/.manifest.json.  The folder is
+ * created (by every rank: mkdir -p tolerates the others). */
+static dy_status check_out(const char *out)
+{
+    const char *slash = strrchr(out, '/'), *base = slash ? slash + 1 : out;
+    struct stat st;
+    if (!base[0] || !strcmp(base, ".") || !strcmp(base, "..") || (stat(out, &st) == 0 && S_ISDIR(st.st_mode)))
+        return DY_ERR(DY_EINVAL, "--out \"%s\" is a folder; it must be a file prefix (e.g. %s%strain: writes "
+                      "train-00000.h5 and train.manifest.json)", out, out, slash && !base[0] ? "" : "/");
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) : 1, slash ? out : ".") >= (int)sizeof dir)
+        return DY_ERR(DY_EINVAL, "--out: path too long");
+    if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    DY_TRY_CTX(fs_mkdir_p(dir), "--out %s", out);
+    if (access(dir, W_OK) != 0)
+        return DY_ERR(DY_EIO, "--out %s: cannot write in \"%s\": %s", out, dir, strerror(errno));
+    return DY_OK;
+}
+
 dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
 {
     int rank, size;
@@ -230,6 +253,7 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
     if (o->raw && (o->imgsz < 32 || o->imgsz > 8192))
         return DY_ERR(DY_ERANGE, "--imgsz %d: must be 32..8192 for raw encoding", o->imgsz);
     if (o->shards < 1) return DY_ERR(DY_ERANGE, "--shards %d: must be at least 1", o->shards);
+    DY_TRY(check_out(o->out));
     ds_list l;
     DY_TRY_CTX(ds_import(o->format, o->input, o->split, &l), "importing %s", o->input);
     /* Import issues are found identically on every rank: rank 0 keeps them. */

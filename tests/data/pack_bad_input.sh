@@ -165,4 +165,20 @@ cp "$T/c2-00000.h5" "$T/m7.h5"; "$DUMP" "$T/m7.h5" --set-attr schema_version 1
 "$DUMP" "$T/m7.h5" --labels >/dev/null 2>"$T/logm"
 [ $? -ne 0 ]; ok $? "a version 1 shard is refused"
 check_contains "$T/logm" "m7.h5: shard schema version 1 .*pack the dataset again" "with a message saying to repack"
+
+# --out is a file prefix, checked before any work (issue #17 item 14): a folder is
+# refused (it once wrote DIR/-00000.h5 and a hidden DIR/.manifest.json); a folder
+# that cannot be created fails before the images are read; a missing one is created.
+mkdir -p "$T/runs"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/runs/" 2>"$T/logo"
+[ $? -eq 1 ] && [ ! -e "$T/runs/-00000.h5" ] && [ ! -e "$T/runs/.manifest.json" ]
+ok $? "--out DIR/ is refused and writes nothing"
+check_contains "$T/logo" 'error: --out ".*runs/" is a folder; it must be a file prefix' "the error says --out is a prefix"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/runs" 2>"$T/logo"; [ $? -eq 1 ]
+ok $? "--out naming an existing folder is refused"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out /proc/nonexistent/train 2>"$T/logo"; [ $? -eq 1 ]
+ok $? "--out in a folder that cannot be created fails"
+check_not_contains "$T/logo" 'pack: (missing|corrupt|malformed)' "before any image or label is read"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/new/sub/train" 2>/dev/null && [ -f "$T/new/sub/train.manifest.json" ]
+ok $? "a missing output folder is created"
 tap_done
