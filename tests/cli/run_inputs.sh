@@ -1,6 +1,6 @@
 # run_inputs.sh -- bad or awkward inputs to train, resume and detect on a tiny run
 # (16 images, 64 px, 2 steps: about a second): detect's output names and errors
-# (issue #17 items 6, 9, 11).
+# and resume with a model spec changed in place (issue #17 items 6, 9, 11).
 . "$TOP_SRCDIR/tests/tap.sh"
 tap_tmpdir
 cd "$TAP_TMP" || exit 1
@@ -34,4 +34,16 @@ PY
 "$DYOLO" detect --weights A/checkpoints/latest --source big --out det2 >d2.log 2>&1; [ $? -eq 1 ]
 ok $? "detect on a 65000x65000 image fails"
 check_contains d2.log 'error: big/huge.jpg: image size 65000x65000 out of range' "the size error names the file"
+
+# --resume auto compares the model spec's content, not only its path (item 6).
+cp "$TOP_SRCDIR/configs/models/yolov5n.json" spec.json
+"$DYOLO" train --config cfg.json --set run.out_dir=B --set model.spec=spec.json >B1.log 2>&1; ok $? "run B trains"
+python3 -c 'import json; d = json.load(open("spec.json")); json.dump(d, open("spec.json", "w"), indent=1)'
+"$DYOLO" train --config cfg.json --set run.out_dir=B --set model.spec=spec.json --set train.epochs=2 --resume auto \
+  >B2.log 2>&1; ok $? "a spec reformatted (same content) resumes"
+sed -i 's/10,/12,/' spec.json
+"$DYOLO" train --config cfg.json --set run.out_dir=B --set model.spec=spec.json --set train.epochs=3 --resume auto \
+  >B3.log 2>&1; [ $? -eq 1 ]; ok $? "a spec changed in place (anchors) is refused on resume"
+check_contains B3.log 'refusing to resume: the model spec spec.json differs from the one the checkpoint was trained with' \
+  "the refusal names the spec file"
 tap_done
