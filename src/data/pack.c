@@ -76,6 +76,13 @@ static dy_status add_boxes(pack_part *p, ds_list *l, const ds_item *it, int w, i
     for (int k = 0; k < it->nbox; k++) {
         float b[4] = {it->box[4 * k] * sx, it->box[4 * k + 1] * sy, it->box[4 * k + 2] * sx,
                       it->box[4 * k + 3] * sy};
+        /* strtod and cJSON accept nan, inf and 1e999; clipping would turn them into a
+         * plausible box, so they are malformed. */
+        if (!isfinite(b[0]) || !isfinite(b[1]) || !isfinite(b[2]) || !isfinite(b[3])) {
+            DY_TRY(ds_issue(l, ISS_LABEL_MALFORMED, it->name, "box %d [%g %g %g %g] is not finite (dropped)", k,
+                            it->box[4 * k], it->box[4 * k + 1], it->box[4 * k + 2], it->box[4 * k + 3]));
+            continue;
+        }
         if (b[0] < -tx || b[1] < -ty || b[2] > 1 + tx || b[3] > 1 + ty)
             DY_TRY(ds_issue(l, ISS_BOX_RANGE, it->name, "box %d [%g %g %g %g] exceeds the %dx%d image (clipped)", k,
                             it->box[4 * k], it->box[4 * k + 1], it->box[4 * k + 2], it->box[4 * k + 3], w, h));

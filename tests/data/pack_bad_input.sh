@@ -181,4 +181,18 @@ ok $? "--out in a folder that cannot be created fails"
 check_not_contains "$T/logo" 'pack: (missing|corrupt|malformed)' "before any image or label is read"
 "$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/new/sub/train" 2>/dev/null && [ -f "$T/new/sub/train.manifest.json" ]
 ok $? "a missing output folder is created"
+
+# Labels with nan/inf (YOLO rows, a VOC field, a COCO 1e999) are malformed and
+# dropped, never clipped into a plausible box.
+N="$T/nan"; mkdir -p "$N/images/train" "$N/labels/train"
+cp "$B/images/train/a.jpg" "$N/images/train/a.jpg"
+printf '0 nan 0.5 0.2 0.2\n0 0.5 inf 0.2 0.2\n0 0.5 0.5 -inf 0.2\n0 0.3 0.3 0.2 0.2\n' > "$N/labels/train/a.txt"
+"$DYOLO" pack --format yolo --input "$N/images/train" --out "$T/nan1" 2>"$T/logn"; ok $? "pack with non-finite YOLO labels"
+[ "$("$DUMP" "$T/nan1.manifest.json" --labels | wc -l)" -eq 1 ]; ok $? "only the finite box is kept"
+check_contains "$T/logn" 'malformed label: .*a.jpg: box 0 \[nan ' "a nan box is reported as malformed"
+mkdir -p "$T/co2"; cp "$B/images/train/a.jpg" "$T/co2/"
+printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[{"id":1,"name":"x"}],"annotations":[{"image_id":1,"category_id":1,"bbox":[1e999,2,10,10]},{"image_id":1,"category_id":1,"bbox":[2,2,10,10]}]}' >"$T/co2/i.json"
+"$DYOLO" pack --format coco --input "$T/co2/i.json" --out "$T/nan2" 2>"$T/logn"
+[ "$("$DUMP" "$T/nan2.manifest.json" --labels | wc -l)" -eq 1 ]; ok $? "COCO bbox 1e999 (inf) is dropped"
+check_contains "$T/logn" 'malformed label: .*box 0 \[inf ' "and reported as malformed"
 tap_done
