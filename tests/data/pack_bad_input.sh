@@ -195,4 +195,10 @@ printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[{"id":1,"name":"x
 "$DYOLO" pack --format coco --input "$T/co2/i.json" --out "$T/nan2" 2>"$T/logn"
 [ "$("$DUMP" "$T/nan2.manifest.json" --labels | wc -l)" -eq 1 ]; ok $? "COCO bbox 1e999 (inf) is dropped"
 check_contains "$T/logn" 'malformed label: .*box 0 \[inf ' "and reported as malformed"
+
+# data.yaml whose nc disagrees with names is refused (as YOLOv5's check_dataset).
+sed 's/^nc: 3$/nc: 4/' "$T/s/data.yaml" > "$T/s/nc.yaml"
+"$DYOLO" pack --format yolo --input "$T/s/nc.yaml" --out "$T/ncx" 2>"$T/logc"; [ $? -eq 1 ]
+ok $? "nc: 4 with 3 names is refused"
+check_contains "$T/logc" 'nc.yaml: nc is 4 but names has 3 entries' "the error names the file and both counts"
 tap_done
