@@ -301,6 +301,10 @@ static dy_status validate_tree(const char *file, const char *text, const cJSON *
             snprintf(where, sizeof where, "%s:%d: ", file, line);
         else
             snprintf(where, sizeof where, "%s: ", file);
+        /* cJSON keeps both copies and reads the first: a later "fix" would be ignored. */
+        for (const cJSON *p = node->child; p != it; p = p->next)
+            if (p->string && it->string && !strcmp(p->string, it->string))
+                return DY_ERR(DY_EINVAL, "%skey \"%s\" appears twice (only one value can apply)", where, path);
         const cfg_key *k = cfg_schema_find(path);
         if (k) {
             DY_TRY(validate_value(where, k, it));
