@@ -8,9 +8,9 @@ tests_mpi_test_mpi_checks_SOURCES = tests/mpi/test_mpi_checks.c tests/tap.h
 tests_mpi_test_mpi_checks_LDADD = $(TEST_LIBS)
 
 UNIT_TESTS = tests/unit/test_core tests/unit/test_config
-TESTS += $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh tests/mpi/mpi_checks.sh \
-	tests/cli/device_select.sh
-EXTRA_DIST += tests/cli/version.sh tests/cli/config_errors.sh tests/mpi/mpi_checks.sh \
+TESTS += $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh tests/cli/run_inputs.sh \
+	tests/mpi/mpi_checks.sh tests/cli/device_select.sh
+EXTRA_DIST += tests/cli/version.sh tests/cli/config_errors.sh tests/cli/run_inputs.sh tests/mpi/mpi_checks.sh \
 	tests/cli/device_select.sh \
 	tests/run-mpi.in
 SANITIZER_TESTS = $(UNIT_TESTS) tests/cli/version.sh tests/cli/config_errors.sh

@@ -14,6 +14,7 @@ static const char ckpt_help[] =
     "  list RUN_DIR       checkpoints in RUN_DIR (or RUN_DIR/checkpoints): step, epoch,\n"
     "                     time, best fitness, and whether each verifies (checksums)\n"
     "  verify FILE        read FILE and check every dataset's CRC-32C; exit 0 if intact\n"
+    "                     (FILE may be a run's checkpoints/best or checkpoints/latest)\n"
     "  info FILE          schema version, attributes and every dataset (name, type, size)\n"
     "  export FILE --out WEIGHTS\n"
     "                     weights-only file: EMA weights if present (else the model's),\n"
@@ -119,6 +120,14 @@ static int do_list(const char *run_dir, int rank)
 static int run(int argc, char **argv, int rank)
 {
     const char *sub = argv[1], *out = NULL;
+    /* FILE may be a run's `best` or `latest` pointer, as for val and detect. */
+    char file[4400];
+    if (strcmp(sub, "list") && ckpt_resolve_pointer(argv[2], file, sizeof file) != DY_OK) {
+        char what[32];
+        snprintf(what, sizeof what, "ckpt %s", sub);
+        return cli_fail(what);
+    }
+    if (strcmp(sub, "list")) argv[2] = file;
     if (!strcmp(sub, "export")) {
         for (int i = 3; i < argc; i++) {
             if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];

@@ -149,6 +149,26 @@ static dy_status detect_one(detector *dt, const det_args *a, const img_rgb *im, 
     return DY_OK;
 }
 
+/* OUT/stem.jpg, or OUT/name.jpg when an earlier image (sources are sorted) already
+ * took that name: x.jpg and x.png once wrote the same file.  `list` holds the
+ * earlier records with their "output". */
+static dy_status output_name(const char *dir, const char *path, const cJSON *list, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0) snprintf(out, n, "%s/%.*s.jpg", dir, (int)(strrchr(base, '.') - base), base);
+        else snprintf(out, n, "%s/%s.jpg", dir, base);
+        int taken = 0;
+        const cJSON *r;
+        cJSON_ArrayForEach(r, list) {
+            const cJSON *o = cJSON_GetObjectItemCaseSensitive(r, "output");
+            taken |= cJSON_IsString(o) && !strcmp(o->valuestring, out);
+        }
+        if (!taken) return DY_OK;
+    }
+    return DY_ERR(DY_EIO, "%s: its output name %s is taken by another image", path, out);
+}
+
 static dy_status annotate_and_save(const detector *dt, const det_args *a, const char *path, img_rgb *im, int n,
                                    cJSON *list)
 {
@@ -172,9 +192,9 @@ static dy_status annotate_and_save(const detector *dt, const det_args *a, const 
         cJSON_AddItemToArray(arr, d);
     }
     cJSON_AddItemToArray(list, o);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char out[4096];
-    snprintf(out, sizeof out, "%s/%.*s.jpg", a->out, (int)(strrchr(base, '.') - base), base);
+    DY_TRY(output_name(a->out, path, list, out, sizeof out));
+    cJSON_AddStringToObject(o, "output", out);
     uint8_t *jpg = NULL;
     size_t len = 0;
     DY_TRY(img_encode_jpeg(im, 90, &jpg, &len));

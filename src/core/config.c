@@ -174,6 +174,51 @@ static dy_status check_range(const char *where, const cfg_key *k, double v)
     return DY_OK;
 }
 
+/* CFG_INT keys whose choices are "*N" must be multiples of N (data.imgsz: the network
+ * stride; a size the model cannot divide used to corrupt the loader's buffers). */
+static int int_multiple(const cfg_key *k)
+{
+    return k->type == CFG_INT && k->choices && k->choices[0] == '*' ? atoi(k->choices + 1) : 0;
+}
+
+static dy_status check_multiple(const char *where, const cfg_key *k, double v)
+{
+    int m = int_multiple(k);
+    if (m > 1 && fmod(v, m) != 0) {
+        int64_t lo = (int64_t)floor(v / m) * m;
+        return DY_ERR(DY_ERANGE, "%skey \"%s\" = %g is not a multiple of %d (use %lld or %lld)", where, k->path, v, m,
+                      (long long)(lo > 0 ? lo : m), (long long)(lo + m));
+    }
+    return DY_OK;
+}
+
+/* Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no overlong
+ * forms, surrogates or code points past U+10FFFF), or -1.  Strings go verbatim into
+ * config.json, summary.json and checkpoints, which must stay valid JSON/UTF-8. */
+static long utf8_bad(const unsigned char *p)
+{
+    for (const unsigned char *s = p; *s;) {
+        int n = *s < 0x80 ? 0 : *s >= 0xC2 && *s <= 0xDF ? 1 : *s >= 0xE0 && *s <= 0xEF ? 2 : *s >= 0xF0 && *s <= 0xF4 ? 3 : -1;
+        if (n < 0) return (long)(s - p);
+        unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+        if (*s == 0xE0) lo = 0xA0;
+        else if (*s == 0xED) hi = 0x9F;
+        else if (*s == 0xF0) lo = 0x90;
+        else if (*s == 0xF4) hi = 0x8F;
+        for (int k = 1; k <= n; k++)
+            if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF)) return (long)(s - p);
+        s += n + 1;
+    }
+    return -1;
+}
+
+static dy_status check_utf8(const char *where, const cfg_key *k, const char *v)
+{
+    long bad = utf8_bad((const unsigned char *)v);
+    if (bad >= 0) return DY_ERR(DY_EINVAL, "%skey \"%s\": not valid UTF-8 (byte %ld)", where, k->path, bad + 1);
+    return DY_OK;
+}
+
 /* `where` is a prefix such as "cfg.json:12: " or "--set a.b=c: ". */
 static dy_status validate_value(const char *where, const cfg_key *k, const cJSON *v)
 {
@@ -182,7 +227,8 @@ static dy_status validate_value(const char *where, const cfg_key *k, const cJSON
     switch (k->type) {
     case CFG_INT:
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) break;
-        return check_range(where, k, v->valuedouble);
+        DY_TRY(check_range(where, k, v->valuedouble));
+        return check_multiple(where, k, v->valuedouble);
     case CFG_FLOAT:
         if (!cJSON_IsNumber(v)) break;
         return check_range(where, k, v->valuedouble);
@@ -191,7 +237,7 @@ static dy_status validate_value(const char *where, const cfg_key *k, const cJSON
         return DY_OK;
     case CFG_STRING:
         if (!cJSON_IsString(v)) break;
-        return DY_OK;
+        return check_utf8(where, k, v->valuestring);
     case CFG_ENUM:
         if (!cJSON_IsString(v)) break;
         if (!enum_has(k->choices, v->valuestring))
@@ -255,6 +301,10 @@ static dy_status validate_tree(const char *file, const char *text, const cJSON *
             snprintf(where, sizeof where, "%s:%d: ", file, line);
         else
             snprintf(where, sizeof where, "%s: ", file);
+        /* cJSON keeps both copies and reads the first: a later "fix" would be ignored. */
+        for (const cJSON *p = node->child; p != it; p = p->next)
+            if (p->string && it->string && !strcmp(p->string, it->string))
+                return DY_ERR(DY_EINVAL, "%skey \"%s\" appears twice (only one value can apply)", where, path);
         const cfg_key *k = cfg_schema_find(path);
         if (k) {
             DY_TRY(validate_value(where, k, it));
@@ -430,6 +480,8 @@ dy_status cfg_set(cfg *c, const char *assignment)
     char path[CFG_PATH_MAX], where[CFG_PATH_MAX * 2];
     snprintf(path, sizeof path, "%.*s", (int)(eq - assignment), assignment);
     snprintf(where, sizeof where, "--set %s: ", assignment);
+    if (utf8_bad((const unsigned char *)where) >= 0) /* do not echo bad bytes to the terminal */
+        snprintf(where, sizeof where, "--set %s=...: ", path);
     const cfg_key *k = cfg_schema_find(path);
     if (!k) return unknown_key(where, path);
     cJSON *v = parse_set_value(k, eq + 1);
@@ -538,7 +590,8 @@ void cfg_schema_print(FILE *f, const char *format)
             if (k->type == CFG_ENUM)
                 snprintf(range, sizeof range, "%s", k->choices);
             else if (k->min <= k->max)
-                snprintf(range, sizeof range, "[%g, %g]", k->min, k->max);
+                snprintf(range, sizeof range, "[%g, %g]%s%s", k->min, k->max, int_multiple(k) ? ", multiple of " : "",
+                         int_multiple(k) ? k->choices + 1 : "");
             if (md) {
                 fprintf(f, "| `%s` | %s | `", k->path, tnames[k->type]);
                 print_default(f, k);

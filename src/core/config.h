@@ -38,7 +38,7 @@ typedef struct {
     cfg_type type;
     const char *def;     /* default as JSON text: "300", "0.01", "true", "\"sgd\"", "[1,2]" */
     double min, max;     /* inclusive range for numbers (and list items); min > max: none */
-    const char *choices; /* CFG_ENUM: "sgd|adamw" */
+    const char *choices; /* CFG_ENUM: "sgd|adamw"; CFG_INT: NULL, or "*32" for "a multiple of 32" */
     const char *help;
 } cfg_key;
 

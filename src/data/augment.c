@@ -582,7 +582,9 @@ void aug_hsv(img_rgb *im, float rh, float rs, float rv)
 }
 
 #if DY_AUG_X86
-/* aug_to_chw, 8 pixels a step with the byte shuffle of hsv_8px (reads 4 bytes past). */
+/* aug_to_chw, 8 pixels a step with the byte shuffle of hsv_8px.  The second load reads
+ * 4 bytes past a step's 24, so the loop stops 2 pixels early (i + 10 <= n) and the
+ * scalar tail does the rest: reads and writes stay inside n pixels (tested at odd sizes). */
 __attribute__((target("avx2"))) static size_t chw_avx2(const uint8_t *p, size_t n, uint8_t *dst)
 {
     const __m128i split = _mm_setr_epi8(0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, -1, -1, -1, -1);
@@ -654,10 +656,11 @@ static void mat3(const double *a, const double *b, double *o)
 
 /* YOLOv5 random_perspective, part 1: draw the transform.  The output is
  * (in.w + 2*border) x (in.h + 2*border); *s is the random scale. */
-static void perspective_matrix(int iw, int ih, rng_stream *r, const aug_params *p, int border, double M[9],
-                               double *s, int *W, int *H)
+/* The output is W x H: a mosaic's 2s canvas less YOLOv5's border of s/2 each side,
+ * which is s exactly only for even s, so the caller passes the size it wants. */
+static void perspective_matrix(int iw, int ih, rng_stream *r, const aug_params *p, int W, int H, double M[9],
+                               double *s)
 {
-    *W = iw + 2 * border, *H = ih + 2 * border;
     double C[9] = {1, 0, -iw / 2.0, 0, 1, -ih / 2.0, 0, 0, 1}, P[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     P[6] = rng_uniform_range(r, -p->perspective, p->perspective);
     P[7] = rng_uniform_range(r, -p->perspective, p->perspective);
@@ -667,8 +670,8 @@ static void perspective_matrix(int iw, int ih, rng_stream *r, const aug_params *
     double S[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, T[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
     S[1] = tan(rng_uniform_range(r, -p->shear, p->shear) * DEG);
     S[3] = tan(rng_uniform_range(r, -p->shear, p->shear) * DEG);
-    T[2] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * *W;
-    T[5] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * *H;
+    T[2] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * W;
+    T[5] = rng_uniform_range(r, 0.5f - p->translate, 0.5f + p->translate) * H;
     double t1[9], t2[9], t3[9];
     mat3(P, C, t1), mat3(R, t1, t2), mat3(S, t2, t3), mat3(T, t3, M);
 }
@@ -830,7 +833,8 @@ static void draw_train(rng_stream *r, const aug_params *p, int mosaic4, int s, i
         d->xc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s), d->yc = (int)rng_uniform_range(r, s / 2.0f, 1.5f * s);
         iw = ih = 2 * s;
     }
-    perspective_matrix(iw, ih, r, p, mosaic4 ? -s / 2 : 0, d->M, &d->sc, &d->W, &d->H);
+    d->W = mosaic4 ? s : iw, d->H = mosaic4 ? s : ih;
+    perspective_matrix(iw, ih, r, p, d->W, d->H, d->M, &d->sc);
     d->gh = rng_uniform_range(r, -1, 1) * p->hsv_h + 1, d->gs = rng_uniform_range(r, -1, 1) * p->hsv_s + 1;
     d->gv = rng_uniform_range(r, -1, 1) * p->hsv_v + 1;
     d->fud = rng_uniform(r) < p->flipud;

@@ -30,6 +30,17 @@ void img_free(img_rgb *im)
     im->w = im->h = 0;
 }
 
+/* img_alloc for a decoder: its size error names the file (detect reported only
+ * "image size 70000x70000 out of range"). */
+static dy_status alloc_for(img_rgb *im, int w, int h, const char *what)
+{
+    dy_status s = img_alloc(im, w, h);
+    if (s == DY_OK) return DY_OK;
+    char m[512];
+    snprintf(m, sizeof m, "%s", err_msg());
+    return err_set(s, "%s: %s", what, m);
+}
+
 static int is_png(const uint8_t *buf, size_t len)
 {
     return len >= 8 && !png_sig_cmp(buf, 0, 8);
@@ -51,7 +62,7 @@ static dy_status png_decode(const uint8_t *buf, size_t len, img_rgb *out, int he
         png_image_free(&pi);
         return DY_OK;
     }
-    dy_status s = img_alloc(out, (int)pi.width, (int)pi.height);
+    dy_status s = alloc_for(out, (int)pi.width, (int)pi.height, what);
     if (s != DY_OK) {
         png_image_free(&pi);
         return s;
@@ -95,7 +106,7 @@ dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *w
     dy_status s = DY_OK;
     if (tjDecompressHeader3(tj, buf, (unsigned long)len, &w, &h, &sub, &cs)) {
         s = DY_ERR(DY_EFORMAT, "%s: not a valid JPEG or PNG: %s", what, tjGetErrorStr2(tj));
-    } else if ((s = img_alloc(out, w, h)) == DY_OK) {
+    } else if ((s = alloc_for(out, w, h, what)) == DY_OK) {
         /* Warnings (e.g. premature end of data) count as corruption: a truncated
          * JPEG decodes to grey and would silently poison training. */
         if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE)) {
@@ -161,7 +172,7 @@ dy_status img_decode_region(const uint8_t *buf, size_t len, int w, int h, const 
     if (is_png(buf, len) || w <= 0 || h <= 0) return img_decode(buf, len, out, what);
     int x0 = rect[0] < 0 ? 0 : rect[0], y0 = rect[1] < 0 ? 0 : rect[1];
     int x1 = rect[2] > w ? w : rect[2], y1 = rect[3] > h ? h : rect[3];
-    DY_TRY(img_alloc(out, w, h));
+    DY_TRY(alloc_for(out, w, h, what));
     memset(out->px, 0, (size_t)w * h * 3); /* outside the region: defined, never read */
     if (x1 <= x0 || y1 <= y0) return DY_OK;
     if (region_decode(buf, len, x0, y0, x1, y1, out)) {

@@ -1,7 +1,7 @@
 /* import_coco.c -- COCO detection JSON (instances_*.json) via cJSON.  Category ids
  * (sparse in COCO: 1..90) map to contiguous classes in ascending id order; the
  * mapping is kept in ds_list.class_src.  Boxes are [x, y, w, h] in pixels; iscrowd
- * becomes DS_FLAG_CROWD.  Image files are looked up next to the JSON, then in
+ * becomes DS_FLAG_CROWD.  "annotations" may be absent (background-only data).  Image files are looked up next to the JSON, then in
  * ../images/ and images/ (the usual layouts). */
 #include <libgen.h>
 #include <stdio.h>
@@ -117,6 +117,10 @@ static dy_status import_doc(const cJSON *root, const char *file, ds_list *l)
     const cJSON *cats = cJSON_GetObjectItemCaseSensitive(root, "categories");
     if (!cJSON_IsArray(imgs) || !cJSON_IsArray(cats))
         return DY_ERR(DY_EFORMAT, "%s: not COCO detection JSON (needs \"images\" and \"categories\" arrays)", file);
+    /* No "annotations" is a legal background-only dataset; anything but an array is not. */
+    if (anns && !cJSON_IsArray(anns))
+        return DY_ERR(DY_EFORMAT, "%s: \"annotations\" must be an array, got %s", file,
+                      cJSON_IsString(anns) ? "a string" : cJSON_IsObject(anns) ? "an object" : "a scalar");
     DY_TRY(read_categories(cats, file, l));
     char dir[4096];
     char tmpd[4096];

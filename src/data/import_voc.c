@@ -4,7 +4,8 @@
  * train and val packs of one dataset agree on class ids.  VOC pixel indices are
  * 1-based: as Ultralytics VOC.yaml, a box becomes [xmin-1, ymin-1, xmax-1, ymax-1] in
  * pixels, so a box with xmin == xmax has zero area (BCCD has two).
- * `difficult` becomes DS_FLAG_DIFFICULT. */
+ * `difficult` becomes DS_FLAG_DIFFICULT.  Objects are only the root's <object>
+ * children (their <part>s are not objects), with no limit on count or name length. */
 #include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,44 +14,77 @@
 #include "core/check.h"
 #include "data/dataset.h"
 
-#define VOC_MAX_OBJ 4096
+/* Elements are matched by their position, not their name alone: an <object> may hold
+ * <part> elements (VOC person layouts: head, hand, foot) with their own <name> and
+ * <bndbox>, which must not replace the object's. */
+#define VOC_DEPTH 8
 
 typedef struct {
-    char path[16];        /* innermost element names we care about */
-    char text[256];
-    char filename[256];
+    char *name; /* malloc'd, any length: truncating could merge two classes */
+    float box[4];
+    int difficult;
+} voc_obj;
+
+typedef struct {
+    char stack[VOC_DEPTH][16]; /* open elements (names cut to 15 chars: only short ones are matched) */
+    int depth;                 /* may exceed VOC_DEPTH: deeper elements are never matched */
+    char *text;                /* character data of the element being read */
+    size_t ntext, captext;
+    char *filename;
     int width, height;
-    int nobj;
-    char name[VOC_MAX_OBJ][64];
-    float box[VOC_MAX_OBJ][4];
-    int difficult[VOC_MAX_OBJ];
-    int bad_number;
-    char cur[32], parent[32];
+    voc_obj *obj; /* no limit on the count (growable) */
+    int nobj, capobj;
+    int bad_number, oom;
 } voc_doc;
+
+static void doc_clear(voc_doc *d)
+{
+    for (int o = 0; o < d->nobj; o++) free(d->obj[o].name);
+    free(d->obj), free(d->text), free(d->filename);
+    memset(d, 0, sizeof *d);
+}
+
+/* Is the open element at depth k (1 = root) named `name`? */
+static int at(const voc_doc *d, int k, const char *name)
+{
+    return k >= 1 && k <= d->depth && k <= VOC_DEPTH && !strcmp(d->stack[k - 1], name);
+}
 
 static void on_start(void *ud, const XML_Char *el, const XML_Char **attr)
 {
     (void)attr;
     voc_doc *d = ud;
-    snprintf(d->parent, sizeof d->parent, "%s", d->cur);
-    snprintf(d->cur, sizeof d->cur, "%s", el);
-    d->text[0] = 0;
-    if (!strcmp(el, "object") && d->nobj < VOC_MAX_OBJ) {
-        d->nobj++;
-        memset(d->box[d->nobj - 1], 0, sizeof d->box[0]);
-        d->name[d->nobj - 1][0] = 0;
-        d->difficult[d->nobj - 1] = 0;
+    d->depth++;
+    if (d->depth <= VOC_DEPTH) snprintf(d->stack[d->depth - 1], sizeof d->stack[0], "%s", el);
+    d->ntext = 0;
+    if (d->depth == 2 && at(d, 2, "object")) {
+        if (d->nobj == d->capobj) {
+            int nc = d->capobj ? 2 * d->capobj : 16;
+            voc_obj *n = realloc(d->obj, sizeof *n * (size_t)nc);
+            if (!n) {
+                d->oom = 1;
+                return;
+            }
+            d->obj = n, d->capobj = nc;
+        }
+        memset(&d->obj[d->nobj++], 0, sizeof d->obj[0]);
     }
 }
 
 static void on_text(void *ud, const XML_Char *s, int len)
 {
     voc_doc *d = ud;
-    size_t l = strlen(d->text);
-    if (l + (size_t)len < sizeof d->text) {
-        memcpy(d->text + l, s, (size_t)len);
-        d->text[l + (size_t)len] = 0;
+    if (d->ntext + (size_t)len + 1 > d->captext) {
+        size_t nc = (d->ntext + (size_t)len + 1) * 2;
+        char *n = realloc(d->text, nc);
+        if (!n) {
+            d->oom = 1;
+            return;
+        }
+        d->text = n, d->captext = nc;
     }
+    memcpy(d->text + d->ntext, s, (size_t)len);
+    d->ntext += (size_t)len;
 }
 
 static float num(voc_doc *d)
@@ -65,22 +99,29 @@ static float num(voc_doc *d)
 static void on_end(void *ud, const XML_Char *el)
 {
     voc_doc *d = ud;
-    int o = d->nobj - 1;
-    const char *k[] = {"xmin", "ymin", "xmax", "ymax"};
-    if (!strcmp(el, "filename")) snprintf(d->filename, sizeof d->filename, "%s", d->text);
-    else if (!strcmp(el, "width")) d->width = (int)num(d);
-    else if (!strcmp(el, "height")) d->height = (int)num(d);
-    else if (o >= 0 && !strcmp(el, "name") && !d->name[o][0]) snprintf(d->name[o], sizeof d->name[o], "%.63s", d->text);
-    else if (o >= 0 && !strcmp(el, "difficult")) d->difficult[o] = (int)num(d);
-    else
+    static const char *const k[] = {"xmin", "ymin", "xmax", "ymax"};
+    if (d->text) d->text[d->ntext] = 0;
+    const char *t = d->text ? d->text : "";
+    /* the object being read: only while inside a top-level <object> */
+    voc_obj *o = d->nobj && d->depth >= 3 && at(d, 2, "object") ? &d->obj[d->nobj - 1] : NULL;
+    if (d->depth == 2 && !strcmp(el, "filename")) {
+        free(d->filename);
+        d->filename = ds_strdup(t);
+    } else if (d->depth == 3 && at(d, 2, "size") && !strcmp(el, "width")) d->width = (int)num(d);
+    else if (d->depth == 3 && at(d, 2, "size") && !strcmp(el, "height")) d->height = (int)num(d);
+    else if (o && d->depth == 3 && !strcmp(el, "name") && !o->name) o->name = ds_strdup(t);
+    else if (o && d->depth == 3 && !strcmp(el, "difficult")) o->difficult = (int)num(d);
+    else if (o && d->depth == 4 && at(d, 3, "bndbox"))
         for (int i = 0; i < 4; i++)
-            if (o >= 0 && !strcmp(el, k[i])) d->box[o][i] = num(d);
-    d->text[0] = 0;
+            if (!strcmp(el, k[i])) o->box[i] = num(d);
+    d->ntext = 0;
+    if (d->text) d->text[0] = 0;
+    d->depth--;
 }
 
 static dy_status parse_xml(const char *path, voc_doc *d)
 {
-    memset(d, 0, sizeof *d);
+    doc_clear(d);
     FILE *f = fopen(path, "rb");
     SYS_CHECK(f, DY_ENOENT, "cannot open %.480s", path);
     XML_Parser p = XML_ParserCreate(NULL);
@@ -105,6 +146,7 @@ static dy_status parse_xml(const char *path, voc_doc *d)
     }
     XML_ParserFree(p);
     fclose(f);
+    if (s == DY_OK && d->oom) s = DY_ERR(DY_ENOMEM, "%s: out of memory", path);
     return s;
 }
 
@@ -124,15 +166,16 @@ static dy_status collect_classes(const char *root, char **xmls, int nx, voc_doc 
         if (parse_xml(p, d) != DY_OK) continue; /* reported when the file is imported */
         for (int o = 0; o < d->nobj; o++) {
             int seen = 0;
-            for (int k = 0; k < n && !seen; k++) seen = !strcmp(names[k], d->name[o]);
-            if (seen || !d->name[o][0]) continue;
+            const char *nm = d->obj[o].name;
+            for (int k = 0; k < n && nm && !seen; k++) seen = !strcmp(names[k], nm);
+            if (seen || !nm || !nm[0]) continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 16;
                 char **nn = realloc(names, sizeof(char *) * (size_t)cap);
                 if (!nn) return DY_ERR(DY_ENOMEM, "out of memory for VOC classes");
                 names = nn;
             }
-            names[n++] = ds_strdup(d->name[o]);
+            names[n++] = ds_strdup(nm);
         }
     }
     if (n) qsort(names, (size_t)n, sizeof(char *), cmp_str);
@@ -159,21 +202,23 @@ static dy_status import_one(const char *root, const char *stem, voc_doc *d, ds_l
         if (!ds_path_exists(xml, 0)) return ds_issue(l, ISS_LABEL_MISSING, xml, "no annotation (kept as background)");
         return ds_issue(l, ISS_LABEL_MALFORMED, xml, "%s (kept as background)", err_msg());
     }
-    snprintf(rel, sizeof rel, "JPEGImages/%s", d->filename[0] ? d->filename : stem);
-    if (!strchr(d->filename, '.')) snprintf(rel, sizeof rel, "JPEGImages/%s.jpg", stem);
+    const char *fn = d->filename ? d->filename : "";
+    snprintf(rel, sizeof rel, "JPEGImages/%s", fn[0] ? fn : stem);
+    if (!strchr(fn, '.')) snprintf(rel, sizeof rel, "JPEGImages/%s.jpg", stem);
     snprintf(img, sizeof img, "%s/%s", root, rel);
     DY_TRY(ds_add_item(l, img, rel, l->n, &it));
     it->ann_w = d->width;
     it->ann_h = d->height;
     if (d->bad_number) DY_TRY(ds_issue(l, ISS_LABEL_MALFORMED, xml, "a number field is not numeric"));
     for (int o = 0; o < d->nobj; o++) {
-        int c = class_of(l, d->name[o]);
+        const voc_obj *v = &d->obj[o];
+        int c = v->name ? class_of(l, v->name) : -1;
         if (c < 0) {
-            DY_TRY(ds_issue(l, ISS_CLASS_UNKNOWN, xml, "object %d: class \"%s\"", o, d->name[o]));
+            DY_TRY(ds_issue(l, ISS_CLASS_UNKNOWN, xml, "object %d: class \"%s\"", o, v->name ? v->name : ""));
             continue;
         }
-        float b[4] = {d->box[o][0] - 1, d->box[o][1] - 1, d->box[o][2] - 1, d->box[o][3] - 1};
-        DY_TRY(ds_add_box(it, b, c, d->difficult[o] ? DS_FLAG_DIFFICULT : 0));
+        float b[4] = {v->box[0] - 1, v->box[1] - 1, v->box[2] - 1, v->box[3] - 1};
+        DY_TRY(ds_add_box(it, b, c, v->difficult ? DS_FLAG_DIFFICULT : 0));
     }
     return DY_OK;
 }
@@ -214,7 +259,7 @@ dy_status ds_import_voc(const char *input, const char *split, ds_list *l)
     if (!ds_path_exists(ann, 1)) return DY_ERR(DY_ENOENT, "%s: not a VOC root (no Annotations/ folder)", input);
     l->pixel = 1;
     l->root = ds_strdup(input);
-    voc_doc *d = malloc(sizeof *d);
+    voc_doc *d = calloc(1, sizeof *d);
     if (!d) return DY_ERR(DY_ENOMEM, "out of memory");
     char **xmls = NULL, **stems = NULL;
     int nx = 0, ns = 0;
@@ -238,6 +283,7 @@ dy_status ds_import_voc(const char *input, const char *split, ds_list *l)
     for (int i = 0; i < ns && s == DY_OK; i++) s = import_one(input, stems[i], d, l);
     ds_free_strings(xmls, nx);
     ds_free_strings(stems, ns);
+    doc_clear(d);
     free(d);
     return s;
 }

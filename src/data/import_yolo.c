@@ -204,6 +204,13 @@ static dy_status import_yaml(const char *file, const char *split, ds_list *l)
     l->root = ds_strdup(base);
     if (!names) s = DY_ERR(DY_EFORMAT, "%s: no \"names\"", file);
     else s = read_names(&doc, names, file, l);
+    /* As YOLOv5's check_dataset: an "nc" that disagrees with "names" is an error (which
+     * one is right cannot be guessed). */
+    const char *ncs = scalar(map_get(&doc, root, "nc"));
+    char *end = NULL;
+    long nc = ncs ? strtol(ncs, &end, 10) : 0;
+    if (s == DY_OK && ncs && (*end || end == ncs || nc != l->nclass))
+        s = DY_ERR(DY_EFORMAT, "%s: nc is %s but names has %d entries", file, ncs, l->nclass);
     if (s == DY_OK && (!sp || (sp->type == YAML_SCALAR_NODE && !scalar(sp)[0])))
         s = DY_ERR(DY_ENOENT, "%s: no split \"%s\"", file, split);
     if (s == DY_OK && sp->type == YAML_SEQUENCE_NODE) {

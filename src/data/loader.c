@@ -53,7 +53,7 @@ struct data_loader {
 static const cfg_key data_cfg_keys[] = {
     {"data.train", CFG_STRING, "\"\"", 1, 0, NULL, "training shards: a manifest (.json) or one .h5 shard"},
     {"data.val", CFG_STRING, "\"\"", 1, 0, NULL, "validation shards: a manifest (.json) or one .h5 shard"},
-    {"data.imgsz", CFG_INT, "640", 32, 8192, NULL, "network input size (pixels, square)"},
+    {"data.imgsz", CFG_INT, "640", 32, 8192, "*32", "network input size (pixels, square; a multiple of the stride 32)"},
     {"data.val_batch", CFG_INT, "16", 1, 65536, NULL, "validation images per rank per step"},
     {"data.workers", CFG_INT, "2", 1, 256, NULL, "decode/augment threads per rank"},
     {"data.prefetch", CFG_INT, "4", 1, 256, NULL, "batches prepared ahead of the training step"},
@@ -76,7 +76,7 @@ const cfg_section data_cfg_section = {"data", "datasets, loader threads and augm
 void loader_opts_default(loader_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->batch = 16, o->imgsz = 640, o->workers = 2, o->prefetch = 4, o->train = 1, o->stride = 32;
+    o->batch = 16, o->imgsz = 640, o->workers = 2, o->prefetch = 4, o->train = 1, o->stride = LOADER_STRIDE;
     aug_params_default(&o->aug);
 }
 
@@ -223,6 +223,9 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     }
     for (int j = 0; j < ok; j++) aug_img_free(&src[j]);
     if (st != DY_OK) return st;
+    if (s->out.im.w != W || s->out.im.h != H) /* never write past this slot */
+        return DY_ERR(DY_EINVAL, "sample %lld: augmented to %dx%d, the batch slot is %dx%d", (long long)s->idx[0],
+                      s->out.im.w, s->out.im.h, W, H);
     /* HWC -> CHW into the batch */
     aug_to_chw(&s->out.im, e->b.images + (size_t)s->pos * 3 * W * H);
     e->b.index[s->pos] = s->idx[0];
@@ -304,6 +307,9 @@ dy_status loader_open(data_loader **out, const char *const *paths, int npaths, c
     if (o->batch < 1 || o->imgsz < 32 || o->workers < 1 || o->prefetch < 1)
         return DY_ERR(DY_EINVAL, "loader: bad options (batch %d, imgsz %d, workers %d, prefetch %d)", o->batch, o->imgsz,
                       o->workers, o->prefetch);
+    /* The model's stride; every batch slot is sized from imgsz (config.c checks it too). */
+    if (o->imgsz % LOADER_STRIDE)
+        return DY_ERR(DY_EINVAL, "loader: imgsz %d is not a multiple of the stride %d", o->imgsz, LOADER_STRIDE);
     int rank, world;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &world);

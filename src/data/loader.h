@@ -23,7 +23,7 @@
  * defines: loader_opts, data_batch, data_loader, loader_opts_default,
  *          loader_opts_from_cfg, loader_open, loader_start_epoch, loader_next,
  *          loader_release, loader_close, loader_size, loader_steps, loader_state,
- *          loader_shards, data_cfg_section, data_batch_to_float
+ *          loader_shards, data_cfg_section, LOADER_STRIDE, data_batch_to_float
  */
 #ifndef DY_DATA_LOADER_H
 #define DY_DATA_LOADER_H
@@ -35,6 +35,9 @@
 #include "data/augment.h"
 #include "data/sampler.h"
 #include "data/shard.h"
+
+/* The network stride: input sizes (data.imgsz, val/detect --imgsz) are multiples of it. */
+#define LOADER_STRIDE 32
 
 typedef struct {
     int batch;     /* per rank */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/check.h"
 #include "core/fsutil.h"
@@ -15,13 +17,30 @@
 #include "data/image.h"
 #include "data/pack_internal.h"
 
+/* Everything the loader and the evaluator use from a sample is covered: a flipped
+ * orig_size once silently rescaled ground truth and detections. */
 uint32_t shard_sample_crc(const uint8_t *payload, size_t len, const float *box, const int32_t *cls,
-                          const uint8_t *flags, int nbox)
+                          const uint8_t *flags, int nbox, const int32_t size[2], const float lb[3], int64_t source_id,
+                          const char *name, size_t name_len)
 {
     uint32_t c = crc32c_update(0, payload, len);
     c = crc32c_update(c, box, sizeof(float) * 4 * (size_t)nbox);
     c = crc32c_update(c, cls, sizeof(int32_t) * (size_t)nbox);
-    return crc32c_update(c, flags, (size_t)nbox);
+    c = crc32c_update(c, flags, (size_t)nbox);
+    c = crc32c_update(c, size, sizeof(int32_t) * 2);
+    c = crc32c_update(c, lb, sizeof(float) * 3);
+    c = crc32c_update(c, &source_id, sizeof source_id);
+    return crc32c_update(c, name, name_len);
+}
+
+uint32_t shard_class_crc(char *const *names, const int64_t *source_id, int n)
+{
+    uint32_t c = 0;
+    for (int k = 0; k < n; k++) {
+        c = crc32c_update(c, names[k], strlen(names[k]) + 1);
+        c = crc32c_update(c, &source_id[k], sizeof source_id[k]);
+    }
+    return c;
 }
 
 static dy_status grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -57,6 +76,13 @@ static dy_status add_boxes(pack_part *p, ds_list *l, const ds_item *it, int w, i
     for (int k = 0; k < it->nbox; k++) {
         float b[4] = {it->box[4 * k] * sx, it->box[4 * k + 1] * sy, it->box[4 * k + 2] * sx,
                       it->box[4 * k + 3] * sy};
+        /* strtod and cJSON accept nan, inf and 1e999; clipping would turn them into a
+         * plausible box, so they are malformed. */
+        if (!isfinite(b[0]) || !isfinite(b[1]) || !isfinite(b[2]) || !isfinite(b[3])) {
+            DY_TRY(ds_issue(l, ISS_LABEL_MALFORMED, it->name, "box %d [%g %g %g %g] is not finite (dropped)", k,
+                            it->box[4 * k], it->box[4 * k + 1], it->box[4 * k + 2], it->box[4 * k + 3]));
+            continue;
+        }
         if (b[0] < -tx || b[1] < -ty || b[2] > 1 + tx || b[3] > 1 + ty)
             DY_TRY(ds_issue(l, ISS_BOX_RANGE, it->name, "box %d [%g %g %g %g] exceeds the %dx%d image (clipped)", k,
                             it->box[4 * k], it->box[4 * k + 1], it->box[4 * k + 2], it->box[4 * k + 3], w, h));
@@ -115,7 +141,8 @@ static dy_status append_sample(pack_part *p, const ds_item *it, const uint8_t *b
     m->size[0] = w, m->size[1] = h;
     memcpy(m->lb, lb, sizeof m->lb);
     m->source_id = it->id;
-    m->crc = shard_sample_crc(bytes, len, p->box + 4 * box0, p->cls + box0, p->flags + box0, (int)m->nbox);
+    m->crc = shard_sample_crc(bytes, len, p->box + 4 * box0, p->cls + box0, p->flags + box0, (int)m->nbox, m->size,
+                              m->lb, m->source_id, it->name, nl);
     p->npay += len;
     p->nnames += nl;
     p->n++;
@@ -204,6 +231,27 @@ static dy_status summarize(ds_list *l, const pack_part *p, int nimport, MPI_Comm
     return DY_OK;
 }
 
+/* --out is a file prefix: PREFIX-00000.h5 and PREFIX.manifest.json.  Checked before
+ * any work, so that a bad one fails at once and not after the whole dataset is read;
+ * "runs/" once wrote runs/-00000.h5 and a hidden runs/.manifest.json.  The folder is
+ * created (by every rank: mkdir -p tolerates the others). */
+static dy_status check_out(const char *out)
+{
+    const char *slash = strrchr(out, '/'), *base = slash ? slash + 1 : out;
+    struct stat st;
+    if (!base[0] || !strcmp(base, ".") || !strcmp(base, "..") || (stat(out, &st) == 0 && S_ISDIR(st.st_mode)))
+        return DY_ERR(DY_EINVAL, "--out \"%s\" is a folder; it must be a file prefix (e.g. %s%strain: writes "
+                      "train-00000.h5 and train.manifest.json)", out, out, slash && !base[0] ? "" : "/");
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) : 1, slash ? out : ".") >= (int)sizeof dir)
+        return DY_ERR(DY_EINVAL, "--out: path too long");
+    if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    DY_TRY_CTX(fs_mkdir_p(dir), "--out %s", out);
+    if (access(dir, W_OK) != 0)
+        return DY_ERR(DY_EIO, "--out %s: cannot write in \"%s\": %s", out, dir, strerror(errno));
+    return DY_OK;
+}
+
 dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
 {
     int rank, size;
@@ -212,6 +260,7 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
     if (o->raw && (o->imgsz < 32 || o->imgsz > 8192))
         return DY_ERR(DY_ERANGE, "--imgsz %d: must be 32..8192 for raw encoding", o->imgsz);
     if (o->shards < 1) return DY_ERR(DY_ERANGE, "--shards %d: must be at least 1", o->shards);
+    DY_TRY(check_out(o->out));
     ds_list l;
     DY_TRY_CTX(ds_import(o->format, o->input, o->split, &l), "importing %s", o->input);
     /* Import issues are found identically on every rank: rank 0 keeps them. */

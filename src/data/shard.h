@@ -1,17 +1,20 @@
-/* shard.h -- dyolo's HDF5 shard format (schema version 1, documented in
+/* shard.h -- dyolo's HDF5 shard format (schema version 2, documented in
  * datasets/README.md): writing shards in parallel from an imported dataset
  * (`dyolo pack`), and reading them back with parallel HDF5 (the loader's I/O thread).
  *
  * Every array is a flat, fixed-type dataset (parallel HDF5 cannot write
  * variable-length types collectively); ragged data (image bytes, boxes, names) is a
  * flat array plus an offsets array of n+1 entries.  Each sample carries a CRC-32C over
- * its payload bytes followed by its boxes, classes and flags (little-endian), checked
- * on every read.
+ * everything stored about it: payload bytes, boxes, classes, flags, original size,
+ * letterbox, source id and file name (little-endian), checked on every read; the class
+ * table has its own CRC (root attribute classes_crc32c), checked at open.  Version 1
+ * covered only payload and labels: such shards are refused with a message to repack.
  *
  * defines: SHARD_SCHEMA_VERSION, pack_opts, pack_summary, pack_run, shard_set,
  *          shard_sample, shard_open, shard_close, shard_count, shard_sample_get,
  *          shard_read_payload, shard_encoding_raw, shard_imgsz, shard_nclass,
- *          shard_class_name, shard_sample_crc, shard_sample_name, shard_file_path
+ *          shard_class_name, shard_sample_crc, shard_class_crc, shard_sample_name,
+ *          shard_file_path
  */
 #ifndef DY_DATA_SHARD_H
 #define DY_DATA_SHARD_H
@@ -23,7 +26,7 @@
 #include "core/err.h"
 #include "data/dataset.h"
 
-#define SHARD_SCHEMA_VERSION 1
+#define SHARD_SCHEMA_VERSION 2
 
 typedef struct {
     ds_format format;
@@ -47,9 +50,13 @@ typedef struct {
  * counted in *sum; with strict, any issue makes the call fail after the summary. */
 dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum);
 
-/* CRC of one sample as stored: payload, then boxes (4 floats each), classes, flags. */
+/* CRC of one sample as stored: payload, then boxes (4 floats each), classes, flags,
+ * orig_size (2 int32), letterbox (3 float32), source_id (int64), file name bytes. */
 uint32_t shard_sample_crc(const uint8_t *payload, size_t len, const float *box, const int32_t *cls,
-                          const uint8_t *flags, int nbox);
+                          const uint8_t *flags, int nbox, const int32_t size[2], const float lb[3], int64_t source_id,
+                          const char *name, size_t name_len);
+/* CRC of the class table: for each class its name bytes, a 0 byte, its source id (int64). */
+uint32_t shard_class_crc(char *const *names, const int64_t *source_id, int n);
 
 /* ---- reading */
 typedef struct shard_set shard_set;

@@ -4,8 +4,11 @@
  * independent I/O because each rank reads different samples.  Called only from one
  * thread per rank (parallel HDF5 is not thread-safe); payload reads take the HDF5
  * lock (core/h5lock.h) because an asynchronous checkpoint may be written meanwhile.
- * Open and close are collective and must not overlap such a write. */
+ * Open and close are collective and must not overlap such a write.  The class table's
+ * CRC and every sample's sizes, letterbox and boxes are checked at open; a sample's
+ * CRC (all it stores) when its payload is read. */
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +125,35 @@ static dy_status read_classes(shard_set *s, hid_t f, const char *path)
     }
     free(data);
     free(off);
+    int64_t *src, want;
+    hsize_t ns;
+    DY_TRY(read_all(f, path, "classes/source_id", H5T_NATIVE_INT64, 8, 1, (void **)&src, &ns));
+    DY_TRY(read_attr_i64(f, path, "classes_crc32c", &want));
+    uint32_t got = ns == (hsize_t)s->nclass ? shard_class_crc(s->names, src, s->nclass) : ~(uint32_t)want;
+    free(src);
+    if (got != (uint32_t)want)
+        return DY_ERR(DY_ECORRUPT, "%s: the class table (names, source ids) fails its CRC-32C check", path);
+    return DY_OK;
+}
+
+/* Values no packer writes (a CRC can match a hand-made file): refused at open, naming
+ * the file and the sample, so that they never reach the loader or the evaluator. */
+static dy_status check_meta(const char *p, int64_t i, const int32_t sz[2], const float lb[3], const float *box,
+                            const int32_t *cls, int nbox, int nclass)
+{
+    if (sz[0] < 1 || sz[1] < 1)
+        return DY_ERR(DY_ECORRUPT, "%s: sample %lld: original size %dx%d is not positive", p, (long long)i, sz[0], sz[1]);
+    if (!(lb[0] > 0 && lb[0] < 1e6f) || !(fabsf(lb[1]) < 1e6f) || !(fabsf(lb[2]) < 1e6f))
+        return DY_ERR(DY_ECORRUPT, "%s: sample %lld: bad letterbox (scale %g, pad %g, %g)", p, (long long)i, lb[0], lb[1],
+                      lb[2]);
+    for (int k = 0; k < nbox; k++) {
+        const float *b = box + 4 * k;
+        if (!(b[0] >= 0 && b[0] <= 1 && b[1] >= 0 && b[1] <= 1 && b[2] > 0 && b[2] <= 1 && b[3] > 0 && b[3] <= 1))
+            return DY_ERR(DY_ECORRUPT, "%s: sample %lld: box %d [%g %g %g %g] is not normalized", p, (long long)i, k, b[0],
+                          b[1], b[2], b[3]);
+        if (cls[k] < 0 || cls[k] >= nclass)
+            return DY_ERR(DY_ECORRUPT, "%s: sample %lld: box %d has class %d of %d", p, (long long)i, k, cls[k], nclass);
+    }
     return DY_OK;
 }
 
@@ -167,8 +199,10 @@ static dy_status load_meta(shard_set *s, shard_file *sf)
     int64_t g = s->n, gb = g ? s->box_off[g] : 0;
     DY_TRY(grow_arrays(s, g + (int64_t)n, gb + (int64_t)m));
     for (hsize_t i = 0; i < n; i++) {
-        if (po[i] > po[i + 1] || bo[i] > bo[i + 1])
+        if (po[i] > po[i + 1] || bo[i] > bo[i + 1] || bo[i + 1] > m)
             return DY_ERR(DY_ECORRUPT, "%s: offsets of sample %llu are not increasing", p, (unsigned long long)i);
+        DY_TRY(check_meta(p, (int64_t)i, &sz[2 * i], &lb[3 * i], box + 4 * bo[i], cls + bo[i], (int)(bo[i + 1] - bo[i]),
+                          s->nclass));
         s->file_of[g + i] = (int32_t)(sf - s->files);
         s->pay_off[g + i] = po[i], s->pay_end[g + i] = po[i + 1], s->crc[g + i] = crc[i];
         memcpy(&s->size[2 * (g + i)], &sz[2 * i], 8);
@@ -197,6 +231,9 @@ static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int firs
     int64_t ver, imgsz;
     char enc[16];
     DY_TRY(read_attr_i64(sf->file, sf->path, "schema_version", &ver));
+    if (ver == 1) /* its CRCs did not cover sizes, letterbox, ids or class names */
+        return DY_ERR(DY_EFORMAT, "%s: shard schema version 1 is no longer read (its checksums do not cover all "
+                      "metadata): pack the dataset again with this dyolo", sf->path);
     if (ver != SHARD_SCHEMA_VERSION)
         return DY_ERR(DY_EFORMAT, "%s: shard schema version %lld, this dyolo reads %d", sf->path, (long long)ver,
                       SHARD_SCHEMA_VERSION);
@@ -366,7 +403,9 @@ dy_status shard_read_payload(shard_set *s, int64_t i, uint8_t **buf, size_t *cap
     DY_TRY(st);
     shard_sample m;
     shard_sample_get(s, i, &m);
-    uint32_t c = shard_sample_crc(*buf, cnt, m.box, m.cls, m.flags, m.nbox);
+    int32_t sz[2] = {m.orig_w, m.orig_h};
+    uint32_t c = shard_sample_crc(*buf, cnt, m.box, m.cls, m.flags, m.nbox, sz, m.lb, m.source_id,
+                                  s->sname + s->sname_off[i], (size_t)(s->sname_off[i + 1] - s->sname_off[i]));
     if (c != s->crc[i])
         return DY_ERR(DY_ECORRUPT, "%s: sample %lld (local %lld) fails its CRC-32C check (stored %08x, computed %08x)",
                       sf->path, (long long)i, (long long)(i - sf->first), s->crc[i], c);

@@ -29,6 +29,11 @@ static dy_status write_rows(hid_t f, const char *name, hid_t ftype, hid_t mtype,
     hid_t space, ms, d, x;
     H5_CHECK_ID(space, H5Screate_simple(nd, dims, NULL), "dataspace for %s", name);
     H5_CHECK_ID(d, H5Dcreate2(f, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating %s", name);
+    if (total == 0) { /* no boxes or no classes: an empty dataset has no storage to write to */
+        H5_CHECK(H5Sclose(space), "closing space");
+        H5_CHECK(H5Dclose(d), "closing %s", name);
+        return DY_OK;
+    }
     H5_CHECK_ID(ms, H5Screate_simple(nd, mdims, NULL), "memory space for %s", name);
     if (cnt) H5_CHECK(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL), "selecting %s", name);
     else {
@@ -185,6 +190,7 @@ static dy_status write_attrs(wctx *c, hid_t f, int k, int64_t first, int64_t n)
     DY_TRY(attr_i64(f, "num_samples", n));
     DY_TRY(attr_i64(f, "total_samples", c->sum->samples));
     DY_TRY(attr_i64(f, "num_classes", c->l->nclass));
+    DY_TRY(attr_i64(f, "classes_crc32c", shard_class_crc(c->l->names, c->l->class_src, c->l->nclass)));
     return DY_OK;
 }
 
@@ -229,11 +235,21 @@ static dy_status write_shard(wctx *c, int k)
     H5_CHECK(H5Pset_fapl_mpio(fapl, c->comm, MPI_INFO_NULL), "MPI-IO driver");
     H5_CHECK_ID(f, H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "creating %.480s", tmp);
     H5_CHECK(H5Pclose(fapl), "closing file access list");
-    DY_TRY(create_groups(f));
-    DY_TRY(write_attrs(c, f, k, g0, g1 - g0));
     int last = b == g1 && b > a;
-    DY_TRY_CTX(write_samples(c, f, la, lbx, &tot, &off, last), "writing %.480s", tmp);
-    DY_TRY_CTX(write_classes(c, f), "writing %.480s", tmp);
+    dy_status s = create_groups(f);
+    if (s == DY_OK) s = write_attrs(c, f, k, g0, g1 - g0);
+    if (s == DY_OK) s = write_samples(c, f, la, lbx, &tot, &off, last);
+    if (s == DY_OK) s = write_classes(c, f);
+    if (s != DY_OK) {
+        /* Close the file now: left open, HDF5 closes it at exit, after MPI_Finalize.
+         * HDF5 errors here are the same on every rank (same shapes), so the close
+         * is called by all.  No half-written temp file is left behind. */
+        char m[1024];
+        snprintf(m, sizeof m, "%s", err_msg());
+        H5Fclose(f);
+        if (c->rank == 0) remove(tmp);
+        return err_set(s, "writing %.480s: %s", tmp, m);
+    }
     H5_CHECK(H5Fclose(f), "closing %.480s", tmp);
     MPI_CHECK(MPI_Barrier(c->comm));
     if (c->rank == 0) SYS_CHECK(rename(tmp, final) == 0, DY_EIO, "renaming %.480s to %.480s", tmp, final);

@@ -49,31 +49,12 @@ static dy_status fill(const ckpt_reader *r, const char *prefix, yolo_model *m)
     return ckpt_get(r, b, CKPT_F32, yolo_model_buffers(m), eb->n);
 }
 
-/* A run's checkpoints/latest and checkpoints/best are small text files naming a
- * checkpoint beside them: follow one so `--weights run/checkpoints/best` works. */
-static void resolve_pointer(const char *path, char *out, size_t len)
-{
-    snprintf(out, len, "%s", path);
-    FILE *f = fopen(path, "rb");
-    char buf[300] = "";
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    if (n == 0 || n >= sizeof buf - 1 || memcmp(buf, "\x89HDF", 4) == 0) return;
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    const char *slash = strrchr(path, '/');
-    if (buf[0] == '/' || !slash)
-        snprintf(out, len, "%s", buf);
-    else
-        snprintf(out, len, "%.*s/%s", (int)(slash - path), path, buf);
-}
-
 dy_status weights_load(const char *path, MPI_Comm comm, yolo_model **out, weights_info *info)
 {
     memset(info, 0, sizeof *info);
     ckpt_reader *r = NULL;
     char real[1400];
-    resolve_pointer(path, real, sizeof real);
+    DY_TRY_CTX(ckpt_resolve_pointer(path, real, sizeof real), "loading weights");
     path = real;
     DY_TRY_CTX(ckpt_reader_open(&r, path, comm), "loading weights");
     int64_t nc = 0, imgsz = 640;

@@ -30,7 +30,7 @@
  *          ckpt_get, ckpt_get_row, ckpt_text, ckpt_attr_int, ckpt_attr_float,
  *          ckpt_attr_str, ckpt_reader_nentries, ckpt_reader_entry, ckpt_reader_nattrs,
  *          ckpt_reader_attr, ckpt_table_row, ckpt_agree, ckpt_name_for_step,
- *          ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_export,
+ *          ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_resolve_pointer, ckpt_export,
  *          CKPT_SCHEMA_NAME, CKPT_SCHEMA_VERSION, CKPT_PAUSE_ENV
  */
 #ifndef DY_IO_CKPT_H
@@ -177,6 +177,10 @@ dy_status ckpt_resume_auto(const char *dir, MPI_Comm comm, ckpt_reader **out);
 /* Rank-0 work (call on one rank): keep the newest `keep` checkpoints plus DIR/best;
  * remove leftover .tmp files. */
 dy_status ckpt_retain(const char *dir, int keep);
+/* A run's `latest` and `best` are text files naming a checkpoint beside them: PATH
+ * itself when it is not such a pointer (an HDF5 file, say), else the file it names;
+ * DY_ENOENT naming both when that file does not exist.  For val, detect and ckpt. */
+dy_status ckpt_resolve_pointer(const char *path, char *out, size_t len);
 /* Weights-only file from a checkpoint: EMA weights when present (else the model's),
  * buffers, their name tables and the config.  Collective over comm; rank 0 writes. */
 dy_status ckpt_export(const char *ckpt_path, const char *out_path, MPI_Comm comm);

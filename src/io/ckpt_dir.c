@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/check.h"
+#include "core/h5lock.h"
 #include "core/log.h"
 #include "io/ckpt_internal.h"
 
@@ -115,6 +116,20 @@ dy_status ckpt_resume_auto(const char *dir, MPI_Comm comm, ckpt_reader **out)
     return DY_ERR(DY_ECORRUPT, "no checkpoint in %s verifies (%d tried; see the warnings above)", dir, ncand);
 }
 
+/* Does HDF5 open the file?  It refuses a truncated one (end of file before the end of
+ * its allocated space) after reading only the superblock: cheap enough to call for
+ * every checkpoint at every commit, unlike a full checksum pass. */
+static int opens(const char *path)
+{
+    h5lock_acquire(); /* an asynchronous commit runs this beside the loader's reads */
+    hid_t f;
+    H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (f >= 0) H5Fclose(f);
+    h5lock_release();
+    return f >= 0;
+}
+
 dy_status ckpt_retain(const char *dir, int keep)
 {
     ckpt_listing *v;
@@ -122,11 +137,17 @@ dy_status ckpt_retain(const char *dir, int keep)
     DY_TRY(ckpt_list(dir, &v, &n));
     dy_status s = DY_OK;
     for (int i = 0; i < n; i++) {
+        char path[CKPT_PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
+        /* A damaged file is not one of the newest `keep` (counting it once deleted the
+         * last good checkpoint); it is left alone until it falls out of the window. */
+        if (!v[i].is_tmp && !v[i].is_best && kept < keep && !opens(path)) {
+            log_warn("checkpoint %s does not open (truncated?): not counted among the newest %d", path, keep);
+            continue;
+        }
         int drop = v[i].is_tmp || (!v[i].is_best && !v[i].is_latest && kept >= keep);
         if (!v[i].is_tmp && !v[i].is_best) kept++;
         if (!drop) continue;
-        char path[CKPT_PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, v[i].name);
         if (unlink(path) != 0 && errno != ENOENT && s == DY_OK)
             s = DY_ERR(DY_EIO, "removing old checkpoint %s: %s", path, strerror(errno));
         else log_debug("removed old checkpoint %s", path);

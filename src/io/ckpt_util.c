@@ -175,6 +175,26 @@ dy_status ckpt_read_pointer(const char *dir, const char *name, char *buf, size_t
     return DY_OK;
 }
 
+dy_status ckpt_resolve_pointer(const char *path, char *out, size_t len)
+{
+    snprintf(out, len, "%s", path);
+    FILE *f = fopen(path, "rb");
+    char buf[300] = "";
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    /* Not a small text file (an HDF5 file, unreadable, too long): opening it reports. */
+    if (n == 0 || n >= sizeof buf - 1 || memcmp(buf, "\x89HDF", 4) == 0 || memchr(buf, 0, n)) return DY_OK;
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) buf[--n] = '\0';
+    if (!n || strchr(buf, '\n') || strchr(buf, '/')) return DY_OK;
+    const char *slash = strrchr(path, '/');
+    if (slash) snprintf(out, len, "%.*s/%s", (int)(slash - path), path, buf);
+    else snprintf(out, len, "%s", buf);
+    if (access(out, F_OK) != 0)
+        return DY_ERR(DY_ENOENT, "%s names %s, which does not exist (%s)", path, buf, strerror(errno));
+    return DY_OK;
+}
+
 void ckpt_pause_hook(int rank)
 {
     const char *v = getenv(CKPT_PAUSE_ENV);

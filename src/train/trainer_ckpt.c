@@ -218,6 +218,22 @@ static dy_status compare_configs(trainer *t, const char *saved_text)
     return DY_OK;
 }
 
+/* model.spec is a path: the same path may hold another network now.  The checkpoint
+ * keeps the spec's text; compare it as JSON, so that only formatting may change. */
+static dy_status compare_spec(trainer *t, const char *saved_text)
+{
+    const char *path = cfg_str(t->cfg, "model.spec");
+    char *now = NULL;
+    DY_TRY_CTX(fs_read_file(path, "model spec", &now, NULL), "resume");
+    cJSON *a = cJSON_Parse(saved_text), *b = cJSON_Parse(now);
+    int same = a && b ? cJSON_Compare(a, b, 1) : !strcmp(saved_text, now);
+    cJSON_Delete(a), cJSON_Delete(b), free(now);
+    if (!same)
+        return DY_ERR(DY_EINVAL, "refusing to resume: the model spec %s differs from the one the checkpoint was "
+                                 "trained with (start a new run directory, or restore the file)", path);
+    return DY_OK;
+}
+
 static dy_status get_int(const ckpt_reader *r, const char *k, int64_t *v)
 {
     DY_TRY_CTX(ckpt_attr_int(r, k, v), "%s", ckpt_reader_path(r));
@@ -315,7 +331,9 @@ dy_status trainer_restore(trainer *t, const char *resume)
     }
     const char *conf = ckpt_text(r, "config");
     int64_t world = 0, gb = 0;
+    const char *spec = ckpt_text(r, "model_spec");
     dy_status s = conf ? compare_configs(t, conf) : DY_ERR(DY_ECORRUPT, "%s has no config", ckpt_reader_path(r));
+    if (s == DY_OK && spec) s = compare_spec(t, spec);
     if (s == DY_OK) s = restore_arrays(t, r);
     if (s == DY_OK) s = restore_position(t, r);
     if (s == DY_OK) s = get_int(r, "world_size", &world);

@@ -34,6 +34,15 @@ printf '{\n "run": {\n  "seed": 1\n  "name": "x"\n }\n}\n' >syntax.json
 expect_error "malformed JSON" 'syntax.json:4:[0-9]+: malformed JSON' --config syntax.json
 expect_error "missing file" 'cannot open config file "missing.json": No such file or directory' --config missing.json
 expect_error "bad --set" '--set run.seed=-3: key "run.seed" = -3 is out of range' --set run.seed=-3
+# strings must be UTF-8: they are copied into config.json and summary.json (item 9)
+expect_error "non-UTF-8 --set" '--set run.name=\.\.\.: key "run.name": not valid UTF-8 \(byte 2\)' --set "run.name=a$(printf '\377')b"
+printf '{"run": {"name": "x\300\257"}}' >utf8.json
+expect_error "non-UTF-8 in a file" 'utf8.json:1: key "run.name": not valid UTF-8 \(byte 2\)' --config utf8.json
+"$DYOLO" config --set 'run.name=café ☕' --print >out 2>err; ok $? "UTF-8 strings are accepted"
+printf '{\n "run": {\n  "seed": 1,\n  "seed": 2\n }\n}\n' >dup.json
+expect_error "duplicate key" 'dup.json:3: key "run.seed" appears twice' --config dup.json
+# an input size the network stride does not divide once trained into a heap overflow
+expect_error "odd data.imgsz" 'key "data.imgsz" = 65 is not a multiple of 32 \(use 64 or 96\)' --set data.imgsz=65
 printf '{"include": "nothere.json"}' >inc.json
 expect_error "missing include" 'inc.json:1: in include: cannot open config file ".*nothere.json"' --config inc.json
 

@@ -74,4 +74,131 @@ truncate -s $(( $(stat -c %s "$T/t-00000.h5") / 2 )) "$T/t-00000.h5"
 [ $? -ne 0 ]
 ok $? "truncated shard fails to open"
 check_contains "$T/log5" "cannot open shard .*t-00000.h5.*truncated" "truncated shard: clear error naming the file"
+
+# Background-only datasets are legal (issue #17 item 4): YOLO without label files
+# (2 ranks), COCO without "annotations", COCO with no categories; a non-array
+# "annotations" is a clear error.  None leaves a temp file or calls MPI after finalize.
+B="$T/bg"; mkdir -p "$B/images/train"
+cp "$T/s/images/val/000012.jpg" "$B/images/train/a.jpg"; cp "$T/s/images/val/000013.jpg" "$B/images/train/b.jpg"
+"$RUN_MPI" 2 "$DYOLO" pack --format yolo --input "$B/images/train" --out "$T/bg1" >"$T/log7" 2>&1
+ok $? "YOLO without label files packs on 2 ranks (background only)"
+"$DUMP" "$T/bg1.manifest.json" --verify && [ "$("$DUMP" "$T/bg1.manifest.json" --labels | grep -c ' -$')" -eq 2 ]
+ok $? "the background-only shard reads back: 2 samples, no boxes"
+mkdir -p "$T/co"; cp "$B/images/train/a.jpg" "$B/images/train/b.jpg" "$T/co/"
+printf '{"images":[{"id":1,"file_name":"a.jpg"},{"id":2,"file_name":"b.jpg"}],"categories":[{"id":3,"name":"x"}]}' >"$T/co/noann.json"
+"$DYOLO" pack --format coco --input "$T/co/noann.json" --out "$T/bg2" >>"$T/log7" 2>&1 && "$DUMP" "$T/bg2.manifest.json" --verify
+ok $? "COCO without \"annotations\" packs"
+printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[],"annotations":[]}' >"$T/co/nocat.json"
+"$DYOLO" pack --format coco --input "$T/co/nocat.json" --out "$T/bg3" >>"$T/log7" 2>&1 && "$DUMP" "$T/bg3.manifest.json" --verify
+ok $? "COCO with empty categories packs"
+printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[{"id":1,"name":"x"}],"annotations":"x"}' >"$T/co/bad.json"
+"$DYOLO" pack --format coco --input "$T/co/bad.json" --out "$T/bg4" 2>"$T/log8"
+[ $? -eq 1 ] && [ ! -e "$T/bg4-00000.h5" ]
+ok $? "COCO with \"annotations\": \"x\" fails and writes nothing"
+check_contains "$T/log8" 'bad.json: "annotations" must be an array' "the error names the file and the key"
+check_not_contains "$T/log7" 'MPI_FINALIZE|addr overflow' "no HDF5 address overflow, no MPI call after finalize"
+ls "$T"/bg*.tmp >/dev/null 2>&1; [ $? -ne 0 ]
+ok $? "no temp file left behind"
+
+# VOC (issue #17 items 3, 7, 8; the image is 80x63): a <part> inside an <object> does not replace the
+# object's box; more than 4096 objects are all kept; class names longer than 63
+# characters are kept whole (two such names once merged into one class).
+W="$T/voc2"; mkdir -p "$W/Annotations" "$W/JPEGImages"
+for n in p m l; do cp "$T/s/images/val/000012.jpg" "$W/JPEGImages/$n.jpg"; done
+printf '<annotation><filename>p.jpg</filename><object><name>person</name><bndbox><xmin>5</xmin><ymin>5</ymin><xmax>40</xmax><ymax>40</ymax></bndbox><part><name>hand</name><bndbox><xmin>30</xmin><ymin>30</ymin><xmax>35</xmax><ymax>35</ymax></bndbox></part></object></annotation>' >"$W/Annotations/p.xml"
+python3 - "$W" <<'PY'
+import sys
+w = sys.argv[1]
+objs = "".join("<object><name>person</name><bndbox><xmin>%d</xmin><ymin>%d</ymin><xmax>%d</xmax><ymax>%d</ymax></bndbox></object>"
+               % (1 + i % 70, 1 + i // 70 % 55, 3 + i % 70 + i // 3850, 3 + i // 70 % 55) for i in range(5000))
+open(w + "/Annotations/m.xml", "w").write("<annotation><filename>m.jpg</filename>%s</annotation>" % objs)
+long = "c" * 70
+open(w + "/Annotations/l.xml", "w").write("<annotation><filename>l.jpg</filename>" + "".join(
+    "<object><name>%s</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>%d</xmax><ymax>20</ymax></bndbox></object>" % (long + s, x)
+    for s, x in (("a", 20), ("b", 30))) + "</annotation>")
+PY
+"$DYOLO" pack --format voc --input "$W" --out "$T/w" 2>"$T/log9"
+ok $? "pack VOC with parts, 5000 objects and long class names"
+"$DUMP" "$T/w.manifest.json" --labels >"$T/wl"
+grep -E "^JPEGImages/p.jpg " "$T/wl" >"$T/wp"
+check_contains "$T/wp" "^JPEGImages/p.jpg [0-9]+ 0.26875 0.34127 0.43750 0.55556 0$" "the person keeps its own box, not its hand's"
+[ "$(grep -c '^JPEGImages/m.jpg ' "$T/wl")" -eq 5000 ]
+ok $? "all 5000 objects of one file are kept (got $(grep -c '^JPEGImages/m.jpg ' "$T/wl"))"
+"$DUMP" "$T/w.manifest.json" --classes >"$T/wc"
+check_contains "$T/wc" "^class [0-9]+ c{70}a$" "a 71-character class name is kept whole"
+check_contains "$T/wc" "^class [0-9]+ c{70}b$" "and differs from its 71-character neighbour"
+
+# Shard schema 2 (issue #17 item 5): the CRCs cover orig_size, letterbox, source_id,
+# the file name and the class table; impossible values are refused at open; a
+# version 1 shard gets a clear message.
+flip() { # flip FILE DATASET BYTE: xor one byte of a dataset's storage
+  python3 - "$1" "$(( $("$DUMP" "$1" --offset "$2") + $3 ))" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x04]))
+PY
+}
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --split val --out "$T/c2" 2>/dev/null
+k=0
+for spec in "images/orig_size 8" "images/letterbox 13" "images/source_id 8" "images/name_data 25"; do
+  k=$((k + 1)); cp "$T/c2-00000.h5" "$T/m$k.h5"
+  flip "$T/m$k.h5" $spec
+  "$DUMP" "$T/m$k.h5" --verify 2>"$T/logm"
+  [ $? -ne 0 ]; ok $? "a flipped ${spec% *} byte makes reading fail"
+  check_contains "$T/logm" "m$k.h5: sample 1 .*CRC-32C" "the error names the shard and the sample (${spec% *})"
+done
+cp "$T/c2-00000.h5" "$T/m5.h5"
+python3 - "$T/m5.h5" "$("$DUMP" "$T/m5.h5" --offset images/orig_size)" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); f.write(struct.pack("<i", -80))
+PY
+"$DUMP" "$T/m5.h5" --labels >/dev/null 2>"$T/logm"
+[ $? -ne 0 ]; ok $? "a negative original width is refused at open"
+check_contains "$T/logm" "m5.h5: sample 0: original size -80x" "the error names the shard, the sample and the size"
+cp "$T/c2-00000.h5" "$T/m6.h5"; flip "$T/m6.h5" classes/name_data 0
+"$DUMP" "$T/m6.h5" --labels >/dev/null 2>"$T/logm"
+[ $? -ne 0 ]; ok $? "a flipped class name is refused at open"
+check_contains "$T/logm" "m6.h5: the class table .*CRC-32C" "the error names the shard and the class table"
+cp "$T/c2-00000.h5" "$T/m7.h5"; "$DUMP" "$T/m7.h5" --set-attr schema_version 1
+"$DUMP" "$T/m7.h5" --labels >/dev/null 2>"$T/logm"
+[ $? -ne 0 ]; ok $? "a version 1 shard is refused"
+check_contains "$T/logm" "m7.h5: shard schema version 1 .*pack the dataset again" "with a message saying to repack"
+
+# --out is a file prefix, checked before any work (issue #17 item 14): a folder is
+# refused (it once wrote DIR/-00000.h5 and a hidden DIR/.manifest.json); a folder
+# that cannot be created fails before the images are read; a missing one is created.
+mkdir -p "$T/runs"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/runs/" 2>"$T/logo"
+[ $? -eq 1 ] && [ ! -e "$T/runs/-00000.h5" ] && [ ! -e "$T/runs/.manifest.json" ]
+ok $? "--out DIR/ is refused and writes nothing"
+check_contains "$T/logo" 'error: --out ".*runs/" is a folder; it must be a file prefix' "the error says --out is a prefix"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/runs" 2>"$T/logo"; [ $? -eq 1 ]
+ok $? "--out naming an existing folder is refused"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out /proc/nonexistent/train 2>"$T/logo"; [ $? -eq 1 ]
+ok $? "--out in a folder that cannot be created fails"
+check_not_contains "$T/logo" 'pack: (missing|corrupt|malformed)' "before any image or label is read"
+"$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/new/sub/train" 2>/dev/null && [ -f "$T/new/sub/train.manifest.json" ]
+ok $? "a missing output folder is created"
+
+# Labels with nan/inf (YOLO rows, a VOC field, a COCO 1e999) are malformed and
+# dropped, never clipped into a plausible box.
+N="$T/nan"; mkdir -p "$N/images/train" "$N/labels/train"
+cp "$B/images/train/a.jpg" "$N/images/train/a.jpg"
+printf '0 nan 0.5 0.2 0.2\n0 0.5 inf 0.2 0.2\n0 0.5 0.5 -inf 0.2\n0 0.3 0.3 0.2 0.2\n' > "$N/labels/train/a.txt"
+"$DYOLO" pack --format yolo --input "$N/images/train" --out "$T/nan1" 2>"$T/logn"; ok $? "pack with non-finite YOLO labels"
+[ "$("$DUMP" "$T/nan1.manifest.json" --labels | wc -l)" -eq 1 ]; ok $? "only the finite box is kept"
+check_contains "$T/logn" 'malformed label: .*a.jpg: box 0 \[nan ' "a nan box is reported as malformed"
+mkdir -p "$T/co2"; cp "$B/images/train/a.jpg" "$T/co2/"
+printf '{"images":[{"id":1,"file_name":"a.jpg"}],"categories":[{"id":1,"name":"x"}],"annotations":[{"image_id":1,"category_id":1,"bbox":[1e999,2,10,10]},{"image_id":1,"category_id":1,"bbox":[2,2,10,10]}]}' >"$T/co2/i.json"
+"$DYOLO" pack --format coco --input "$T/co2/i.json" --out "$T/nan2" 2>"$T/logn"
+[ "$("$DUMP" "$T/nan2.manifest.json" --labels | wc -l)" -eq 1 ]; ok $? "COCO bbox 1e999 (inf) is dropped"
+check_contains "$T/logn" 'malformed label: .*box 0 \[inf ' "and reported as malformed"
+
+# data.yaml whose nc disagrees with names is refused (as YOLOv5's check_dataset).
+sed 's/^nc: 3$/nc: 4/' "$T/s/data.yaml" > "$T/s/nc.yaml"
+"$DYOLO" pack --format yolo --input "$T/s/nc.yaml" --out "$T/ncx" 2>"$T/logc"; [ $? -eq 1 ]
+ok $? "nc: 4 with 3 names is refused"
+check_contains "$T/logc" 'nc.yaml: nc is 4 but names has 3 entries' "the error names the file and both counts"
 tap_done

@@ -257,6 +257,45 @@ static void check_cfg(void)
                t.aug.shear == 0 && t.aug.perspective == 0 && t.aug.flipud == 0 && fabsf(t.aug.mosaic - 0.25f) < 1e-7f,
            "augmentation defaults are hyp.scratch-low; --set overrides them");
     cfg_free(c);
+    /* One rule for the input size everywhere: a multiple of the stride 32 (an odd size
+     * once made the mosaic 1 px larger than the loader's slot: a heap overflow). */
+    c = NULL;
+    ok = cfg_new(&c) == DY_OK;
+    dy_status s65 = ok ? cfg_set(c, "data.imgsz=65") : DY_OK;
+    TAP_OK(ok && s65 != DY_OK && strstr(err_msg(), "multiple of 32"), "data.imgsz=65 is refused: not a multiple of 32 (%s)",
+           err_msg());
+    TAP_OK(ok && cfg_set(c, "data.imgsz=96") == DY_OK, "data.imgsz=96 is accepted");
+    cfg_free(c);
+}
+
+/* Augmenting at any size gives exactly that size (mosaic border -s/2 with odd s made
+ * s+1), and the loader refuses a size that is not a multiple of the stride. */
+static void check_odd_size(void)
+{
+    aug_params p;
+    aug_params_default(&p);
+    p.mosaic = 1;
+    int ok = 1;
+    for (int s = 63; s <= 65; s++) {
+        aug_img src[4], out;
+        for (int k = 0; k < 4; k++) make_source(&src[k], k);
+        rng_stream r;
+        int64_t part[3];
+        int ns = aug_plan(&r, 5, 0, 3, 100, &p, part);
+        ok &= ns == 4 && aug_train(src, ns, &r, &p, s, &out) == DY_OK && out.im.w == s && out.im.h == s;
+        if (!ok) tap_diag("s=%d: nsrc %d, output %dx%d", s, ns, out.im.w, out.im.h);
+        aug_img_free(&out);
+        for (int k = 0; k < 4; k++) aug_img_free(&src[k]);
+    }
+    TAP_OK(ok, "a mosaic at 63, 64 and 65 px is exactly that size");
+    loader_opts o;
+    loader_opts_default(&o);
+    o.imgsz = 65;
+    data_loader *l = NULL;
+    const char *path = "/nonexistent.h5";
+    dy_status st = loader_open(&l, &path, 1, &o, MPI_COMM_SELF);
+    TAP_OK(st != DY_OK && strstr(err_msg(), "multiple of"), "loader_open refuses imgsz 65 before opening anything (%s)",
+           err_msg());
 }
 
 /* A region decode (libjpeg crop + skip) gives the full decode's bytes inside its
@@ -360,6 +399,7 @@ int main(void)
     check_boxes_on_objects(0, 0, 0.85, 0.95);
     check_boxes_on_objects(10, 5, 0.2, 0.75);
     check_determinism();
+    check_odd_size();
     check_image_ops();
     check_hsv_exact();
     check_decode_region();

@@ -4,7 +4,9 @@
  *   --classes        "class K NAME" lines
  *   --payloads DIR   writes each sample's payload to DIR/<index>.bin (CRC checked)
  *   --verify         reads every payload (CRC checked)
- *   --data-offset    prints the file offset of the first shard's images/data */
+ *   --data-offset    prints the file offset of the first shard's images/data
+ *   --offset DSET    prints the file offset of dataset DSET of one shard file
+ *   --set-attr NAME V  rewrites the int64 root attribute NAME of one shard file */
 #include <hdf5.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -14,15 +16,25 @@
 #include "core/check.h"
 #include "data/shard.h"
 
-static int data_offset(const char *path)
+static int data_offset(const char *path, const char *dset)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t d = f < 0 ? -1 : H5Dopen2(f, "images/data", H5P_DEFAULT);
+    hid_t d = f < 0 ? -1 : H5Dopen2(f, dset, H5P_DEFAULT);
     if (d < 0) return 1;
     printf("%llu\n", (unsigned long long)H5Dget_offset(d));
     H5Dclose(d);
     H5Fclose(f);
     return 0;
+}
+
+static int set_attr(const char *path, const char *name, long long v)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t a = f < 0 ? -1 : H5Aopen(f, name, H5P_DEFAULT);
+    int bad = a < 0 || H5Awrite(a, H5T_NATIVE_LLONG, &v) < 0;
+    if (a >= 0) H5Aclose(a);
+    if (f >= 0) H5Fclose(f);
+    return bad;
 }
 
 static dy_status run(shard_set *s, const char *mode, const char *dir)
@@ -63,14 +75,21 @@ int main(int argc, char **argv)
         return 2;
     }
     check_h5_quiet();
-    if (!strcmp(argv[2], "--data-offset")) return data_offset(argv[1]);
+    if (!strcmp(argv[2], "--data-offset")) return data_offset(argv[1], "images/data");
+    if (!strcmp(argv[2], "--offset") && argc > 3) return data_offset(argv[1], argv[3]);
+    if (!strcmp(argv[2], "--set-attr") && argc > 4) return set_attr(argv[1], argv[3], atoll(argv[4]));
     int prov;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &prov);
     const char *paths[1] = {argv[1]};
     shard_set *s;
     dy_status st = shard_open(&s, paths, 1, MPI_COMM_WORLD);
-    if (st == DY_OK) st = run(s, argv[2], argc > 3 ? argv[3] : NULL);
-    if (st == DY_OK) st = shard_close(s);
+    if (st == DY_OK) {
+        st = run(s, argv[2], argc > 3 ? argv[3] : NULL);
+        if (st != DY_OK) fprintf(stderr, "test_shard_dump: error: %s\n", err_msg());
+        shard_close(s); /* also after an error: HDF5 would close it after MPI_Finalize */
+        MPI_Finalize();
+        return st == DY_OK ? 0 : 1;
+    }
     if (st != DY_OK) fprintf(stderr, "test_shard_dump: error: %s\n", err_msg());
     MPI_Finalize();
     return st == DY_OK ? 0 : 1;

@@ -31,6 +31,16 @@ if command -v h5dump > /dev/null; then
   h5dump -A "$d/ckpt-000000000003.h5" > "$TAP_TMP/d.log" 2>&1; ok $? "h5dump reads a checkpoint"
   check_contains "$TAP_TMP/d.log" 'dyolo-checkpoint' "h5dump shows the schema name"
 fi
+# The run's `best`/`latest` pointers, which val and detect accept, work here too
+# (issue #17 item 12); a pointer naming a missing file says so.
+printf 'ckpt-000000000003.h5\n' > "$d/best"
+"$DYOLO" ckpt verify "$d/best" > "$TAP_TMP/p.log" 2>&1; ok $? "verify follows the best pointer"
+check_contains "$TAP_TMP/p.log" 'ckpt-000000000003\.h5: OK' "and names the checkpoint it verified"
+"$DYOLO" ckpt info "$d/best" > "$TAP_TMP/p.log" 2>&1 && grep -Eq 'step +3' "$TAP_TMP/p.log"; ok $? "info follows the best pointer"
+"$DYOLO" ckpt export "$d/best" --out "$TAP_TMP/wb.h5" > "$TAP_TMP/p.log" 2>&1; ok $? "export follows the best pointer"
+printf 'ckpt-000000000099.h5\n' > "$d/latest"
+"$DYOLO" ckpt verify "$d/latest" > "$TAP_TMP/p.log" 2>&1; [ $? -eq 1 ]; ok $? "a dangling latest pointer fails"
+check_contains "$TAP_TMP/p.log" 'latest names ckpt-000000000099\.h5, which does not exist' "with a message saying so"
 "$DYOLO" ckpt export "$d/ckpt-000000000003.h5" > /dev/null 2>&1; [ $? -eq 2 ]; ok $? "export without --out is a usage error"
 "$DYOLO" ckpt frobnicate x > /dev/null 2>&1; [ $? -eq 2 ]; ok $? "unknown subcommand is a usage error"
 "$DYOLO" bench --help > "$TAP_TMP/b.log"; check_contains "$TAP_TMP/b.log" '^  ckpt ' "bench --help lists ckpt"
