@@ -62,16 +62,26 @@ static float num(voc_doc *d)
     return (float)v;
 }
 
+/* An integer field; out-of-range values (converting them is undefined: found by
+ * tests/fuzz/fuzz_voc_xml) count as non-numeric and read as 0. */
+static int num_int(voc_doc *d)
+{
+    float v = num(d);
+    if (v >= -2147483520.0f && v <= 2147483520.0f) return (int)v;
+    d->bad_number = 1;
+    return 0;
+}
+
 static void on_end(void *ud, const XML_Char *el)
 {
     voc_doc *d = ud;
     int o = d->nobj - 1;
     const char *k[] = {"xmin", "ymin", "xmax", "ymax"};
     if (!strcmp(el, "filename")) snprintf(d->filename, sizeof d->filename, "%s", d->text);
-    else if (!strcmp(el, "width")) d->width = (int)num(d);
-    else if (!strcmp(el, "height")) d->height = (int)num(d);
+    else if (!strcmp(el, "width")) d->width = num_int(d);
+    else if (!strcmp(el, "height")) d->height = num_int(d);
     else if (o >= 0 && !strcmp(el, "name") && !d->name[o][0]) snprintf(d->name[o], sizeof d->name[o], "%.63s", d->text);
-    else if (o >= 0 && !strcmp(el, "difficult")) d->difficult[o] = (int)num(d);
+    else if (o >= 0 && !strcmp(el, "difficult")) d->difficult[o] = num_int(d);
     else
         for (int i = 0; i < 4; i++)
             if (o >= 0 && !strcmp(el, k[i])) d->box[o][i] = num(d);
