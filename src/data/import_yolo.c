@@ -14,6 +14,9 @@
 #include "data/dataset.h"
 
 #define MAX_ROW_VALUES 4096
+/* Without a data.yaml the class table is 0..max id seen: a stray huge id must not
+ * size it (1.2e9 asked for 9.6 GB: found by tests/fuzz/fuzz_yolo_labels). */
+#define MAX_FOLDER_CLASSES 65536
 
 /* Scalar value of `key` in a YAML mapping node, or NULL. */
 static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
@@ -97,7 +100,7 @@ static dy_status parse_row(ds_list *l, ds_item *it, const char *lab, int lineno,
     /* Range-check before the cast: converting NaN or a huge value to int is undefined
      * (found by tests/fuzz/fuzz_yolo_labels). */
     int c = v[0] >= 0 && v[0] <= INT_MAX ? (int)v[0] : -1;
-    if (v[0] != c || c < 0 || (l->nclass > 0 && c >= l->nclass))
+    if (v[0] != c || c < 0 || (l->nclass > 0 && c >= l->nclass) || (l->nclass == 0 && c >= MAX_FOLDER_CLASSES))
         return ds_issue(l, ISS_CLASS_UNKNOWN, lab, "line %d: class %g (have %d classes)", lineno, v[0], l->nclass);
     float b[4];
     if (nv == 5) {
