@@ -16,6 +16,15 @@
 
 static dy_status slurp(const char *path, char **out) { return fs_read_file(path, "COCO annotation file", out, NULL); }
 
+/* A JSON number as an integer id; 0 when it is no number or out of int64 range
+ * (converting such a double is undefined: found by tests/fuzz/fuzz_coco_json). */
+static int json_id(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18)) return 0;
+    *out = (int64_t)v->valuedouble;
+    return 1;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -30,22 +39,26 @@ static dy_status read_categories(const cJSON *cats, const char *file, ds_list *l
     if (!ids || !names) return DY_ERR(DY_ENOMEM, "out of memory for categories");
     for (int i = 0; i < n; i++) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cats, i), "id");
-        if (!cJSON_IsNumber(id)) {
+        if (!json_id(id, &ids[i])) {
             free(ids);
             free(names);
             return DY_ERR(DY_EFORMAT, "%s: categories[%d] has no numeric id", file, i);
         }
-        ids[i] = (int64_t)id->valuedouble;
     }
     qsort(ids, (size_t)n, sizeof *ids, cmp_i64);
     for (int i = 0; i < n; i++) {
         const cJSON *c = cJSON_GetArrayItem(cats, i);
-        int64_t id = (int64_t)cJSON_GetObjectItemCaseSensitive(c, "id")->valuedouble;
+        int64_t id = 0;
+        json_id(cJSON_GetObjectItemCaseSensitive(c, "id"), &id); /* checked above */
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(c, "name");
         int64_t *p = bsearch(&id, ids, (size_t)n, sizeof *ids, cmp_i64);
         int k = (int)(p - ids);
         if (k > 0 && ids[k - 1] == id) k--;
-        if (names[k]) return DY_ERR(DY_EFORMAT, "%s: category id %lld appears twice", file, (long long)id);
+        if (names[k]) {
+            ds_free_strings(names, n);
+            free(ids);
+            return DY_ERR(DY_EFORMAT, "%s: category id %lld appears twice", file, (long long)id);
+        }
         names[k] = ds_strdup(cJSON_IsString(nm) ? nm->valuestring : "?");
     }
     DY_TRY(ds_set_names(l, names, n));
@@ -87,13 +100,13 @@ static dy_status read_annotation(ds_list *l, const cJSON *a, int idx, const char
     const cJSON *cid = cJSON_GetObjectItemCaseSensitive(a, "category_id");
     const cJSON *bb = cJSON_GetObjectItemCaseSensitive(a, "bbox");
     const cJSON *crowd = cJSON_GetObjectItemCaseSensitive(a, "iscrowd");
-    if (!cJSON_IsNumber(iid) || !cJSON_IsNumber(cid) || cJSON_GetArraySize(bb) != 4)
+    int64_t image_id, c;
+    if (!json_id(iid, &image_id) || !json_id(cid, &c) || cJSON_GetArraySize(bb) != 4)
         return ds_issue(l, ISS_LABEL_MALFORMED, file, "annotations[%d]: needs image_id, category_id, bbox[4]", idx);
-    int it = item_by_id(l, (int64_t)iid->valuedouble);
+    int it = item_by_id(l, image_id);
     if (it < 0)
         return ds_issue(l, ISS_LABEL_MALFORMED, file, "annotations[%d]: unknown image_id %lld", idx,
-                        (long long)iid->valuedouble);
-    int64_t c = (int64_t)cid->valuedouble;
+                        (long long)image_id);
     int64_t *p = bsearch(&c, l->class_src, (size_t)l->nclass, sizeof(int64_t), cmp_i64);
     if (!p)
         return ds_issue(l, ISS_CLASS_UNKNOWN, file, "annotations[%d] (image %s): category_id %lld", idx,
@@ -132,20 +145,21 @@ static dy_status import_doc(const cJSON *root, const char *file, ds_list *l)
         const cJSON *im = cJSON_GetArrayItem(imgs, i);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(im, "id");
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(im, "file_name");
-        if (!cJSON_IsNumber(id) || !cJSON_IsString(fn)) {
+        int64_t image_id;
+        if (!json_id(id, &image_id) || !cJSON_IsString(fn)) {
             DY_TRY(ds_issue(l, ISS_LABEL_MALFORMED, file, "images[%d]: needs id and file_name", i));
             continue;
         }
         char path[8192];
         ds_item *it;
         find_image(dir, fn->valuestring, path, sizeof path);
-        DY_TRY(ds_add_item(l, path, fn->valuestring, (int64_t)id->valuedouble, &it));
+        DY_TRY(ds_add_item(l, path, fn->valuestring, image_id, &it));
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(im, "width");
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(im, "height");
         it->ann_w = cJSON_IsNumber(w) ? w->valueint : 0;
         it->ann_h = cJSON_IsNumber(h) ? h->valueint : 0;
     }
-    qsort(l->items, (size_t)l->n, sizeof(ds_item), cmp_item);
+    if (l->n > 1) qsort(l->items, (size_t)l->n, sizeof(ds_item), cmp_item); /* items is NULL when n == 0 */
     for (int i = 1; i < l->n; i++)
         if (l->items[i].id == l->items[i - 1].id)
             return DY_ERR(DY_EFORMAT, "%s: image id %lld appears twice", file, (long long)l->items[i].id);

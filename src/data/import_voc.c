@@ -96,6 +96,16 @@ static float num(voc_doc *d)
     return (float)v;
 }
 
+/* An integer field; out-of-range values (converting them is undefined: found by
+ * tests/fuzz/fuzz_voc_xml) count as non-numeric and read as 0. */
+static int num_int(voc_doc *d)
+{
+    float v = num(d);
+    if (v >= -2147483520.0f && v <= 2147483520.0f) return (int)v;
+    d->bad_number = 1;
+    return 0;
+}
+
 static void on_end(void *ud, const XML_Char *el)
 {
     voc_doc *d = ud;
@@ -107,10 +117,10 @@ static void on_end(void *ud, const XML_Char *el)
     if (d->depth == 2 && !strcmp(el, "filename")) {
         free(d->filename);
         d->filename = ds_strdup(t);
-    } else if (d->depth == 3 && at(d, 2, "size") && !strcmp(el, "width")) d->width = (int)num(d);
-    else if (d->depth == 3 && at(d, 2, "size") && !strcmp(el, "height")) d->height = (int)num(d);
+    } else if (d->depth == 3 && at(d, 2, "size") && !strcmp(el, "width")) d->width = num_int(d);
+    else if (d->depth == 3 && at(d, 2, "size") && !strcmp(el, "height")) d->height = num_int(d);
     else if (o && d->depth == 3 && !strcmp(el, "name") && !o->name) o->name = ds_strdup(t);
-    else if (o && d->depth == 3 && !strcmp(el, "difficult")) o->difficult = (int)num(d);
+    else if (o && d->depth == 3 && !strcmp(el, "difficult")) o->difficult = num_int(d);
     else if (o && d->depth == 4 && at(d, 3, "bndbox"))
         for (int i = 0; i < 4; i++)
             if (!strcmp(el, k[i])) o->box[i] = num(d);

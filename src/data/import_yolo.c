@@ -3,6 +3,7 @@
  * "class cx cy w h" (normalized); longer rows are polygons "class x1 y1 x2 y2 ..."
  * and become their bounding box, as Ultralytics does. */
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include "data/dataset.h"
 
 #define MAX_ROW_VALUES 4096
+/* Without a data.yaml the class table is 0..max id seen: a stray huge id must not
+ * size it (1.2e9 asked for 9.6 GB: found by tests/fuzz/fuzz_yolo_labels). */
+#define MAX_FOLDER_CLASSES 65536
 
 /* Scalar value of `key` in a YAML mapping node, or NULL. */
 static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
@@ -93,8 +97,10 @@ static dy_status parse_row(ds_list *l, ds_item *it, const char *lab, int lineno,
     if (nv != 5 && (nv < 7 || (nv - 1) % 2))
         return ds_issue(l, ISS_LABEL_MALFORMED, lab, "line %d: %d values (want 5, or 1 + pairs for a polygon)",
                         lineno, nv);
-    int c = (int)v[0];
-    if (v[0] != c || c < 0 || (l->nclass > 0 && c >= l->nclass))
+    /* Range-check before the cast: converting NaN or a huge value to int is undefined
+     * (found by tests/fuzz/fuzz_yolo_labels). */
+    int c = v[0] >= 0 && v[0] <= INT_MAX ? (int)v[0] : -1;
+    if (v[0] != c || c < 0 || (l->nclass > 0 && c >= l->nclass) || (l->nclass == 0 && c >= MAX_FOLDER_CLASSES))
         return ds_issue(l, ISS_CLASS_UNKNOWN, lab, "line %d: class %g (have %d classes)", lineno, v[0], l->nclass);
     float b[4];
     if (nv == 5) {
@@ -219,7 +225,10 @@ static dy_status import_yaml(const char *file, const char *split, ds_list *l)
             s = e ? add_split_entry(l, base, e) : DY_ERR(DY_EFORMAT, "%s: bad \"%s\" entry", file, split);
         }
     } else if (s == DY_OK) {
-        s = add_split_entry(l, base, scalar(sp));
+        /* A mapping (or any non-scalar) is not a split entry: refuse it rather than
+         * follow a NULL path (found by tests/fuzz/fuzz_data_yaml). */
+        s = scalar(sp) ? add_split_entry(l, base, scalar(sp))
+                       : DY_ERR(DY_EFORMAT, "%s: \"%s\" must be a path or a list of paths", file, split);
     }
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);

@@ -55,17 +55,27 @@ static dy_status read_all(hid_t f, const char *path, const char *name, hid_t mty
 {
     hid_t d, sp;
     hsize_t dims[2] = {0, 1};
+    *out = NULL;
     H5_CHECK_ID(d, H5Dopen2(f, name, H5P_DEFAULT), "%.480s: opening dataset %s", path, name);
-    H5_CHECK_ID(sp, H5Dget_space(d), "%.480s: %s", path, name);
-    int nd = H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5_CHECK(nd, "%.480s: %s dims", path, name);
-    if (nd != (cols > 1 ? 2 : 1) || (cols > 1 && dims[1] != (hsize_t)cols))
-        return DY_ERR(DY_EFORMAT, "%s: dataset %s has the wrong shape", path, name);
-    *out = malloc((size_t)(dims[0] ? dims[0] : 1) * (size_t)cols * esize);
-    if (!*out) return DY_ERR(DY_ENOMEM, "%s: out of memory for %s", path, name);
-    if (dims[0]) H5_CHECK(H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out), "%.480s: reading %s", path, name);
-    H5_CHECK(H5Sclose(sp), "closing space");
-    H5_CHECK(H5Dclose(d), "closing %s", name);
+    /* Every failure below closes the dataset and frees the buffer: an open handle
+     * keeps the whole file open (found by tests/fuzz/fuzz_shard). */
+    dy_status s = DY_OK;
+    sp = H5Dget_space(d);
+    int nd = sp < 0 ? -1 : H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (nd < 0) s = DY_ERR(DY_EHDF5, "%s: dataset %s: cannot read its shape", path, name);
+    else if (nd != (cols > 1 ? 2 : 1) || (cols > 1 && dims[1] != (hsize_t)cols))
+        s = DY_ERR(DY_EFORMAT, "%s: dataset %s has the wrong shape", path, name);
+    else if (!(*out = malloc((size_t)(dims[0] ? dims[0] : 1) * (size_t)cols * esize)))
+        s = DY_ERR(DY_ENOMEM, "%s: out of memory for %s", path, name);
+    else if (dims[0] && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
+        s = DY_ERR(DY_ECORRUPT, "%s: cannot read dataset %s", path, name);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    if (s != DY_OK) {
+        free(*out);
+        *out = NULL;
+        return s;
+    }
     *rows = dims[0];
     return DY_OK;
 }
@@ -74,8 +84,9 @@ static dy_status read_attr_i64(hid_t f, const char *path, const char *name, int6
 {
     hid_t a;
     H5_CHECK_ID(a, H5Aopen(f, name, H5P_DEFAULT), "%.480s: attribute %s", path, name);
-    H5_CHECK(H5Aread(a, H5T_NATIVE_INT64, v), "%.480s: reading attribute %s", path, name);
-    H5_CHECK(H5Aclose(a), "closing attribute");
+    herr_t rc = H5Aread(a, H5T_NATIVE_INT64, v);
+    H5Aclose(a); /* also on failure: an open attribute keeps the file open */
+    if (rc < 0) return DY_ERR(DY_EFORMAT, "%s: cannot read attribute %s as an integer", path, name);
     return DY_OK;
 }
 
@@ -83,16 +94,18 @@ static dy_status read_attr_str(hid_t f, const char *path, const char *name, char
 {
     hid_t a, t, mt;
     H5_CHECK_ID(a, H5Aopen(f, name, H5P_DEFAULT), "%.480s: attribute %s", path, name);
-    H5_CHECK_ID(t, H5Aget_type(a), "%.480s: attribute %s", path, name);
-    size_t sz = H5Tget_size(t);
-    if (sz == 0 || sz >= n) return DY_ERR(DY_EFORMAT, "%s: attribute %s too long", path, name);
-    H5_CHECK_ID(mt, H5Tcopy(H5T_C_S1), "string type");
-    H5_CHECK(H5Tset_size(mt, sz), "string size");
+    /* Handles are closed on every path: an open one keeps the file open. */
+    t = H5Aget_type(a);
+    size_t sz = t < 0 ? 0 : H5Tget_size(t);
+    mt = sz > 0 && sz < n ? H5Tcopy(H5T_C_S1) : -1;
     memset(buf, 0, n);
-    H5_CHECK(H5Aread(a, mt, buf), "%.480s: reading attribute %s", path, name);
-    H5_CHECK(H5Tclose(mt), "closing type");
-    H5_CHECK(H5Tclose(t), "closing type");
-    H5_CHECK(H5Aclose(a), "closing attribute");
+    herr_t rc = mt >= 0 && H5Tset_size(mt, sz) >= 0 ? H5Aread(a, mt, buf) : -1;
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    H5Aclose(a);
+    if (sz == 0 || sz >= n) return DY_ERR(DY_EFORMAT, "%s: attribute %s too long", path, name);
+    if (rc < 0) return DY_ERR(DY_EFORMAT, "%s: cannot read attribute %s as a string", path, name);
+    buf[n - 1] = 0;
     return DY_OK;
 }
 
@@ -112,28 +125,34 @@ static dy_status read_classes(shard_set *s, hid_t f, const char *path)
     uint64_t *off;
     hsize_t nd, no;
     DY_TRY(read_all(f, path, "classes/name_data", H5T_NATIVE_UINT8, 1, 1, (void **)&data, &nd));
-    DY_TRY(read_all(f, path, "classes/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&off, &no));
+    dy_status st = read_all(f, path, "classes/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&off, &no);
+    if (st != DY_OK) {
+        free(data);
+        return st;
+    }
     s->nclass = no ? (int)no - 1 : 0;
     s->names = calloc((size_t)s->nclass + 1, sizeof(char *));
-    if (!s->names) return DY_ERR(DY_ENOMEM, "out of memory");
-    for (int k = 0; k < s->nclass; k++) {
-        if (off[k] > off[k + 1] || off[k + 1] > nd) return DY_ERR(DY_ECORRUPT, "%s: bad class name offsets", path);
-        s->names[k] = malloc(off[k + 1] - off[k] + 1);
-        if (!s->names[k]) return DY_ERR(DY_ENOMEM, "out of memory");
-        memcpy(s->names[k], data + off[k], off[k + 1] - off[k]);
-        s->names[k][off[k + 1] - off[k]] = 0;
+    if (!s->names) st = DY_ERR(DY_ENOMEM, "out of memory");
+    for (int k = 0; st == DY_OK && k < s->nclass; k++) {
+        if (off[k] > off[k + 1] || off[k + 1] > nd) st = DY_ERR(DY_ECORRUPT, "%s: bad class name offsets", path);
+        else if (!(s->names[k] = malloc(off[k + 1] - off[k] + 1))) st = DY_ERR(DY_ENOMEM, "out of memory");
+        else {
+            memcpy(s->names[k], data + off[k], off[k + 1] - off[k]);
+            s->names[k][off[k + 1] - off[k]] = 0;
+        }
     }
     free(data);
     free(off);
-    int64_t *src, want;
-    hsize_t ns;
+    if (st != DY_OK) return st;
+    int64_t *src = NULL, want = 0;
+    hsize_t ns = 0;
     DY_TRY(read_all(f, path, "classes/source_id", H5T_NATIVE_INT64, 8, 1, (void **)&src, &ns));
-    DY_TRY(read_attr_i64(f, path, "classes_crc32c", &want));
+    st = read_attr_i64(f, path, "classes_crc32c", &want);
     uint32_t got = ns == (hsize_t)s->nclass ? shard_class_crc(s->names, src, s->nclass) : ~(uint32_t)want;
     free(src);
-    if (got != (uint32_t)want)
-        return DY_ERR(DY_ECORRUPT, "%s: the class table (names, source ids) fails its CRC-32C check", path);
-    return DY_OK;
+    if (st == DY_OK && got != (uint32_t)want)
+        st = DY_ERR(DY_ECORRUPT, "%s: the class table (names, source ids) fails its CRC-32C check", path);
+    return st;
 }
 
 /* Values no packer writes (a CRC can match a hand-made file): refused at open, naming
@@ -157,67 +176,77 @@ static dy_status check_meta(const char *p, int64_t i, const int32_t sz[2], const
     return DY_OK;
 }
 
-/* Per-sample and label arrays of one file, appended to the global arrays. */
+/* Per-sample and label arrays of one file, appended to the global arrays.  Every
+ * array's length is checked against the sample (n) or box (m) count before it is
+ * indexed, and all buffers are freed on every path (a corrupt shard must be an
+ * error, not an overread or a leak: found by tests/fuzz/fuzz_shard). */
 static dy_status load_meta(shard_set *s, shard_file *sf)
 {
     hid_t f = sf->file;
     const char *p = sf->path;
-    uint64_t *po, *bo;
-    uint32_t *crc;
-    int32_t *sz, *cls;
-    float *lb, *box;
-    int64_t *id;
-    uint8_t *fl;
-    hsize_t n1, n, m, x;
-    DY_TRY(read_all(f, p, "images/offset", H5T_NATIVE_UINT64, 8, 1, (void **)&po, &n1));
-    DY_TRY(read_all(f, p, "images/crc32c", H5T_NATIVE_UINT32, 4, 1, (void **)&crc, &n));
-    if (n1 != n + 1) return DY_ERR(DY_ECORRUPT, "%s: images/offset has %llu entries for %llu samples", p,
-                                   (unsigned long long)n1, (unsigned long long)n);
-    DY_TRY(read_all(f, p, "images/orig_size", H5T_NATIVE_INT32, 4, 2, (void **)&sz, &x));
-    DY_TRY(read_all(f, p, "images/letterbox", H5T_NATIVE_FLOAT, 4, 3, (void **)&lb, &x));
-    DY_TRY(read_all(f, p, "images/source_id", H5T_NATIVE_INT64, 8, 1, (void **)&id, &x));
-    DY_TRY(read_all(f, p, "labels/offset", H5T_NATIVE_UINT64, 8, 1, (void **)&bo, &x));
-    DY_TRY(read_all(f, p, "labels/box", H5T_NATIVE_FLOAT, 4, 4, (void **)&box, &m));
-    DY_TRY(read_all(f, p, "labels/class", H5T_NATIVE_INT32, 4, 1, (void **)&cls, &x));
-    DY_TRY(read_all(f, p, "labels/flags", H5T_NATIVE_UINT8, 1, 1, (void **)&fl, &x));
-    uint8_t *nd;
-    uint64_t *no;
-    hsize_t nnd;
-    DY_TRY(read_all(f, p, "images/name_data", H5T_NATIVE_UINT8, 1, 1, (void **)&nd, &nnd));
-    DY_TRY(read_all(f, p, "images/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&no, &x));
-    if (x != n + 1 || no[n] != nnd) return DY_ERR(DY_ECORRUPT, "%s: images/name_offset does not match", p);
-    char *ns = realloc(s->sname, s->nsname + nnd + 1);
-    uint64_t *nso = realloc(s->sname_off, sizeof(uint64_t) * (size_t)(s->n + (int64_t)n + 1));
-    if (!ns || !nso) return DY_ERR(DY_ENOMEM, "out of memory for sample names");
-    s->sname = ns, s->sname_off = nso;
-    memcpy(s->sname + s->nsname, nd, nnd);
-    for (hsize_t i = 0; i <= n; i++) s->sname_off[s->n + (int64_t)i] = s->nsname + no[i];
-    s->nsname += nnd;
-    free(nd), free(no);
-    if (bo[n] != m || po[n] != sf->data_len)
-        return DY_ERR(DY_ECORRUPT, "%s: offsets do not match the data sizes", p);
-    int64_t g = s->n, gb = g ? s->box_off[g] : 0;
-    DY_TRY(grow_arrays(s, g + (int64_t)n, gb + (int64_t)m));
-    for (hsize_t i = 0; i < n; i++) {
-        if (po[i] > po[i + 1] || bo[i] > bo[i + 1] || bo[i + 1] > m)
-            return DY_ERR(DY_ECORRUPT, "%s: offsets of sample %llu are not increasing", p, (unsigned long long)i);
-        DY_TRY(check_meta(p, (int64_t)i, &sz[2 * i], &lb[3 * i], box + 4 * bo[i], cls + bo[i], (int)(bo[i + 1] - bo[i]),
-                          s->nclass));
-        s->file_of[g + i] = (int32_t)(sf - s->files);
-        s->pay_off[g + i] = po[i], s->pay_end[g + i] = po[i + 1], s->crc[g + i] = crc[i];
-        memcpy(&s->size[2 * (g + i)], &sz[2 * i], 8);
-        memcpy(&s->lb[3 * (g + i)], &lb[3 * i], 12);
-        s->source_id[g + i] = id[i];
-        s->box_off[g + i] = gb + (int64_t)bo[i];
+    uint64_t *po = NULL, *bo = NULL, *no = NULL;
+    uint32_t *crc = NULL;
+    int32_t *sz = NULL, *cls = NULL;
+    float *lb = NULL, *box = NULL;
+    int64_t *id = NULL;
+    uint8_t *fl = NULL, *nd = NULL;
+    hsize_t n1 = 0, n = 0, m = 0, nnd = 0, xs = 0, xl = 0, xi = 0, xb = 0, xc = 0, xf = 0, xn = 0;
+    dy_status st = read_all(f, p, "images/offset", H5T_NATIVE_UINT64, 8, 1, (void **)&po, &n1);
+    if (st == DY_OK) st = read_all(f, p, "images/crc32c", H5T_NATIVE_UINT32, 4, 1, (void **)&crc, &n);
+    if (st == DY_OK && n1 != n + 1)
+        st = DY_ERR(DY_ECORRUPT, "%s: images/offset has %llu entries for %llu samples", p, (unsigned long long)n1,
+                    (unsigned long long)n);
+    if (st == DY_OK) st = read_all(f, p, "images/orig_size", H5T_NATIVE_INT32, 4, 2, (void **)&sz, &xs);
+    if (st == DY_OK) st = read_all(f, p, "images/letterbox", H5T_NATIVE_FLOAT, 4, 3, (void **)&lb, &xl);
+    if (st == DY_OK) st = read_all(f, p, "images/source_id", H5T_NATIVE_INT64, 8, 1, (void **)&id, &xi);
+    if (st == DY_OK) st = read_all(f, p, "labels/offset", H5T_NATIVE_UINT64, 8, 1, (void **)&bo, &xb);
+    if (st == DY_OK) st = read_all(f, p, "labels/box", H5T_NATIVE_FLOAT, 4, 4, (void **)&box, &m);
+    if (st == DY_OK) st = read_all(f, p, "labels/class", H5T_NATIVE_INT32, 4, 1, (void **)&cls, &xc);
+    if (st == DY_OK) st = read_all(f, p, "labels/flags", H5T_NATIVE_UINT8, 1, 1, (void **)&fl, &xf);
+    if (st == DY_OK) st = read_all(f, p, "images/name_data", H5T_NATIVE_UINT8, 1, 1, (void **)&nd, &nnd);
+    if (st == DY_OK) st = read_all(f, p, "images/name_offset", H5T_NATIVE_UINT64, 8, 1, (void **)&no, &xn);
+    if (st == DY_OK && (xs != n || xl != n || xi != n || xb != n + 1 || xc != m || xf != m))
+        st = DY_ERR(DY_ECORRUPT, "%s: per-sample or per-box arrays disagree in length", p);
+    if (st == DY_OK && (xn != n + 1 || no[n] != nnd))
+        st = DY_ERR(DY_ECORRUPT, "%s: images/name_offset does not match", p);
+    if (st == DY_OK && (bo[n] != m || po[n] != sf->data_len))
+        st = DY_ERR(DY_ECORRUPT, "%s: offsets do not match the data sizes", p);
+    for (hsize_t i = 0; st == DY_OK && i < n; i++)
+        if (po[i] > po[i + 1] || bo[i] > bo[i + 1] || no[i] > no[i + 1])
+            st = DY_ERR(DY_ECORRUPT, "%s: offsets of sample %llu are not increasing", p, (unsigned long long)i);
+        else
+            st = check_meta(p, (int64_t)i, &sz[2 * i], &lb[3 * i], box + 4 * bo[i], cls + bo[i], (int)(bo[i + 1] - bo[i]),
+                            s->nclass);
+    if (st == DY_OK) {
+        char *ns = realloc(s->sname, s->nsname + nnd + 1);
+        if (ns) s->sname = ns;
+        uint64_t *nso = realloc(s->sname_off, sizeof(uint64_t) * (size_t)(s->n + (int64_t)n + 1));
+        if (nso) s->sname_off = nso;
+        if (!ns || !nso) st = DY_ERR(DY_ENOMEM, "out of memory for sample names");
     }
-    s->box_off[g + n] = gb + (int64_t)m;
-    memcpy(s->box + 4 * gb, box, m * 16);
-    memcpy(s->cls + gb, cls, m * 4);
-    memcpy(s->flags + gb, fl, m);
-    sf->first = g, sf->n = (int64_t)n;
-    s->n += (int64_t)n;
-    free(po), free(bo), free(crc), free(sz), free(cls), free(lb), free(box), free(id), free(fl);
-    return DY_OK;
+    int64_t g = s->n, gb = g ? s->box_off[g] : 0;
+    if (st == DY_OK) st = grow_arrays(s, g + (int64_t)n, gb + (int64_t)m);
+    if (st == DY_OK) {
+        memcpy(s->sname + s->nsname, nd, nnd);
+        for (hsize_t i = 0; i <= n; i++) s->sname_off[s->n + (int64_t)i] = s->nsname + no[i];
+        s->nsname += nnd;
+        for (hsize_t i = 0; i < n; i++) {
+            s->file_of[g + i] = (int32_t)(sf - s->files);
+            s->pay_off[g + i] = po[i], s->pay_end[g + i] = po[i + 1], s->crc[g + i] = crc[i];
+            memcpy(&s->size[2 * (g + i)], &sz[2 * i], 8);
+            memcpy(&s->lb[3 * (g + i)], &lb[3 * i], 12);
+            s->source_id[g + i] = id[i];
+            s->box_off[g + i] = gb + (int64_t)bo[i];
+        }
+        s->box_off[g + n] = gb + (int64_t)m;
+        memcpy(s->box + 4 * gb, box, m * 16);
+        memcpy(s->cls + gb, cls, m * 4);
+        memcpy(s->flags + gb, fl, m);
+        sf->first = g, sf->n = (int64_t)n;
+        s->n += (int64_t)n;
+    }
+    free(po), free(bo), free(crc), free(sz), free(cls), free(lb), free(box), free(id), free(fl), free(nd), free(no);
+    return st;
 }
 
 static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int first)
@@ -225,9 +254,9 @@ static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int firs
     hid_t fapl;
     H5_CHECK_ID(fapl, H5Pcreate(H5P_FILE_ACCESS), "file access list");
     H5_CHECK(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "MPI-IO driver");
-    H5_CHECK_ID(sf->file, H5Fopen(sf->path, H5F_ACC_RDONLY, fapl),
-                "cannot open shard %.480s (missing, truncated or not HDF5)", sf->path);
-    H5_CHECK(H5Pclose(fapl), "closing file access list");
+    sf->file = H5Fopen(sf->path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    H5_CHECK_ID(sf->file, sf->file, "cannot open shard %.480s (missing, truncated or not HDF5)", sf->path);
     int64_t ver, imgsz;
     char enc[16];
     DY_TRY(read_attr_i64(sf->file, sf->path, "schema_version", &ver));
@@ -247,8 +276,10 @@ static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int firs
     H5_CHECK_ID(sf->data, H5Dopen2(sf->file, "images/data", H5P_DEFAULT), "%.480s: images/data", sf->path);
     H5_CHECK_ID(sp, H5Dget_space(sf->data), "%.480s: images/data", sf->path);
     hsize_t dims[1];
-    H5_CHECK(H5Sget_simple_extent_dims(sp, dims, NULL), "%.480s: images/data", sf->path);
-    H5_CHECK(H5Sclose(sp), "closing space");
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd == 1) nd = H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (nd != 1) return DY_ERR(DY_EFORMAT, "%s: images/data is not a 1-D array", sf->path);
     sf->data_len = dims[0];
     if (first) DY_TRY(read_classes(s, sf->file, sf->path));
     return load_meta(s, sf);

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# run-fuzz.sh [SECONDS_PER_TARGET] -- build the libFuzzer targets of tests/fuzz/ in a
+# clang + ASan/UBSan build (build-fuzz/, CPU only) and run each one: first every
+# regression input (tests/fuzz/regressions/<target>/: crashes found before, which
+# must stay fixed), then a bounded fuzzing run (default 60 s) from the seed corpus
+# (tests/fuzz/corpus/<target>/).  Any crash, sanitizer report, leak, hang (> 10 s for
+# one input) or RSS over 2 GiB fails the target; the input that did it is left in
+# build-fuzz/fuzz-out/<target>/ (crash-*, leak-*, timeout-*, oom-*).
+# New corpus entries go to build-fuzz/fuzz-out/<target>/corpus, never into the repo.
+# Writes build-fuzz/fuzz-suite.log with automake-style "# PASS: / # FAIL:" counts
+# (one test per target), which .ci/run adds to its totals.  Runs targets one at a
+# time under nice: the machine is shared.
+# Environment: FUZZ_TARGETS="fuzz_config fuzz_image" runs a subset; FUZZ_JOBS sets
+# make's -j (default 2).
+set -uo pipefail
+secs=${1:-60}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bld=$root/build-fuzz
+all="fuzz_config fuzz_data_yaml fuzz_yolo_labels fuzz_coco_json fuzz_voc_xml fuzz_image fuzz_shard fuzz_ckpt"
+targets=${FUZZ_TARGETS:-$all}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# MPI singletons: no shared-memory segments or network probing needed for MPI_COMM_SELF.
+export OMPI_MCA_btl=self OMPI_MCA_btl_base_warn_component_unused=0
+# Debian's clang 14 has no _Float16 on x86 (clang 15 added it): the few fp16 helpers
+# (gradient all-reduce, loss scaler; no parser reaches them) compile with clang's
+# storage-only __fp16 instead, converted by F16C instructions (every AVX2 CPU has them).
+san="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+san="$san -D_Float16=__fp16 -mf16c"
+log=$bld/fuzz-suite.log
+start=$(date +%s)
+
+command -v clang >/dev/null || { echo "run-fuzz: clang not found (apt-get install clang libclang-rt-14-dev libfuzzer-14-dev)"; exit 1; }
+[ -x "$root/configure" ] || (cd "$root" && ./bootstrap) || exit 1
+mkdir -p "$bld"
+if [ ! -f "$bld/Makefile" ] || [ "$root/configure" -nt "$bld/Makefile" ]; then
+  # Leak checks off while configure runs its MPI test programs (Open MPI's own
+  # allocations at exit are not ours to fix).
+  ( cd "$bld" && ASAN_OPTIONS=detect_leaks=0 ../configure --without-cuda --enable-werror CC=clang \
+      CPPFLAGS="$(mpicc --showme:compile)" LIBS="$(mpicc --showme:link)" \
+      CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" >configure.out 2>&1 ) \
+    || { echo "run-fuzz: configure failed"; tail -30 "$bld/configure.out"; exit 1; }
+fi
+progs=""
+for t in $targets; do progs="$progs tests/fuzz/$t"; done
+( cd "$bld" && ASAN_OPTIONS=detect_leaks=0 nice -n 19 make -j"${FUZZ_JOBS:-2}" $progs >make-fuzz.out 2>&1 ) \
+  || { echo "run-fuzz: build failed"; tail -40 "$bld/make-fuzz.out"; exit 1; }
+echo "run-fuzz: built in $(( $(date +%s) - start )) s"
+
+asan=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
+export LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+pass=0 fail=0
+: >"$log"
+for t in $targets; do
+  out=$bld/fuzz-out/$t
+  rm -rf "$out"; mkdir -p "$out/corpus"
+  exe=$bld/tests/fuzz/$t
+  ok=1
+  # The MPI-IO targets: Open MPI is built without frame pointers, so only the slow
+  # unwinder gives LeakSanitizer the stacks that lsan.supp matches.
+  case $t in fuzz_shard|fuzz_ckpt) export ASAN_OPTIONS=$asan:fast_unwind_on_malloc=0 ;; *) export ASAN_OPTIONS=$asan ;; esac
+  regs=("$root"/tests/fuzz/regressions/"$t"/*)
+  if [ -e "${regs[0]}" ]; then
+    # Each regression input once, in one process (leaks and hangs included).
+    nice -n 19 "$exe" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 "${regs[@]}" >"$out/regressions.log" 2>&1 \
+      || { ok=0; echo "run-fuzz: $t: a regression input fails again:"; tail -30 "$out/regressions.log"; }
+  fi
+  if [ $ok -eq 1 ]; then
+    nice -n 19 "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 \
+      -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" "$root/tests/fuzz/corpus/$t" >"$out/fuzz.log" 2>&1 \
+      || { ok=0; echo "run-fuzz: $t: fuzzing found a failure:"; grep -E 'ERROR|SUMMARY|Test unit written|runtime error|leak' "$out/fuzz.log" | head -20; }
+  fi
+  stats=$(grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$out/fuzz.log" 2>/dev/null | awk '{printf "%s ", $0}')
+  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$out/fuzz.log" 2>/dev/null | tail -1)
+  if [ $ok -eq 1 ]; then
+    pass=$((pass + 1)); echo "PASS: $t ($cov; $stats)" | tee -a "$log"
+  else
+    fail=$((fail + 1)); echo "FAIL: $t (log: $out/)" | tee -a "$log"
+  fi
+done
+{ echo "# TOTAL: $((pass + fail))"; echo "# PASS: $pass"; echo "# FAIL: $fail"; } >>"$log"
+echo "run-fuzz: $pass passed, $fail failed in $(( $(date +%s) - start )) s"
+[ "$fail" -eq 0 ]
