@@ -12,6 +12,9 @@ static const cfg_key model_keys[] = {
     {"model.spec", CFG_STRING, "\"configs/models/yolov5n.json\"", 1, 0, NULL,
      "model spec (JSON, YOLOv5 layer-list structure)"},
     {"model.nc", CFG_INT, "0", 0, 100000, NULL, "number of classes (0: the spec's nc)"},
+    {"model.weights", CFG_STRING, "\"\"", 1, 0, NULL,
+     "start from these weights (dyolo import / ckpt export file, or a checkpoint; EMA weights preferred): every "
+     "tensor whose name and size match is copied, the rest (e.g. Detect outputs for another nc) keeps its init"},
     {"model.anchor_t", CFG_FLOAT, "4.0", 1.0, 100.0, NULL, "anchor-target size ratio threshold"},
     {"model.label_smoothing", CFG_FLOAT, "0.0", 0.0, 0.5, NULL, "class label smoothing epsilon"},
 };

@@ -505,15 +505,25 @@ static void backward_conv(nn_graph *g, nn_node *n)
     double t0 = g->prof_conv ? timer_now() : 0;
     be->conv_bwd_filter(&s, in->out, gy, gw, n->bias ? gw + wc : NULL, g->accumulate, g->ws,
                         g->ws_floats);
-    if (in->gout) be->conv_bwd_data(&s, g->params + n->poff, gy, in->gout, g->ws, g->ws_floats);
+    if (in->gout && n->in[0] >= g->bwd_stop)
+        be->conv_bwd_data(&s, g->params + n->poff, gy, in->gout, g->ws, g->ws_floats);
     if (g->prof_conv) g->prof_conv[n - g->nodes] += timer_now() - t0;
     if (g->grad_ready) g->grad_ready(n->poff, n->pcount, g->grad_ready_user);
+}
+
+/* Whether input j of node n still needs its gradient (frozen nodes below bwd_stop
+ * do not). */
+static nn_node *grad_input(nn_graph *g, const nn_node *n, int j)
+{
+    nn_node *p = &g->nodes[n->in[j]];
+    return p->gout && n->in[j] >= g->bwd_stop ? p : NULL;
 }
 
 void nn_graph_backward(nn_graph *g)
 {
     const tn_backend *be = g->be;
-    for (int i = g->nnodes - 1; i >= 1; i--) {
+    int stop = g->bwd_stop > 1 ? g->bwd_stop : 1;
+    for (int i = g->nnodes - 1; i >= stop; i--) {
         nn_node *n = &g->nodes[i];
         nn_node *a = &g->nodes[n->in[0]];
         size_t f = node_floats(n, g->batch);
@@ -523,20 +533,20 @@ void nn_graph_backward(nn_graph *g)
         case NN_CONV: backward_conv(g, n); break;
         case NN_ADD:
             for (int j = 0; j < 2; j++)
-                if (g->nodes[n->in[j]].gout) be->acc(f, n->gout, g->nodes[n->in[j]].gout);
+                if (grad_input(g, n, j)) be->acc(f, n->gout, g->nodes[n->in[j]].gout);
             break;
         case NN_MAXPOOL:
-            if (a->gout) be->maxpool_bwd(n->c, g->batch, n->h, n->w, n->pool_k, a->out, n->gout, a->gout);
+            if (grad_input(g, n, 0)) be->maxpool_bwd(n->c, g->batch, n->h, n->w, n->pool_k, a->out, n->gout, a->gout);
             break;
         case NN_UPSAMPLE:
-            if (a->gout) be->upsample2_bwd(n->c, g->batch, a->h, a->w, n->gout, a->gout);
+            if (grad_input(g, n, 0)) be->upsample2_bwd(n->c, g->batch, a->h, a->w, n->gout, a->gout);
             break;
         case NN_CONCAT: {
             size_t plane = (size_t)g->batch * n->h * n->w, ch = 0;
             for (int j = 0; j < n->nin; j++) {
-                nn_node *p = &g->nodes[n->in[j]];
-                if (p->alias_of != i && p->gout) be->acc(p->c * plane, n->gout + ch * plane, p->gout);
-                ch += p->c;
+                nn_node *p = grad_input(g, n, j);
+                if (p && p->alias_of != i) be->acc(p->c * plane, n->gout + ch * plane, p->gout);
+                ch += g->nodes[n->in[j]].c;
             }
             break;
         }

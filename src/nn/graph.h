@@ -58,6 +58,7 @@ typedef struct {
     /* options */
     int f16;                 /* f16 storage mode: activations/gradients rounded to binary16 */
     int accumulate;          /* add parameter gradients instead of writing them */
+    int bwd_stop;            /* backward visits nodes >= this only (frozen layers below; 0: all) */
     float bn_eps, bn_momentum;
     void (*bn_reduce)(float *buf, int n, void *user);
     void *bn_reduce_user;

@@ -35,8 +35,8 @@ static dy_status build_spans(optim *o, const optim_range *ranges, int nr)
     size_t end = 0;
     dy_status s = DY_OK;
     for (int i = 0; i < nr && s == DY_OK; i++) {
-        if (r[i].group < 0 || r[i].group >= OPT_NGROUPS)
-            s = DY_ERR(DY_EINVAL, "optimizer: range at offset %zu has group %d (0..2)", r[i].offset, r[i].group);
+        if (r[i].group < 0 || r[i].group > OPT_GROUP_FROZEN)
+            s = DY_ERR(DY_EINVAL, "optimizer: range at offset %zu has group %d (0..3)", r[i].offset, r[i].group);
         else if (r[i].offset != end)
             s = DY_ERR(DY_EINVAL, "optimizer: parameter ranges leave a gap or overlap at offset %zu "
                        "(expected %zu)", r[i].offset, end);
@@ -94,6 +94,7 @@ void optim_step(optim *o, float *params, const float *grads)
     float bc2 = 1.0f - (float)pow(o->beta2, (double)o->step);
     for (int k = 0; k < o->nspans; k++) {
         const optim_span *s = &o->spans[k];
+        if (s->group == OPT_GROUP_FROZEN) continue;
         float wd = s->group == OPT_GROUP_DECAY ? o->weight_decay : 0.0f;
         size_t a = s->offset;
         if (o->kind == OPTIM_SGD)

@@ -30,7 +30,14 @@
 #include "core/err.h"
 #include "tensor/backend.h"
 
-typedef enum { OPT_GROUP_DECAY = 0, OPT_GROUP_BN = 1, OPT_GROUP_BIAS = 2, OPT_NGROUPS = 3 } optim_group_id;
+/* OPT_GROUP_FROZEN: parameters the optimizer never touches (train.freeze). */
+typedef enum {
+    OPT_GROUP_DECAY = 0,
+    OPT_GROUP_BN = 1,
+    OPT_GROUP_BIAS = 2,
+    OPT_NGROUPS = 3,
+    OPT_GROUP_FROZEN = OPT_NGROUPS
+} optim_group_id;
 typedef enum { OPTIM_SGD = 0, OPTIM_ADAMW } optim_kind;
 
 typedef struct {

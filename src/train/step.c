@@ -50,6 +50,10 @@ dy_status train_apply_step(train_state *t, comm *c, float *params, float *grads,
     info->grad_norm =
         t->hyp.clip_norm > 0 ? optim_clip_grad_norm(t->opt.be, grads, t->opt.n, (float)t->hyp.clip_norm) : 0;
     optim_step(&t->opt, params, grads);
-    if (t->hyp.ema) ema_update(&t->ema, params);
+    if (t->hyp.ema) {
+        ema_update(&t->ema, params);
+        /* d e + (1 - d) p need not round back to p: frozen weights stay exact */
+        if (t->frozen) t->opt.be->copy(t->ema.v, params, sizeof(float) * t->frozen);
+    }
     return DY_OK;
 }

@@ -27,6 +27,7 @@ typedef struct {
     optim opt;
     loss_scaler scaler;  /* used when hyp.amp */
     ema ema;             /* used when hyp.ema */
+    size_t frozen;       /* parameters [0, frozen) never change (train.freeze) */
 } train_state;
 
 typedef struct {

@@ -30,6 +30,9 @@ static const cfg_key train_keys[] = {
     {"train.warmup_bias_lr", CFG_FLOAT, "0.1", 0, 10, NULL, "bias learning rate at the start of warmup"},
     {"train.clip_norm", CFG_FLOAT, "10", 0, 1e9, NULL, "clip gradients to this global L2 norm (0: off)"},
     {"train.ema", CFG_BOOL, "true", 1, 0, NULL, "keep an exponential moving average of the weights"},
+    {"train.freeze", CFG_INT, "0", 0, 1000, NULL,
+     "keep the first N layers of the spec fixed (YOLOv5 --freeze; 10 = the yolov5 backbone): no gradients, "
+     "all-reduce or updates for them"},
     {"train.ema_decay", CFG_FLOAT, "0.9999", 0, 1, NULL, "EMA decay (ramped by 1 - exp(-updates / ema_tau))"},
     {"train.ema_tau", CFG_FLOAT, "2000", 1, 1e9, NULL, "EMA ramp length in updates"},
     {"train.amp", CFG_BOOL, "false", 1, 0, NULL, "mixed precision: f16 activations/gradients, f32 master weights"},
@@ -70,6 +73,7 @@ dy_status train_hyp_from_cfg(const cfg *c, train_hyp *h)
     h->loss_scale_floor = cfg_float(c, "train.loss_scale_floor");
     h->loss_scale_growth_interval = (int)cfg_int(c, "train.loss_scale_growth_interval");
     h->loss_scale_max_overflows = (int)cfg_int(c, "train.loss_scale_max_overflows");
+    h->freeze = (int)cfg_int(c, "train.freeze");
     return DY_OK;
 }
 

@@ -22,6 +22,7 @@ typedef struct {
     int amp;
     double loss_scale_init, loss_scale_floor;
     int loss_scale_growth_interval, loss_scale_max_overflows;
+    int freeze;          /* the first `freeze` spec layers stay fixed */
 } train_hyp;
 
 dy_status train_hyp_from_cfg(const cfg *c, train_hyp *h);

@@ -16,6 +16,7 @@
 #include "dist/dist_config.h"
 #include "train/micro_step.h"
 #include "train/signals.h"
+#include "train/transfer.h"
 #include "train/trainer_internal.h"
 
 /* ------------------------------------------------------------------ set-up */
@@ -78,17 +79,46 @@ static dy_status setup_data(trainer *t)
     return DY_OK;
 }
 
+/* model.weights and train.freeze (train/transfer.h). */
+static dy_status setup_transfer(trainer *t)
+{
+    yolo_model *m = t->model;
+    const char *w = cfg_str(t->cfg, "model.weights");
+    if (*w) {
+        train_transfer_report rep;
+        DY_TRY(train_transfer(m, w, t->dist->world, &rep));
+        log_info("model.weights: transferred %d/%d parameter tensors and %d/%d BN statistics from %s (%s weights)",
+                 rep.params_done, rep.params_total, rep.buffers_done, rep.buffers_total, w, rep.source);
+        if (2 * rep.params_done < rep.params_total)
+            log_warn("model.weights: fewer than half of the model's tensors came from %s: are they weights of "
+                     "model.spec's architecture?", w);
+    }
+    int layers = t->ts.hyp.freeze;
+    t->frozen = train_frozen_params(m, layers);
+    if (layers > 0 && t->frozen >= yolo_model_num_params(m))
+        return DY_ERR(DY_EINVAL, "train.freeze = %d freezes every layer of the model: nothing left to train", layers);
+    yolo_model_graph(m)->bwd_stop = train_frozen_node(m, t->frozen);
+    if (layers > 0)
+        log_info("train.freeze = %d: layers model.0-%d fixed (%zu of %zu parameters)", layers, layers - 1, t->frozen,
+                 yolo_model_num_params(m));
+    return DY_OK;
+}
+
 static dy_status setup_model(trainer *t, const ddp_opts *dopt)
 {
     DY_TRY(yolo_model_from_config(t->cfg, t->nc, t->rt.be, &t->model));
     yolo_model *m = t->model;
     DY_TRY(yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed")));
     DY_TRY(yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz));
-    int nr = yolo_model_num_param_ranges(m);
+    DY_TRY(setup_transfer(t));
+    int nr = yolo_model_num_param_ranges(m), nd = 0;
     ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
     if (!dr) return DY_ERR(DY_ENOMEM, "out of memory");
-    for (int i = 0; i < nr; i++) dr[i] = (ddp_range){yolo_model_param_range(m, i)->offset, yolo_model_param_range(m, i)->count};
-    dy_status s = ddp_create(t->comm, yolo_model_grads(m), dr, nr, dopt, &t->ddp);
+    /* frozen layers get no gradient, so they are not all-reduced either */
+    for (int i = 0; i < nr; i++)
+        if (yolo_model_param_range(m, i)->offset >= t->frozen)
+            dr[nd++] = (ddp_range){yolo_model_param_range(m, i)->offset, yolo_model_param_range(m, i)->count};
+    dy_status s = ddp_create(t->comm, yolo_model_grads(m), dr, nd, dopt, &t->ddp);
     free(dr);
     DY_TRY(s);
     train_micro_attach(m, t->ddp, t->comm, cfg_bool(t->cfg, "dist.sync_bn"), cfg_bool(t->cfg, "dist.global_loss_norm"));
@@ -106,7 +136,7 @@ static dy_status setup_state(trainer *t)
     if (!or) return DY_ERR(DY_ENOMEM, "out of memory");
     for (int i = 0; i < nr; i++) {
         const nn_param_range *r = yolo_model_param_range(m, i);
-        or[i] = (optim_range){r->offset, r->count, r->group};
+        or[i] = (optim_range){r->offset, r->count, r->offset < t->frozen ? OPT_GROUP_FROZEN : r->group};
     }
     train_hyp hyp = t->ts.hyp; /* train_state_init resets t->ts */
     hyp.sched.batches_per_epoch = (long)loader_steps(t->train);
@@ -114,6 +144,7 @@ static dy_status setup_state(trainer *t)
     dy_status s = train_state_init(&t->ts, be, &hyp, yolo_model_params(m), yolo_model_num_params(m), or, nr);
     free(or);
     DY_TRY(s);
+    t->ts.frozen = t->frozen;
     DY_TRY(ema_init(&t->buf_ema, be, yolo_model_buffers(m), yolo_model_num_buffers(m), t->ts.hyp.ema_decay,
                     t->ts.hyp.ema_tau));
     void *vp = NULL, *vb = NULL;

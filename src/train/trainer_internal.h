@@ -62,6 +62,7 @@ typedef struct {
     double ckpt_stall_s;
     long ckpt_count;
     float *val_params, *val_buffers; /* backend memory: the live weights while the EMA ones validate */
+    size_t frozen;          /* parameters of the train.freeze layers: [0, frozen) */
 } trainer;
 
 /* Checkpoint now.  With ckpt.async and !durable the write continues in the
