@@ -63,7 +63,7 @@ check_contains arch.log 'transferred 3/177 parameter tensors' "weights of anothe
 check_contains arch.log 'fewer than half of the model.s tensors came from w.h5' "and a warning says so (as YOLOv5 goes on)"
 "$DYOLO" config --config "$TOP_SRCDIR/configs/finetune.json" --set model.weights=w.h5 --print >fc.log 2>&1
 ok $? "configs/finetune.json is a valid config"
-check_contains fc.log '"lr0": *0.0032' "with YOLOv5's fine-tune learning rate"
+check_contains fc.log '"lr0":[[:space:]]*0.0032' "with YOLOv5's fine-tune learning rate"
 train --set run.out_dir=all --set train.freeze=1000 >all.log 2>&1; [ $? -ne 0 ]
 ok $? "freezing every layer is refused"
 check_contains all.log 'nothing left to train' "with the reason"
