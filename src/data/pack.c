@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/check.h"
+#include "core/fault.h"
 #include "core/fsutil.h"
 #include "core/crc32c.h"
 #include "core/log.h"
@@ -223,7 +224,7 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
     int nimport = l.nissues;
     pack_part p = {0};
     int lo = (int)((int64_t)l.n * rank / size), hi = (int)((int64_t)l.n * (rank + 1) / size);
-    dy_status s = DY_OK;
+    dy_status s = fault_at("pack"); /* tests: as an item this rank cannot process */
     for (int i = lo; i < hi && s == DY_OK; i++) s = process_item(o, &l, &l.items[i], &p);
     int bad = s != DY_OK, anybad;
     MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));

@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/crc32c.h"
+#include "core/fault.h"
 #include "core/gpu.h"
 #include "core/log.h"
 
@@ -51,7 +52,9 @@ dy_status dist_init(int *argc, char ***argv, dist_ctx *d)
     if (provided < MPI_THREAD_MULTIPLE)
         return DY_ERR(DY_EMPI, "MPI grants thread level %d, dyolo needs MPI_THREAD_MULTIPLE (%d): "
                       "use an MPI built with thread support", provided, MPI_THREAD_MULTIPLE);
-    return dist_init_comms(d);
+    DY_TRY(dist_init_comms(d));
+    fault_setup(d->rank);
+    return DY_OK;
 }
 
 void dist_finalize(dist_ctx *d)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/check.h"
+#include "core/fault.h"
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/timer.h"
@@ -132,6 +133,7 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_run_dir(t));
     DY_TRY(dist_comm_from_cfg(t->cfg, t->dist, &t->comm, &dopt, &dev));
     DY_TRY(setup_data(t));
+    DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
     DY_TRY(setup_model(t, &dopt));
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
@@ -402,6 +404,7 @@ dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_
     s = ckpt_agree(d->world, s);
     res->agreed = s != DY_OK;
     if (s == DY_OK) s = train_loop(&t, res);
+    if (s == DY_OK) s = fault_at("teardown"); /* tests: e.g. a summary one rank cannot write */
     teardown(&t);
     return s;
 }
