@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "data/image.h"
 #include "data/pack_internal.h"
+#include "dist/dist.h"
 
 uint32_t shard_sample_crc(const uint8_t *payload, size_t len, const float *box, const int32_t *cls,
                           const uint8_t *flags, int nbox)
@@ -197,6 +198,7 @@ static dy_status summarize(ds_list *l, const pack_part *p, int nimport, MPI_Comm
     mine[ISS_COUNT + 3] = (long)p->npay;
     MPI_CHECK(MPI_Allreduce(mine, tot, ISS_COUNT + 4, MPI_LONG, MPI_SUM, comm));
     memset(sum, 0, sizeof *sum);
+    sum->agreed = 1; /* from agreed sums: a failure below is the same on every rank */
     for (int k = 0; k < ISS_COUNT; k++) sum->issues[k] = tot[k], sum->total_issues += tot[k];
     sum->samples = tot[ISS_COUNT], sum->boxes = tot[ISS_COUNT + 1], sum->background = tot[ISS_COUNT + 2];
     sum->payload_bytes = tot[ISS_COUNT + 3];
@@ -208,13 +210,22 @@ static dy_status summarize(ds_list *l, const pack_part *p, int nimport, MPI_Comm
 dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
 {
     int rank, size;
+    memset(sum, 0, sizeof *sum);
+    sum->agreed = 1; /* the option checks below fail alike on every rank */
     MPI_CHECK(MPI_Comm_rank(comm, &rank));
     MPI_CHECK(MPI_Comm_size(comm, &size));
     if (o->raw && (o->imgsz < 32 || o->imgsz > 8192))
         return DY_ERR(DY_ERANGE, "--imgsz %d: must be 32..8192 for raw encoding", o->imgsz);
     if (o->shards < 1) return DY_ERR(DY_ERANGE, "--shards %d: must be at least 1", o->shards);
     ds_list l;
-    DY_TRY_CTX(ds_import(o->format, o->input, o->split, &l), "importing %s", o->input);
+    memset(&l, 0, sizeof l);
+    dy_status si = ds_import(o->format, o->input, o->split, &l);
+    if (si != DY_OK) err_wrap(si, "importing %s", o->input);
+    /* Agreed: an input one node cannot read must not leave the others waiting. */
+    if ((si = dist_agree(comm, si)) != DY_OK) {
+        ds_list_free(&l);
+        return si;
+    }
     /* Import issues are found identically on every rank: rank 0 keeps them. */
     if (rank != 0) {
         ds_free_strings(l.issues, l.nissues);
@@ -226,12 +237,8 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
     int lo = (int)((int64_t)l.n * rank / size), hi = (int)((int64_t)l.n * (rank + 1) / size);
     dy_status s = fault_at("pack"); /* tests: as an item this rank cannot process */
     for (int i = lo; i < hi && s == DY_OK; i++) s = process_item(o, &l, &l.items[i], &p);
-    int bad = s != DY_OK, anybad;
-    MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
-    if (anybad) {
-        if (!bad) err_set(DY_EIO, "pack failed on another rank");
-        goto done;
-    }
+    /* All ranks learn the failing rank's error, so none waits below. */
+    if ((s = dist_agree(comm, s)) != DY_OK) goto done;
     if ((s = report_issues(&l, 0, rank, size, comm)) != DY_OK) goto done;
     if ((s = summarize(&l, &p, nimport, comm, sum)) != DY_OK) goto done;
     if (o->strict && sum->total_issues > 0) {
@@ -243,6 +250,7 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
         s = DY_ERR(DY_ENOENT, "%s: no usable samples", o->input);
         goto done;
     }
+    sum->agreed = 0; /* a write can fail on one rank only */
     s = pack_write(o, &l, &p, comm, sum);
 done:
     pack_part_free(&p);

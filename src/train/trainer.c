@@ -79,8 +79,10 @@ static dy_status setup_data(trainer *t)
     return DY_OK;
 }
 
-static dy_status setup_model(trainer *t, const ddp_opts *dopt)
+/* The local part: build, plan and hook the model; no collective. */
+static dy_status build_model(trainer *t, const ddp_opts *dopt)
 {
+    DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
     DY_TRY(yolo_model_from_config(t->cfg, t->nc, &t->model));
     yolo_model *m = t->model;
     yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed"));
@@ -93,6 +95,15 @@ static dy_status setup_model(trainer *t, const ddp_opts *dopt)
     free(dr);
     DY_TRY(s);
     train_micro_attach(m, t->ddp, t->comm, cfg_bool(t->cfg, "dist.sync_bn"), cfg_bool(t->cfg, "dist.global_loss_norm"));
+    return DY_OK;
+}
+
+static dy_status setup_model(trainer *t, const ddp_opts *dopt)
+{
+    /* Agreed before the broadcasts: a rank that failed to build its model must not
+     * leave the others waiting in them. */
+    DY_TRY(dist_agree(t->dist->world, build_model(t, dopt)));
+    yolo_model *m = t->model;
     /* Same seed gives the same weights, but rank 0's are the truth (as in DDP). */
     DY_TRY(ddp_broadcast_params(t->comm, yolo_model_params(m), yolo_model_num_params(m), COMM_F32));
     DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(m), yolo_model_num_buffers(m), COMM_F32));
@@ -133,7 +144,6 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_run_dir(t));
     DY_TRY(dist_comm_from_cfg(t->cfg, t->dist, &t->comm, &dopt, &dev));
     DY_TRY(setup_data(t));
-    DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
     DY_TRY(setup_model(t, &dopt));
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
@@ -405,6 +415,11 @@ dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_
     res->agreed = s != DY_OK;
     if (s == DY_OK) s = train_loop(&t, res);
     if (s == DY_OK) s = fault_at("teardown"); /* tests: e.g. a summary one rank cannot write */
+    /* A failure the other ranks do not know of: they may be waiting in a collective
+     * (an all-reduce of the step, a file close) that this rank will never join, and
+     * tear-down is collective too (closing the shards, freeing communicators).  So
+     * nothing is released: the caller ends the job (cli_fail_dist -> dist_abort). */
+    if (s != DY_OK && !res->agreed && d->size > 1) return s;
     teardown(&t);
     return s;
 }

@@ -85,14 +85,14 @@ for np in 2 3; do
     t0=$(date +%s)
     DYOLO_FAULT=$k:pack "$RUN_MPI" $np "$DYOLO" pack --format yolo --input syn/data.yaml --split train \
       --out shards/p$np >pack$np.log 2>&1
-    expect "np=$np rank $k fails in pack" pack$np.log "$t0" $? "error: rank $k: injected fault at phase pack"
+    expect "np=$np rank $k fails in pack" pack$np.log "$t0" $? "error: rank $k: (.*: )?injected fault at phase pack"
   fi
   for phase in setup load step validation checkpoint teardown; do
     want "$np:$phase" || continue
     t0=$(date +%s)
     DYOLO_FAULT=$k:$phase "$RUN_MPI" $np "$DYOLO" train --config cfg.json --set run.out_dir=$phase$np \
       >$phase$np.log 2>&1
-    expect "np=$np rank $k fails at $phase" $phase$np.log "$t0" $? "error: rank $k: injected fault at phase $phase"
+    expect "np=$np rank $k fails at $phase" $phase$np.log "$t0" $? "error: rank $k: (.*: )?injected fault at phase $phase"
   done
 done
 
