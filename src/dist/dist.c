@@ -71,6 +71,11 @@ void dist_finalize(dist_ctx *d)
     MPI_Comm *cs[] = {&d->cross, &d->node, &d->world};
     for (int i = 0; i < 3; i++)
         if (*cs[i] != MPI_COMM_NULL && *cs[i] != 0) MPI_Comm_free(cs[i]);
+    /* HDF5 objects an error path left open (a parallel file, a file access list
+     * holding a duplicated communicator) are closed now, while MPI still works:
+     * else HDF5 closes them from inside MPI_Finalize, and Open MPI aborts with "The
+     * MPI_File_close() function was called after MPI_FINALIZE was invoked". */
+    if (d->initialized_mpi) H5close();
     /* MPI_Finalize is still watched (Open MPI waits there for every rank). */
     if (d->initialized_mpi) MPI_Finalize();
     dist_watchdog_stop();

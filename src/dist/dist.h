@@ -49,7 +49,8 @@ typedef struct {
 dy_status dist_init(int *argc, char ***argv, dist_ctx *d);
 /* Build the communicators on an already-initialized MPI (tests). */
 dy_status dist_init_comms(dist_ctx *d);
-/* Free communicators; MPI_Finalize when dist_init started MPI.  Safe on a zeroed ctx. */
+/* Free communicators; when dist_init started MPI, shut HDF5 down (closing what an
+ * error path left open, collectively) and MPI_Finalize.  Safe on a zeroed ctx. */
 void dist_finalize(dist_ctx *d);
 /* The one abort path: logs "aborting: <why>" from this rank and calls MPI_Abort on
  * MPI_COMM_WORLD (which kills every rank of the job).  Falls back to exit() when MPI
