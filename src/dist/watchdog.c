@@ -62,8 +62,8 @@ static void *wd_main(void *arg)
             char why[1600];
             if (note[0])
                 snprintf(why, sizeof why,
-                         "rank %d: %s (the other ranks never joined the agreement on it: watchdog, %s waited "
-                         "%.1f s, dist.timeout_s = %g s); ending the job",
+                         "rank %d: %s (then the watchdog: %s waited %.1f s, dist.timeout_s = %g s, for ranks that "
+                         "never joined); ending the job",
                          wd.rank, note, op, waited, lim);
             else
                 snprintf(why, sizeof why,

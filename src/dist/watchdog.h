@@ -29,9 +29,10 @@
 dy_status dist_watchdog_start(int rank, double timeout_s);
 /* Change the limit (<= 0: off); calls already waiting are measured against it. */
 void dist_watchdog_set_timeout(double timeout_s);
-/* The error this rank is telling the others about (dist_agree), or NULL when done:
- * if the agreement itself never completes (a peer waits in another collective),
- * the watchdog's message carries it, so the cause is printed, not just the hang. */
+/* The error this rank is handling (agreeing on it, tearing down after it), or NULL
+ * when done: if a collective on that path never completes (a peer waits in another
+ * one), the watchdog's message carries the error, so the cause is printed, not
+ * just the hang. */
 void dist_watchdog_note(const char *msg);
 /* Stop and join the thread (idempotent); blocking calls are no longer watched. */
 void dist_watchdog_stop(void);

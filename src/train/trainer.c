@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/dist_config.h"
+#include "dist/watchdog.h"
 #include "train/micro_step.h"
 #include "train/signals.h"
 #include "train/trainer_internal.h"
@@ -420,6 +421,10 @@ dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_
      * tear-down is collective too (closing the shards, freeing communicators).  So
      * nothing is released: the caller ends the job (cli_fail_dist -> dist_abort). */
     if (s != DY_OK && !res->agreed && d->size > 1) return s;
+    /* Agreed, but a rank that failed half-way through set-up may not hold what the
+     * others close collectively: should that hang, the watchdog prints the cause. */
+    if (s != DY_OK) dist_watchdog_note(err_msg());
     teardown(&t);
+    if (s != DY_OK) dist_watchdog_note(NULL);
     return s;
 }
