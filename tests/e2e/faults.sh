@@ -2,7 +2,8 @@
 # with its error printed once, naming the rank (issue #17).
 #
 # DYOLO_FAULT=RANK:PHASE[:KIND] (src/core/fault.h) makes one rank fail at one phase
-# of `dyolo pack` / `dyolo train` on 2 and 3 ranks: `error` returns an error there,
+# of `dyolo pack` / `dyolo train`: every phase with the last rank failing on 2 and 3
+# ranks, a few with rank 0 or a middle one.  `error` returns an error there,
 # `stop` stops the process (as `kill -STOP`), `hang` blocks its main thread.  A
 # flipped payload byte in a training shard (the issue's reproducer) is the real
 # case.  Every run must exit non-zero within dist.timeout_s + SLACK seconds (the
@@ -100,6 +101,17 @@ for np in 2 3; do
       >$phase$np.log 2>&1
     expect "np=$np rank $k fails at $phase" $phase$np.log "$t0" $? "error: rank $k: (.*: )?injected fault at phase $phase"
   done
+done
+
+# Other failing ranks: rank 0 (it prints the agreed errors and writes the run
+# files) and a middle rank.
+for c in 2:0:step 3:0:checkpoint 3:1:load 3:0:setup; do
+  np=${c%%:*} k=${c#*:}; k=${k%%:*} phase=${c##*:}
+  want "$np:$k:$phase" || continue
+  t0=$(date +%s)
+  DYOLO_FAULT=$k:$phase "$RUN_MPI" $np "$DYOLO" train --config cfg.json --set run.out_dir=o$np$k$phase \
+    >o$np$k$phase.log 2>&1
+  expect "np=$np rank $k fails at $phase" o$np$k$phase.log "$t0" $? "error: rank $k: (.*: )?injected fault at phase $phase"
 done
 
 # A rank that stops or hangs cannot report anything: the others' watchdog thread
