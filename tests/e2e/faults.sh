@@ -4,11 +4,13 @@
 # DYOLO_FAULT=RANK:PHASE[:KIND] (src/core/fault.h) makes one rank fail at one phase
 # of `dyolo pack` / `dyolo train`: every phase with the last rank failing on 2 and 3
 # ranks, a few with rank 0 or a middle one.  `error` returns an error there,
-# `stop` stops the process (as `kill -STOP`), `hang` blocks its main thread.  A
+# `stop` stops the process (as `kill -STOP`), `hang` blocks the calling thread.  A
 # flipped payload byte in a training shard (the issue's reproducer) is the real
 # case.  Every run must exit non-zero within dist.timeout_s + SLACK seconds (the
 # hard `timeout` of run-mpi only catches a hang), print the error exactly once, and
-# leave no dyolo process behind.  FAULTS_ONLY=ERE runs the matching cases only.
+# leave no dyolo process behind.  Last, issue #17 item 10: error paths of bench
+# loader, train and pack never call MPI after MPI_Finalize.  FAULTS_ONLY=ERE runs
+# the matching cases only (corrupt, NP:PHASE, NP:RANK:PHASE[:KIND], finalize).
 . "$TOP_SRCDIR/tests/tap.sh"
 tap_tmpdir
 cd "$TAP_TMP" || exit 1
