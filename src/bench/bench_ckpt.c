@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "io/ckpt.h"
+#include "dist/dist.h"
 
 static const char bench_help[] =
     "usage: mpirun -np N dyolo bench ckpt [OPTIONS]\n"
@@ -302,11 +303,12 @@ int bench_ckpt_main(int argc, char **argv)
     bopts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc == 1 ? 0 : rc;
-    int provided;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    dist_ctx d;
+    if (dist_init(&argc, &argv, &d) != DY_OK) {
+        fprintf(stderr, "dyolo bench ckpt: error: %s\n", err_msg());
+        return 1;
+    }
+    rank = d.rank, world = d.size;
     log_setup(rank, 0, getenv("DYOLO_BENCH_DEBUG") ? LOG_DEBUG : LOG_WARN);
     if (rank == 0 && o.dd) o.dd_mbps = run_dd_old(o.dir);
     MPI_Bcast(&o.dd_mbps, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
@@ -326,6 +328,6 @@ int bench_ckpt_main(int argc, char **argv)
         snprintf(p, sizeof p, "%s/bench-loop.h5", o.dir), unlink(p);
         snprintf(p, sizeof p, "%s/latest", o.dir), unlink(p);
     }
-    MPI_Finalize();
+    dist_finalize(&d);
     return st == DY_OK ? 0 : 1;
 }

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "data/loader.h"
+#include "dist/dist.h"
 
 static const char bench_loader_help[] =
     "usage: dyolo bench loader --data SHARDS [--threads T] [--imgsz PX] [--batch B]\n"
@@ -248,12 +249,12 @@ int bench_loader_main(int argc, char **argv)
     if (!np) return cli_usage_error("bench loader", "--data is required");
     if (T < 1 || T > 256 || imgsz < 32 || batch < 1 || nlim < 1)
         return cli_usage_error("bench loader", "bad --threads/--imgsz/--batch/--samples");
-    int prov, rank;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &prov);
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    log_setup(rank, 0, LOG_INFO);
-    int rc = bench(paths, np, T, imgsz, batch, nlim, json) == DY_OK ? CLI_EXIT_OK : cli_fail("bench loader");
-    MPI_Finalize();
+    dist_ctx d;
+    if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("bench loader");
+    log_setup(d.rank, 0, LOG_INFO);
+    int rc = CLI_EXIT_OK;
+    /* Every rank runs the same loader on its own; a failure is not agreed. */
+    if (bench(paths, np, T, imgsz, batch, nlim, json) != DY_OK) rc = cli_fail_dist("bench loader", d.rank, d.size, 0);
+    dist_finalize(&d);
     return rc;
 }

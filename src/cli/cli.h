@@ -5,7 +5,7 @@
  * Exit codes (documented in README): 0 success, 1 error, 2 usage error,
  * 75 (EX_TEMPFAIL) checkpointed after a preemption signal: requeue me.
  *
- * defines: cli_common, cli_common_parse, cli_build_config, cli_fail, cli_usage_error,
+ * defines: cli_common, cli_common_parse, cli_build_config, cli_fail, cli_fail_dist, cli_usage_error,
  *          CLI_EXIT_*, and each subcommand's *_main
  */
 #ifndef DY_CLI_CLI_H
@@ -37,6 +37,14 @@ void cli_configure_logging(const cfg *c, const cli_common *o, int rank);
 
 /* Print "dyolo CMD: error: <err_msg()>" and return CLI_EXIT_ERROR. */
 int cli_fail(const char *cmd);
+/* The end of a failed command on `rank` of `size` ranks.  agreed: every rank holds
+ * this error (it came out of an agreement): rank 0 prints it and the caller
+ * finalizes as usual.  Otherwise the other ranks may wait in a collective this
+ * rank will never join, so nothing collective may follow: the rank prints its error
+ * once, as "rank K: ...", and takes the one abort path, which ends every rank (an
+ * error an agreement attributed to another rank is left to that rank to print).
+ * Returns CLI_EXIT_ERROR when the caller should finalize and exit. */
+int cli_fail_dist(const char *cmd, int rank, int size, int agreed);
 /* Threads per rank: requested when > 0, else cores / local_ranks (at least 1). */
 int cli_default_threads(int requested, int local_ranks);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

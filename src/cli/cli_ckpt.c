@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "io/ckpt.h"
+#include "dist/dist.h"
 
 static const char ckpt_help[] =
     "usage: dyolo ckpt list RUN_DIR | verify FILE | info FILE | export FILE --out WEIGHTS\n"
@@ -152,12 +153,10 @@ int cli_ckpt_main(int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     if (argc < 3) return cli_usage_error("ckpt", "%s needs an argument (see --help)", argv[1]);
-    int provided, rank;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    log_setup(rank, 0, LOG_INFO);
-    int rc = run(argc, argv, rank);
-    MPI_Finalize();
+    dist_ctx d;
+    if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("ckpt");
+    log_setup(d.rank, 0, LOG_INFO);
+    int rc = run(argc, argv, d.rank);
+    dist_finalize(&d);
     return rc;
 }

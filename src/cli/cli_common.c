@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "dist/dist.h"
 
 static int takes_value(const char *opt, int argc, char **argv, int *i, const char **val)
 {
@@ -89,6 +90,38 @@ int cli_fail(const char *cmd)
 {
     fprintf(stderr, "dyolo %s: error: %s\n", cmd, err_msg());
     return CLI_EXIT_ERROR;
+}
+
+/* The rank an agreement (dist_agree) attributed the message to: its first
+ * "rank K: ", maybe behind context prefixes; -1 when there is none. */
+static int attributed_rank(const char *m)
+{
+    for (const char *p = strstr(m, "rank "); p; p = strstr(p + 1, "rank ")) {
+        int k = -1, n = 0;
+        if ((p == m || p[-1] == ' ') && sscanf(p, "rank %d:%n", &k, &n) == 1 && n > 0) return k;
+    }
+    return -1;
+}
+
+int cli_fail_dist(const char *cmd, int rank, int size, int agreed)
+{
+    if (agreed || size == 1) {
+        if (rank == 0) cli_fail(cmd);
+        return CLI_EXIT_ERROR;
+    }
+    const char *m = err_msg();
+    int k = attributed_rank(m);
+    if (k >= 0 && k != rank) {
+        /* Rank k prints this and aborts; give its line time to reach mpirun before
+         * our abort could kill it. */
+        sleep(2);
+        dist_abort(CLI_EXIT_ERROR, "another rank failed (its error is above)");
+    }
+    if (!strncmp(m, "rank ", 5))
+        fprintf(stderr, "dyolo %s: error: %s\n", cmd, m);
+    else
+        fprintf(stderr, "dyolo %s: error: rank %d: %s\n", cmd, rank, m);
+    dist_abort(CLI_EXIT_ERROR, "ending every rank after the error above");
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

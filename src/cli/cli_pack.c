@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "dist/dist.h"
 #include "data/shard.h"
 
 static const char pack_help[] =
@@ -84,21 +85,17 @@ int cli_pack_main(int argc, char **argv)
     const char *level = NULL;
     int rc = parse(argc, argv, &o, &level);
     if (rc) return rc;
-    int prov, rank;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &prov);
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     log_level lv = LOG_INFO;
-    if (level && log_parse_level(level, &lv) != DY_OK) {
-        MPI_Finalize();
-        return cli_usage_error("pack", "%s", err_msg());
-    }
-    log_setup(rank, 0, lv);
+    if (level && log_parse_level(level, &lv) != DY_OK) return cli_usage_error("pack", "%s", err_msg());
+    dist_ctx d;
+    if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("pack");
+    log_setup(d.rank, 0, lv);
     pack_summary sum;
-    dy_status s = pack_run(&o, MPI_COMM_WORLD, &sum);
+    dy_status s = pack_run(&o, d.world, &sum);
     if (s == DY_OK) print_summary(&o, &sum);
-    else if (rank == 0 || s != DY_EMPI) rc = cli_fail("pack");
-    if (s != DY_OK) rc = CLI_EXIT_ERROR;
-    MPI_Finalize();
+    /* pack_run agrees on the errors of the ranks' own items; writing and the
+     * manifest are not agreed. */
+    else rc = cli_fail_dist("pack", d.rank, d.size, sum.agreed);
+    dist_finalize(&d);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "dist/dist.h"
+#include "dist/watchdog.h"
 #include "io/ckpt.h"
 #include "train/trainer.h"
 
@@ -62,7 +63,10 @@ int cli_train_main(int argc, char **argv)
     /* A config file readable on some nodes only must fail every rank, not leave the
      * others waiting in the next collective. */
     s = ckpt_agree(d.world, s);
-    if (s == DY_OK) cli_configure_logging(c, &o, d.rank);
+    if (s == DY_OK) {
+        cli_configure_logging(c, &o, d.rank);
+        dist_watchdog_set_timeout(cfg_float(c, "dist.timeout_s"));
+    }
     if (s == DY_OK) {
         char *json = cfg_to_json(c);
         s = dist_check_same(&d, json ? json : "", "the effective configuration");
@@ -75,10 +79,10 @@ int cli_train_main(int argc, char **argv)
     if (s == DY_OK) s = trainer_run(c, &d, &to, &res);
     cfg_free(c);
     if (s != DY_OK) {
-        if (d.rank == 0 || !res.agreed) cli_fail("train");
-        if (!res.agreed && d.size > 1) dist_abort(CLI_EXIT_ERROR, "a rank failed during training");
+        /* Not agreed: the trainer left its (collective) tear-down to the abort. */
+        int rc = cli_fail_dist("train", d.rank, d.size, res.agreed);
         dist_finalize(&d);
-        return CLI_EXIT_ERROR;
+        return rc;
     }
     if (d.rank == 0) {
         if (res.outcome == TRAINER_PREEMPTED)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
+
 enum { B_FREE, B_FILLING, B_PENDING, B_READY, B_IN_USE };
 
 typedef struct {
@@ -210,6 +212,7 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     char what[64];
     aug_mosaic_view v; /* a mosaic decodes only what its output shows */
     if (l->o.train && s->nsrc == 4) aug_mosaic_view_of(s->rng, &l->o.aug, S, &v);
+    st = fault_at("load"); /* tests: as a sample that fails its CRC on this rank */
     for (; ok < s->nsrc && st == DY_OK; ok++) {
         snprintf(what, sizeof what, "sample %lld", (long long)s->idx[ok]);
         st = aug_load_part(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S,

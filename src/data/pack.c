@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "core/check.h"
+#include "core/fault.h"
 #include "core/fsutil.h"
 #include "core/crc32c.h"
 #include "core/log.h"
 #include "data/image.h"
 #include "data/pack_internal.h"
+#include "dist/dist.h"
 
 /* Everything the loader and the evaluator use from a sample is covered: a flipped
  * orig_size once silently rescaled ground truth and detections. */
@@ -223,6 +225,7 @@ static dy_status summarize(ds_list *l, const pack_part *p, int nimport, MPI_Comm
     mine[ISS_COUNT + 3] = (long)p->npay;
     MPI_CHECK(MPI_Allreduce(mine, tot, ISS_COUNT + 4, MPI_LONG, MPI_SUM, comm));
     memset(sum, 0, sizeof *sum);
+    sum->agreed = 1; /* from agreed sums: a failure below is the same on every rank */
     for (int k = 0; k < ISS_COUNT; k++) sum->issues[k] = tot[k], sum->total_issues += tot[k];
     sum->samples = tot[ISS_COUNT], sum->boxes = tot[ISS_COUNT + 1], sum->background = tot[ISS_COUNT + 2];
     sum->payload_bytes = tot[ISS_COUNT + 3];
@@ -255,6 +258,8 @@ static dy_status check_out(const char *out)
 dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
 {
     int rank, size;
+    memset(sum, 0, sizeof *sum);
+    sum->agreed = 1; /* the option checks below fail alike on every rank */
     MPI_CHECK(MPI_Comm_rank(comm, &rank));
     MPI_CHECK(MPI_Comm_size(comm, &size));
     if (o->raw && (o->imgsz < 32 || o->imgsz > 8192))
@@ -262,7 +267,14 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
     if (o->shards < 1) return DY_ERR(DY_ERANGE, "--shards %d: must be at least 1", o->shards);
     DY_TRY(check_out(o->out));
     ds_list l;
-    DY_TRY_CTX(ds_import(o->format, o->input, o->split, &l), "importing %s", o->input);
+    memset(&l, 0, sizeof l);
+    dy_status si = ds_import(o->format, o->input, o->split, &l);
+    if (si != DY_OK) err_wrap(si, "importing %s", o->input);
+    /* Agreed: an input one node cannot read must not leave the others waiting. */
+    if ((si = dist_agree(comm, si)) != DY_OK) {
+        ds_list_free(&l);
+        return si;
+    }
     /* Import issues are found identically on every rank: rank 0 keeps them. */
     if (rank != 0) {
         ds_free_strings(l.issues, l.nissues);
@@ -272,14 +284,10 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
     int nimport = l.nissues;
     pack_part p = {0};
     int lo = (int)((int64_t)l.n * rank / size), hi = (int)((int64_t)l.n * (rank + 1) / size);
-    dy_status s = DY_OK;
+    dy_status s = fault_at("pack"); /* tests: as an item this rank cannot process */
     for (int i = lo; i < hi && s == DY_OK; i++) s = process_item(o, &l, &l.items[i], &p);
-    int bad = s != DY_OK, anybad;
-    MPI_CHECK(MPI_Allreduce(&bad, &anybad, 1, MPI_INT, MPI_MAX, comm));
-    if (anybad) {
-        if (!bad) err_set(DY_EIO, "pack failed on another rank");
-        goto done;
-    }
+    /* All ranks learn the failing rank's error, so none waits below. */
+    if ((s = dist_agree(comm, s)) != DY_OK) goto done;
     if ((s = report_issues(&l, 0, rank, size, comm)) != DY_OK) goto done;
     if ((s = summarize(&l, &p, nimport, comm, sum)) != DY_OK) goto done;
     if (o->strict && sum->total_issues > 0) {
@@ -291,6 +299,7 @@ dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum)
         s = DY_ERR(DY_ENOENT, "%s: no usable samples", o->input);
         goto done;
     }
+    sum->agreed = 0; /* a write can fail on one rank only */
     s = pack_write(o, &l, &p, comm, sum);
 done:
     pack_part_free(&p);

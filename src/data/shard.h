@@ -44,10 +44,13 @@ typedef struct {
     long issues[ISS_COUNT];
     long total_issues;
     int64_t payload_bytes;
+    int agreed;           /* on failure: every rank returned this error (0: the others
+                             may wait in a collective: end the job with dist_abort) */
 } pack_summary;
 
 /* Collective over comm.  Issues are logged (rank 0, each naming its file) and
- * counted in *sum; with strict, any issue makes the call fail after the summary. */
+ * counted in *sum; with strict, any issue makes the call fail after the summary.
+ * Import and per-item errors are agreed by all ranks; writing errors are not. */
 dy_status pack_run(const pack_opts *o, MPI_Comm comm, pack_summary *sum);
 
 /* CRC of one sample as stored: payload, then boxes (4 floats each), classes, flags,

@@ -8,8 +8,10 @@
 
 #include "core/check.h"
 #include "core/crc32c.h"
+#include "core/fault.h"
 #include "core/gpu.h"
 #include "core/log.h"
+#include "dist/watchdog.h"
 
 dy_status dist_init_comms(dist_ctx *d)
 {
@@ -51,7 +53,10 @@ dy_status dist_init(int *argc, char ***argv, dist_ctx *d)
     if (provided < MPI_THREAD_MULTIPLE)
         return DY_ERR(DY_EMPI, "MPI grants thread level %d, dyolo needs MPI_THREAD_MULTIPLE (%d): "
                       "use an MPI built with thread support", provided, MPI_THREAD_MULTIPLE);
-    return dist_init_comms(d);
+    DY_TRY(dist_init_comms(d));
+    fault_setup(d->rank);
+    /* One rank has no peer to wait for. */
+    return d->size > 1 ? dist_watchdog_start(d->rank, DIST_TIMEOUT_DEFAULT_S) : DY_OK;
 }
 
 void dist_finalize(dist_ctx *d)
@@ -59,11 +64,21 @@ void dist_finalize(dist_ctx *d)
     int inited = 0, fin = 0;
     MPI_Initialized(&inited);
     MPI_Finalized(&fin);
-    if (!inited || fin) return;
+    if (!inited || fin) {
+        dist_watchdog_stop();
+        return;
+    }
     MPI_Comm *cs[] = {&d->cross, &d->node, &d->world};
     for (int i = 0; i < 3; i++)
         if (*cs[i] != MPI_COMM_NULL && *cs[i] != 0) MPI_Comm_free(cs[i]);
+    /* HDF5 objects an error path left open (a parallel file, a file access list
+     * holding a duplicated communicator) are closed now, while MPI still works:
+     * else HDF5 closes them from inside MPI_Finalize, and Open MPI aborts with "The
+     * MPI_File_close() function was called after MPI_FINALIZE was invoked". */
+    if (d->initialized_mpi) H5close();
+    /* MPI_Finalize is still watched (Open MPI waits there for every rank). */
     if (d->initialized_mpi) MPI_Finalize();
+    dist_watchdog_stop();
 }
 
 _Noreturn void dist_abort(int code, const char *why)
@@ -200,6 +215,31 @@ dy_status dist_select_device(const dist_ctx *d, int want_gpu, dist_devmap_out *o
         return DY_ERR(DY_ENOGPU, "node %s: local ranks %d and %d would share GPU %s: give each rank its own "
                       "GPU (CUDA_VISIBLE_DEVICES / srun --gpus-per-task)", d->node_name, da, db, gpu);
     return DY_OK;
+}
+
+dy_status dist_agree(MPI_Comm comm, dy_status s)
+{
+    int rank, world;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank));
+    MPI_CHECK(MPI_Comm_size(comm, &world));
+    /* MAX of (priority, -rank) packed in one int: the lowest rank among those with
+     * the highest priority (0 ok, 1 timeout, 2 any other error) speaks. */
+    int prio = s == DY_OK ? 0 : s == DY_ETIMEOUT ? 1 : 2;
+    int mine = prio * world + (world - 1 - rank), best = 0;
+    if (s != DY_OK) dist_watchdog_note(err_msg());
+    int rc = MPI_Allreduce(&mine, &best, 1, MPI_INT, MPI_MAX, comm);
+    if (s != DY_OK) dist_watchdog_note(NULL);
+    MPI_CHECK(rc);
+    if (best < world) return DY_OK;
+    int root = world - 1 - best % world;
+    char msg[2048];
+    int code = (int)s;
+    if (rank == root) snprintf(msg, sizeof msg, "%s", err_msg());
+    MPI_CHECK(MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, root, comm));
+    MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, root, comm));
+    /* Already attributed by an earlier agreement: do not stack "rank N:" prefixes. */
+    if (world == 1 || !strncmp(msg, "rank ", 5)) return err_set((dy_status)code, "%s", msg);
+    return err_set((dy_status)code, "rank %d: %s", root, msg);
 }
 
 dy_status dist_check_same(const dist_ctx *d, const char *text, const char *what)

@@ -17,7 +17,13 @@
  *
  * dist_abort is the only place in dyolo that calls MPI_Abort.
  *
- * defines: dist_ctx, dist_init, dist_init_comms, dist_finalize, dist_abort,
+ * Failures: a rank that fails must not leave the others in a collective it will
+ * never join.  Where all ranks reach the same point, dist_agree turns one rank's
+ * error into everyone's (attributed "rank K: ..."); elsewhere the CLI prints the
+ * error and takes dist_abort (cli_fail_dist), and the watchdog thread
+ * (watchdog.h) ends ranks blocked in MPI when a peer stopped or died.
+ *
+ * defines: dist_ctx, dist_init, dist_init_comms, dist_finalize, dist_abort, dist_agree,
  *          dist_devmap_in, dist_devmap_out, dist_map_device, dist_devmap_from_env,
  *          dist_select_device, dist_check_same, dist_split_batch
  */
@@ -43,13 +49,19 @@ typedef struct {
 dy_status dist_init(int *argc, char ***argv, dist_ctx *d);
 /* Build the communicators on an already-initialized MPI (tests). */
 dy_status dist_init_comms(dist_ctx *d);
-/* Free communicators; MPI_Finalize when dist_init started MPI.  Safe on a zeroed ctx. */
+/* Free communicators; when dist_init started MPI, shut HDF5 down (closing what an
+ * error path left open, collectively) and MPI_Finalize.  Safe on a zeroed ctx. */
 void dist_finalize(dist_ctx *d);
 /* The one abort path: logs "aborting: <why>" from this rank and calls MPI_Abort on
  * MPI_COMM_WORLD (which kills every rank of the job).  Falls back to exit() when MPI
  * is not running. */
 _Noreturn void dist_abort(int code, const char *why);
 
+/* Collective on comm: every rank passes its own status; all return DY_OK or the
+ * same error, the message of the lowest failing rank prefixed "rank K: " (not
+ * twice).  A cause beats a consequence: a rank's own error is preferred to a
+ * watchdog timeout (DY_ETIMEOUT) of a rank that waited for it. */
+dy_status dist_agree(MPI_Comm comm, dy_status s);
 /* Collective on d->world: every rank passes its own text (e.g. the effective config
  * as JSON); a difference from rank 0 is DY_EINVAL naming the ranks and `what`.
  * Compared by length + CRC-32C, so only hashes travel. */

@@ -21,8 +21,10 @@ static const cfg_key dist_keys[] = {
      "normalize box/class losses by the match count of the whole global batch (world-size independent)"},
     {"dist.divergence_interval", CFG_INT, "1000", 0, 1e9, NULL,
      "every N optimizer steps compare a parameter hash across ranks (0: never)"},
+    /* "600" is DIST_TIMEOUT_DEFAULT_S (watchdog.h), used before a config is read. */
     {"dist.timeout_s", CFG_FLOAT, "600", 0, 1e6, NULL,
-     "watchdog: a collective waiting longer than this aborts the job naming the missing ranks (0: off)"},
+     "watchdog: a blocking MPI call (collective, parallel file open/close) waiting longer than this "
+     "ends the job, naming the call and the rank (0: off)"},
     {"dist.progress", CFG_ENUM, "\"poll\"", 1, 0, "poll|thread|none",
      "how non-blocking MPI collectives progress: polled between layers, by a thread, or not at all"},
     {"dist.progress_us", CFG_INT, "2000", 10, 1e6, NULL, "progress-thread polling period in microseconds"},

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
 #include "core/log.h"
+#include "dist/dist.h"
 #include "core/timer.h"
 #include "eval/eval_dist.h"
 
@@ -59,7 +61,8 @@ static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np
         data_batch *b = NULL;
         s = loader_next(val, &b);
         if (s != DY_OK || !b) break;
-        if (b->n > 0) s = yolo_model_forward(m, b->images, 0);
+        s = fault_at("validation"); /* tests: as a failed batch of this rank */
+        if (s == DY_OK && b->n > 0) s = yolo_model_forward(m, b->images, 0);
         if (s == DY_OK && b->n > 0) yolo_model_decode(m, out);
         for (int i = 0; s == DY_OK && i < b->n; i++) {
             s = eval_set_add_image(local, b->index[i] + 1);
@@ -84,10 +87,9 @@ dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms
     eval_set local;
     eval_set_init(&local, yolo_model_nc(m));
     dy_status s = infer_all(m, val, np, progress_s, &local);
-    /* Every rank reaches the gather (even after a local failure) so none hangs. */
-    int ok = s == DY_OK, all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
-    if (s == DY_OK && !all) s = DY_ERR(DY_EIO, "validation failed on another rank");
+    /* Every rank reaches the gather (even after a local failure) so none hangs, and
+     * all report the failing rank's error. */
+    s = dist_agree(comm, s);
     if (s == DY_OK) s = eval_set_allgather(&local, comm, &r->set);
     eval_set_free(&local);
     if (s == DY_OK) s = yolo_ap_run(&r->set, &r->yolo);

@@ -157,8 +157,8 @@ int ckpt_reader_nattrs(const ckpt_reader *r);
 const ckpt_attr *ckpt_reader_attr(const ckpt_reader *r, int i);
 
 /* ---- run directory ------------------------------------------------------------ */
-/* Collective agreement: every rank gets the worst status, with the message of the
- * lowest failing rank (prefixed "rank N: "). */
+/* Collective agreement: dist_agree (every rank gets the failing rank's error,
+ * prefixed "rank N: "). */
 dy_status ckpt_agree(MPI_Comm comm, dy_status s);
 /* "ckpt-000000001234.h5": names sort by step. */
 void ckpt_name_for_step(int64_t step, char *buf, size_t len);

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "io/ckpt_internal.h"
 #include "core/fsutil.h"
+#include "dist/dist.h"
 
 static const char *const dtype_names[CKPT_NDTYPES] = {"f32", "f16", "i64", "u8", "u32"};
 static const size_t dtype_sizes[CKPT_NDTYPES] = {4, 2, 8, 1, 4};
@@ -209,22 +210,7 @@ void ckpt_pause_hook(int rank)
 
 dy_status ckpt_agree(MPI_Comm comm, dy_status s)
 {
-    int rank, world;
-    MPI_CHECK(MPI_Comm_rank(comm, &rank));
-    MPI_CHECK(MPI_Comm_size(comm, &world));
-    int mine[2] = {(int)s, s != DY_OK ? -rank : -world}, all[2];
-    /* MAX of the status and of -rank: the lowest failing rank speaks for everyone. */
-    MPI_CHECK(MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, comm));
-    if (all[0] == DY_OK) return DY_OK;
-    int root = -all[1];
-    char msg[2048];
-    int code = (int)s;
-    if (rank == root) snprintf(msg, sizeof msg, "%s", err_msg());
-    MPI_CHECK(MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, root, comm));
-    MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, root, comm));
-    /* Already attributed by an earlier agreement: do not stack "rank N:" prefixes. */
-    if (world == 1 || !strncmp(msg, "rank ", 5)) return err_set((dy_status)code, "%s", msg);
-    return err_set((dy_status)code, "rank %d: %s", root, msg);
+    return dist_agree(comm, s);
 }
 
 void ckpt_name_for_step(int64_t step, char *buf, size_t len)

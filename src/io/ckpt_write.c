@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/check.h"
+#include "core/fault.h"
 #include "core/crc32c.h"
 #include "core/h5lock.h"
 #include "core/log.h"
@@ -415,6 +416,7 @@ static dy_status write_entry(ckpt_writer *w, hid_t file, const wentry *e, uint32
     h5lock_release();
     if (s == DY_OK && addr != HADDR_UNDEF)
         s = ckpt_raw_write(w->raw, src, (size_t)(hi - lo) * esz, (uint64_t)addr + (uint64_t)lo * esz, e->name, &crc);
+    if (s == DY_OK) s = fault_at("checkpoint"); /* tests: as a failed write of this rank's slab */
     s = ckpt_agree(w->comm, s);
     if (s == DY_OK && MPI_Allgather(&crc, 1, MPI_UINT32_T, crcs, 1, MPI_UINT32_T, w->comm) != MPI_SUCCESS)
         s = DY_ERR(DY_EMPI, "exchanging checksums of %s", e->name);

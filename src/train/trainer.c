@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "core/check.h"
+#include "core/fault.h"
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/dist_config.h"
+#include "dist/watchdog.h"
 #include "train/micro_step.h"
 #include "train/signals.h"
 #include "train/transfer.h"
@@ -104,17 +106,23 @@ static dy_status setup_transfer(trainer *t)
     return DY_OK;
 }
 
-static dy_status setup_model(trainer *t, const ddp_opts *dopt)
+/* The local part: build, initialise and plan the model; no collective. */
+static dy_status build_model(trainer *t)
 {
+    DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
     DY_TRY(yolo_model_from_config(t->cfg, t->nc, t->rt.be, &t->model));
+    DY_TRY(yolo_model_init(t->model, (uint64_t)cfg_int(t->cfg, "run.seed")));
+    return yolo_model_plan(t->model, (int)t->batch, t->imgsz, t->imgsz);
+}
+
+/* DDP over the trainable ranges (frozen layers get no gradient, so no all-reduce)
+ * and the model's hooks; no collective. */
+static dy_status hook_model(trainer *t, const ddp_opts *dopt)
+{
     yolo_model *m = t->model;
-    DY_TRY(yolo_model_init(m, (uint64_t)cfg_int(t->cfg, "run.seed")));
-    DY_TRY(yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz));
-    DY_TRY(setup_transfer(t));
     int nr = yolo_model_num_param_ranges(m), nd = 0;
     ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
     if (!dr) return DY_ERR(DY_ENOMEM, "out of memory");
-    /* frozen layers get no gradient, so they are not all-reduced either */
     for (int i = 0; i < nr; i++)
         if (yolo_model_param_range(m, i)->offset >= t->frozen)
             dr[nd++] = (ddp_range){yolo_model_param_range(m, i)->offset, yolo_model_param_range(m, i)->count};
@@ -122,6 +130,17 @@ static dy_status setup_model(trainer *t, const ddp_opts *dopt)
     free(dr);
     DY_TRY(s);
     train_micro_attach(m, t->ddp, t->comm, cfg_bool(t->cfg, "dist.sync_bn"), cfg_bool(t->cfg, "dist.global_loss_norm"));
+    return DY_OK;
+}
+
+static dy_status setup_model(trainer *t, const ddp_opts *dopt)
+{
+    /* Agreed before the collectives that follow: a rank that failed to build its
+     * model must not leave the others waiting in them. */
+    DY_TRY(dist_agree(t->dist->world, build_model(t)));
+    DY_TRY(dist_agree(t->dist->world, setup_transfer(t))); /* reads model.weights collectively */
+    DY_TRY(dist_agree(t->dist->world, hook_model(t, dopt)));
+    yolo_model *m = t->model;
     /* Same seed gives the same weights, but rank 0's are the truth (as in DDP). */
     DY_TRY(ddp_broadcast_params(t->comm, yolo_model_params(m), yolo_model_num_params(m), COMM_F32));
     DY_TRY(ddp_broadcast_params(t->comm, yolo_model_buffers(m), yolo_model_num_buffers(m), COMM_F32));
@@ -441,6 +460,16 @@ dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_
     s = ckpt_agree(d->world, s);
     res->agreed = s != DY_OK;
     if (s == DY_OK) s = train_loop(&t, res);
+    if (s == DY_OK) s = fault_at("teardown"); /* tests: e.g. a summary one rank cannot write */
+    /* A failure the other ranks do not know of: they may be waiting in a collective
+     * (an all-reduce of the step, a file close) that this rank will never join, and
+     * tear-down is collective too (closing the shards, freeing communicators).  So
+     * nothing is released: the caller ends the job (cli_fail_dist -> dist_abort). */
+    if (s != DY_OK && !res->agreed && d->size > 1) return s;
+    /* Agreed, but a rank that failed half-way through set-up may not hold what the
+     * others close collectively: should that hang, the watchdog prints the cause. */
+    if (s != DY_OK) dist_watchdog_note(err_msg());
     teardown(&t);
+    if (s != DY_OK) dist_watchdog_note(NULL);
     return s;
 }

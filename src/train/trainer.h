@@ -33,7 +33,9 @@ typedef struct {
                               possible); 0: other ranks may be stuck (abort the job) */
 } trainer_result;
 
-/* Collective over d->world. */
+/* Collective over d->world.  On a failure with res->agreed == 0 on more than one
+ * rank nothing is released (tear-down is collective and the other ranks may never
+ * join it): the caller must end the job with dist_abort. */
 dy_status trainer_run(const cfg *c, dist_ctx *d, const trainer_opts *o, trainer_result *res);
 
 #endif
