@@ -95,10 +95,20 @@ static dy_status write_outputs(const val_args *a, const weights_info *wi, const 
     return DY_OK;
 }
 
+/* Rank 0 writes the reports at the end: where they go is checked first, so a bad
+ * --out or --json fails before the validation pass, not after it. */
+static dy_status check_outputs(const val_args *a)
+{
+    DY_TRY(fs_mkdir_p(a->out));
+    DY_TRY(fs_check_writable(a->out, "--out"));
+    return a->json ? fs_check_file_writable(a->json, "--json") : DY_OK;
+}
+
 static dy_status run_val(const val_args *a, const dist_ctx *d)
 {
     yolo_model *m = NULL;
     weights_info wi;
+    DY_TRY(dist_agree(d->world, d->rank == 0 ? check_outputs(a) : DY_OK));
     DY_TRY(weights_load(a->weights, d->world, &m, &wi));
     int imgsz = a->imgsz ? a->imgsz : wi.imgsz;
     loader_opts lo;

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 dy_status fs_read_file(const char *path, const char *what, char **buf, size_t *len)
 {
@@ -50,4 +52,41 @@ dy_status fs_mkdir_p(const char *dir)
         if (!c) break;
     }
     return DY_OK;
+}
+
+/* Creates, writes and removes a probe file in dir; 0 or the errno. */
+static int probe_dir(const char *dir)
+{
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.dyolo-write-test.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return errno ? errno : EIO;
+    ssize_t w = write(fd, "x", 1);
+    int e = w == 1 ? 0 : (errno ? errno : EIO);
+    close(fd);
+    unlink(probe);
+    return e;
+}
+
+dy_status fs_check_writable(const char *dir, const char *what)
+{
+    int e = probe_dir(dir);
+    return e ? DY_ERR(DY_EIO, "%s \"%s\" cannot take files: %s", what, dir, strerror(e)) : DY_OK;
+}
+
+dy_status fs_check_file_writable(const char *path, const char *what)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    DY_TRY_CTX(fs_mkdir_p(dir), "%s \"%s\"", what, path);
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+        return DY_ERR(DY_EIO, "%s \"%s\" exists and is not writable: %s", what, path, strerror(errno));
+    int e = probe_dir(dir);
+    return e ? DY_ERR(DY_EIO, "%s \"%s\" cannot be written: its folder \"%s\" takes no files: %s", what, path, dir,
+                      strerror(e))
+             : DY_OK;
 }

@@ -1,6 +1,6 @@
 /* fsutil.h -- the two file-system chores every module needs: read a whole file and
  * create a directory with its parents, with errors that name the file and its role.
- * defines: fs_read_file, fs_mkdir_p */
+ * defines: fs_read_file, fs_mkdir_p, fs_check_writable, fs_check_file_writable */
 #ifndef DY_CORE_FSUTIL_H
 #define DY_CORE_FSUTIL_H
 
@@ -14,5 +14,12 @@
 dy_status fs_read_file(const char *path, const char *what, char **buf, size_t *len);
 /* mkdir -p: existing directories are fine. */
 dy_status fs_mkdir_p(const char *dir);
+/* Creates and removes a probe file in dir, so a directory that exists but cannot
+ * take files (permissions, read-only or full file system) fails before hours of work
+ * instead of at the first write; `what` names its role (e.g. "ckpt.dir"). */
+dy_status fs_check_writable(const char *dir, const char *what);
+/* The same for a file that will be written later: its folder must exist (or be
+ * creatable) and take files; an existing file must be writable.  Leaves nothing. */
+dy_status fs_check_file_writable(const char *path, const char *what);
 
 #endif

@@ -32,6 +32,7 @@ static dy_status setup_run_dir(trainer *t)
         char path[1100];
         s = fs_mkdir_p(t->run_dir);
         if (s == DY_OK) s = fs_mkdir_p(t->policy.dir);
+        if (s == DY_OK) s = fs_check_writable(t->policy.dir, "ckpt.dir");
         snprintf(path, sizeof path, "%s/config.json", t->run_dir);
         if (s == DY_OK) s = cfg_write_json(t->cfg, path);
         snprintf(path, sizeof path, "%s/metrics.jsonl", t->run_dir);

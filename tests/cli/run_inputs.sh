@@ -46,4 +46,17 @@ sed -i 's/10,/12,/' spec.json
   >B3.log 2>&1; [ $? -eq 1 ]; ok $? "a spec changed in place (anchors) is refused on resume"
 check_contains B3.log 'refusing to resume: the model spec spec.json differs from the one the checkpoint was trained with' \
   "the refusal names the spec file"
+# Output places that cannot take files fail before the work, not after it.
+"$DYOLO" train --config cfg.json --set run.out_dir=C --set ckpt.dir=/proc >C.log 2>&1; [ $? -eq 1 ]
+ok $? "train with ckpt.dir=/proc (exists, takes no files) fails"
+check_contains C.log 'ckpt.dir "/proc" cannot take files' "at start, naming ckpt.dir"
+! grep -q '"step"' C/metrics.jsonl 2>/dev/null; ok $? "before any step ran"
+touch notadir
+"$DYOLO" pack --format yolo --input syn/data.yaml --split train --out sh2/v >/dev/null 2>&1
+"$DYOLO" val --weights A/checkpoints/latest --data sh2/v.manifest.json --out notadir/x >V.log 2>&1; [ $? -eq 1 ]
+ok $? "val --out under a regular file fails"
+! grep -qi 'mAP' V.log; ok $? "before validating anything"
+"$DYOLO" val --weights A/checkpoints/latest --data sh2/v.manifest.json --out V --json /proc/v.json >V2.log 2>&1; [ $? -eq 1 ]
+ok $? "val --json into /proc fails"
+check_contains V2.log 'json "/proc/v.json"' "naming --json and the file"
 tap_done
