@@ -287,7 +287,8 @@ static const char *emit_conv(ox_ctx *c, int i)
     for (int j = 0; j < 5; j++)
         if (!at[j]) return NULL;
     const char *in[3] = {c->vname[n->in[0]], wn, bn};
-    const char *y = ox_node(b, "Conv", cname, cname, 3, in, at);
+    const char *cn = ox_str(b, "%s", cname); /* the node keeps it: not the stack copy */
+    const char *y = ox_node(b, "Conv", cn, cn, 3, in, at);
     if (!n->act || !y) return y;
     /* "model.0.conv" -> activation "model.0.act", output "model.0" (YOLOv5's module). */
     char mod[128];
