@@ -122,7 +122,8 @@ static dy_status run_export(const exp_args *a)
         printf("%s: ONNX opset %d, input images [%s,3,%d,%d] float32, output0 [%s,%zu,%d]%s, from %s (%s weights)\n",
                a->out, o.opset, o.batch ? b : "batch", o.h, o.w, o.batch ? b : "batch",
                anchors, 5 + wi.nc,
-               o.half ? ", float16 inside" : "", a->weights, wi.source);
+               o.half ? ", float16 inside" : "", a->weights,
+               strcmp(wi.source, "weights") ? wi.source : "exported");
     }
     yolo_model_free(m);
     weights_info_free(&wi);

@@ -18,3 +18,5 @@ src/io/onnx.pb-c.c: $(srcdir)/src/io/onnx.proto
 	$(PROTOC_C) --proto_path=$(srcdir)/src/io --c_out=src/io $(srcdir)/src/io/onnx.proto
 src/io/onnx.pb-c.h: src/io/onnx.pb-c.c
 	@test -f $@ || { rm -f src/io/onnx.pb-c.c; $(MAKE) $(AM_MAKEFLAGS) src/io/onnx.pb-c.c; }
+# Also when only `make dyolo` is asked for (BUILT_SOURCES covers all/check/install).
+src/io/onnx_export.$(OBJEXT): src/io/onnx.pb-c.h
