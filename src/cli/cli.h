@@ -67,5 +67,6 @@ int cli_train_main(int argc, char **argv);
 int cli_val_main(int argc, char **argv);
 int cli_detect_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
+int cli_export_main(int argc, char **argv);
 
 #endif

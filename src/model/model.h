@@ -12,7 +12,7 @@
  * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
  *          yolo_model_create_json, yolo_model_from_config, yolo_model_free, yolo_model_init, yolo_model_plan,
  *          yolo_model_forward, yolo_model_loss, yolo_model_backward, yolo_model_decode,
- *          yolo_model_* accessors, yolo_model_check_finite */
+ *          yolo_model_* accessors (yolo_model_detect_node ...), yolo_model_check_finite */
 #ifndef DY_MODEL_MODEL_H
 #define DY_MODEL_MODEL_H
 
@@ -106,6 +106,8 @@ size_t yolo_model_check_finite(const yolo_model *m, size_t off, size_t count);
 
 int yolo_model_nc(const yolo_model *m);
 const yolo_head *yolo_model_head(const yolo_model *m);
+/* Graph node of the Detect output conv of level l (-1 without Detect or l out of range). */
+int yolo_model_detect_node(const yolo_model *m, int l);
 yolo_loss_hyp *yolo_model_hyp(yolo_model *m);
 yolo_loss_ws *yolo_model_loss_ws(yolo_model *m);
 nn_graph *yolo_model_graph(yolo_model *m);

@@ -211,6 +211,10 @@ int yolo_model_num_buffer_ranges(const yolo_model *m) { return m->g->nbuf_ranges
 const nn_param_range *yolo_model_buffer_range(const yolo_model *m, int i) { return &m->g->buf_ranges[i]; }
 int yolo_model_nc(const yolo_model *m) { return m->head.nc; }
 const yolo_head *yolo_model_head(const yolo_model *m) { return &m->head; }
+int yolo_model_detect_node(const yolo_model *m, int l)
+{
+    return m->has_detect && l >= 0 && l < m->head.nl ? m->det[l] : -1;
+}
 yolo_loss_hyp *yolo_model_hyp(yolo_model *m) { return &m->hyp; }
 yolo_loss_ws *yolo_model_loss_ws(yolo_model *m) { return &m->lws; }
 nn_graph *yolo_model_graph(yolo_model *m) { return m->g; }

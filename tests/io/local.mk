@@ -12,3 +12,9 @@ tests_io_test_ckpt_policy_LDADD = $(TEST_LIBS)
 TESTS += tests/io/test_signals tests/io/test_ckpt_policy $(IO_TESTS)
 EXTRA_DIST += $(IO_TESTS)
 SANITIZER_TESTS += tests/io/test_signals tests/io/test_ckpt_policy
+# ONNX export against onnxruntime (tests/io/onnx_check.py, onnx + onnxruntime in .venv).
+check_PROGRAMS += tests/io/onnx_ref
+tests_io_onnx_ref_SOURCES = tests/io/onnx_ref.c
+tests_io_onnx_ref_LDADD = $(TEST_LIBS)
+TESTS += tests/io/onnx_export.sh
+EXTRA_DIST += tests/io/onnx_export.sh tests/io/onnx_check.py
