@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"model", cli_model_main, "build a model from its JSON spec; layer table, parameters, GFLOPs"},
     {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
     {"ckpt", cli_ckpt_main, "list, verify, inspect and export checkpoints"},
+    {"import", cli_import_main, "convert a YOLOv5 .pt checkpoint or state_dict to dyolo weights (safely)"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 
