@@ -104,6 +104,8 @@ static dy_status collect_state_dict(importer *im, const pk_value *d)
     return im->n ? DY_OK : DY_ERR(DY_EFORMAT, "%s: an empty state_dict", im->path);
 }
 
+static dy_status storage_bytes(importer *im, const named_tensor *nt, const void **data);
+
 static int is_tensor_dict(const pk_value *v)
 {
     return v && v->type == PK_DICT && v->n >= 2 && v->items[1]->type == PK_TENSOR;
@@ -124,9 +126,17 @@ static dy_status select_weights(importer *im, pt_import_report *rep)
     if (!w)
         return DY_ERR(DY_EFORMAT, "%s: neither a YOLOv5 checkpoint (a dict with a 'model' or 'ema' module) nor a "
                       "state_dict (a dict of tensors); the pickle holds a %s", im->path, pk_type_name(root->type));
-    if (w->type == PK_DICT) return collect_state_dict(im, w);
-    im->model = w;
-    return collect_module(im, w, "", 0);
+    if (w->type == PK_DICT) DY_TRY(collect_state_dict(im, w));
+    else {
+        im->model = w;
+        DY_TRY(collect_module(im, w, "", 0));
+    }
+    /* Every storage is read and checked now, before any spec question is asked. */
+    for (size_t i = 0; i < im->n; i++) {
+        const void *data;
+        DY_TRY(storage_bytes(im, &im->v[i], &data));
+    }
+    return DY_OK;
 }
 
 /* ---- the model spec ------------------------------------------------------------------ */
@@ -204,6 +214,19 @@ static named_tensor *find(importer *im, const char *name)
     return NULL;
 }
 
+/* The bytes of a tensor's storage: read (CRC-checked) and of the size it claims. */
+static dy_status storage_bytes(importer *im, const named_tensor *nt, const void **data)
+{
+    const pk_storage *st = nt->t->storage;
+    size_t es = pk_dtype_size(st->dtype), len;
+    DY_TRY_CTX(pt_archive_storage(im->ar, st->key, data, &len), "tensor \"%s\"", nt->name);
+    if ((uint64_t)st->numel > (uint64_t)len / es || (uint64_t)st->numel * es != len)
+        return DY_ERR(DY_ECORRUPT, "%s: storage %s of tensor \"%s\" holds %zu bytes, its %lld %s elements need %llu",
+                      im->path, st->key, nt->name, len, (long long)st->numel, pk_dtype_name(st->dtype),
+                      (unsigned long long)st->numel * es);
+    return DY_OK;
+}
+
 /* Gather a tensor (any strides) into dst as float32. */
 static dy_status to_f32(importer *im, const named_tensor *nt, float *dst)
 {
@@ -214,12 +237,7 @@ static dy_status to_f32(importer *im, const named_tensor *nt, float *dst)
         return DY_ERR(DY_EFORMAT, "%s: tensor \"%s\" holds %s, not floating point", im->path, nt->name,
                       pk_dtype_name(st->dtype));
     const void *data;
-    size_t len;
-    DY_TRY_CTX(pt_archive_storage(im->ar, st->key, &data, &len), "tensor \"%s\"", nt->name);
-    if ((uint64_t)st->numel > (uint64_t)len / es || (uint64_t)st->numel * es != len)
-        return DY_ERR(DY_ECORRUPT, "%s: storage %s of tensor \"%s\" holds %zu bytes, its %lld %s elements need %llu",
-                      im->path, st->key, nt->name, len, (long long)st->numel, pk_dtype_name(st->dtype),
-                      (unsigned long long)st->numel * es);
+    DY_TRY(storage_bytes(im, nt, &data));
     int64_t idx[PK_MAX_NDIM] = {0};
     const uint8_t *b = data;
     for (int64_t i = 0; i < t->numel; i++) {
@@ -256,7 +274,7 @@ static int detect_index(const cJSON *spec)
            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(spec, "head")) - 1;
 }
 
-static dy_status find_nc(importer *im, const cJSON *spec, int *nc)
+static dy_status find_nc(importer *im, const cJSON *spec, const char *spec_from, int *nc)
 {
     const cJSON *an = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(spec, "anchors"), 0);
     int na = cJSON_GetArraySize(an) / 2;
@@ -264,8 +282,8 @@ static dy_status find_nc(importer *im, const cJSON *spec, int *nc)
     snprintf(name, sizeof name, "model.%d.m.0.weight", detect_index(spec));
     const named_tensor *t = find(im, name);
     if (!t || t->t->ndim != 4 || na < 1)
-        return DY_ERR(DY_EFORMAT, "%s: no Detect output convolution \"%s\" as the model spec (%s layers) expects",
-                      im->path, name, name + 6);
+        return DY_ERR(DY_EFORMAT, "%s: no Detect output convolution \"%s\" as the model spec (%s) expects",
+                      im->path, name, spec_from);
     int64_t rows = t->t->shape[0];
     if (rows % na || rows / na < 6 || rows / na - 5 > 100000)
         return DY_ERR(DY_EFORMAT, "%s: \"%s\" has %lld outputs, not %d anchors x (5 + classes)", im->path, name,
@@ -442,7 +460,7 @@ static dy_status run(importer *im, const pt_import_opts *o, pt_import_report *re
     yolo_model *m = NULL;
     char *text = NULL;
     dy_status s = load_spec(im, o, rep, &spec);
-    if (s == DY_OK) s = find_nc(im, spec, &rep->nc);
+    if (s == DY_OK) s = find_nc(im, spec, rep->spec_from, &rep->nc);
     if (s == DY_OK) {
         rep->depth_multiple = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(spec, "depth_multiple"));
         rep->width_multiple = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(spec, "width_multiple"));
