@@ -13,7 +13,8 @@ Writes (OUT/):
   yolov5n-best.pt     yolov5n, nc 3, as train.py + strip_optimizer leave best.pt: the EMA
                       weights in 'model' (fp16), 'ema' None, names {0: 'red', ...}
   tiny-last.pt        a tiny yolov5 (width 1/16) as train.py saves last.pt mid-run:
-                      'model' and 'ema' (different weights, fp16), numpy best_fitness
+                      'model' and 'ema' (different weights, fp16), numpy best_fitness,
+                      anchors 1.25x the spec's (as after autoanchor)
   tiny-state_dict.pt  a plain state_dict (OrderedDict of fp32 tensors) of tiny-last's EMA
   tiny.json           the tiny model's dyolo spec (for `dyolo import --model`)
   *.out.bin           YOLOv5's eval forward of the weights dyolo must pick, float32 LE
@@ -133,9 +134,11 @@ def main(out):
     names = {0: 'red', 1: 'green', 2: 'blue'}
     hyp = {'lr0': 0.01, 'momentum': 0.937, 'box': 0.05, 'cls': 0.5, 'obj': 1.0, 'anchor_t': 4.0}
 
-    def build(cfg, seed):
+    def build(cfg, seed, anchor_gain=1.0):
         m = yolo.DetectionModel(cfg, ch=3, nc=3)
         randomize(m, seed)
+        with torch.no_grad():  # as train.py's autoanchor would: not the spec's anchors any more
+            m.model[-1].anchors *= anchor_gain
         m.nc, m.hyp, m.names = 3, hyp, names  # train.py attaches these
         m.class_weights = torch.tensor([0.5, 1.0, 1.5]) * 3
         return m
@@ -155,7 +158,7 @@ def main(out):
     with open(n_cfg) as f:
         tiny_cfg = yaml.safe_load(f)
     tiny_cfg['width_multiple'] = 0.0625
-    model, ema = build(copy.deepcopy(tiny_cfg), 2), build(copy.deepcopy(tiny_cfg), 3).eval()
+    model, ema = build(copy.deepcopy(tiny_cfg), 2, 1.25), build(copy.deepcopy(tiny_cfg), 3, 1.25).eval()
     ckpt = {'epoch': 1, 'best_fitness': np.array([0.0123]), 'model': copy.deepcopy(model).half(),
             'ema': copy.deepcopy(ema).half(), 'updates': 42, 'optimizer': None,
             'opt': {'imgsz': 64, 'epochs': 3}, 'date': '2024-01-01T00:00:00', 'yolov5pip_version': '7.0.14'}

@@ -37,6 +37,11 @@ tiny-last - ema red, green, blue
 tiny-state_dict tiny.json state_dict none
 LIST
 
+# train.py's autoanchor may change the anchors: the checkpoint's win over the spec's.
+check_contains "$TAP_TMP/tiny-last.log" 'anchors from the checkpoint' "tiny-last: its (autoanchor) anchors replace the spec's"
+check_contains "$TAP_TMP/tiny-state_dict.log" 'anchors from the checkpoint' "tiny-state_dict: also over --model's"
+check_not_contains "$TAP_TMP/yolov5n-best.log" 'anchors from' "yolov5n-best: the spec's anchors already match"
+
 # detect accepts an imported file (val and train read it through the same weights_load).
 "$DYOLO" synth --out "$TAP_TMP/syn" --images 2 --classes 3 --size 64 > /dev/null 2>&1
 img=$(ls "$TAP_TMP"/syn/images/*/* | head -1)

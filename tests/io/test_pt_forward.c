@@ -76,6 +76,7 @@ int main(int argc, char **argv)
             size_t at_box = 0, at_score = 0;
             for (size_t i = 0; i < n; i++) {
                 double d = fabs((double)out[i] - exp[i]);
+                if (!isfinite(d)) d = INFINITY; /* a NaN must fail, not compare false */
                 if (i % no < 4 && d > ebox) ebox = d, at_box = i;
                 if (i % no >= 4 && d > escore) escore = d, at_score = i;
                 if (i % no >= 4) smax = fmax(smax, exp[i]);
