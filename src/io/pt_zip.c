@@ -45,7 +45,7 @@ static dy_status not_zip(const char *path, int code)
     return s;
 }
 
-static dy_status read_entry(pt_archive *a, const char *name, void **data, size_t *len)
+static dy_status read_entry(pt_archive *a, const char *name, size_t max, void **data, size_t *len)
 {
     *data = NULL, *len = 0;
     zip_int64_t idx = zip_name_locate(a->zip, name, 0);
@@ -54,9 +54,9 @@ static dy_status read_entry(pt_archive *a, const char *name, void **data, size_t
     zip_stat_init(&st);
     if (zip_stat_index(a->zip, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
         return DY_ERR(DY_ECORRUPT, "%s: entry \"%s\": %s", a->path, name, zip_strerror(a->zip));
-    if (st.size > PT_MAX_ENTRY)
+    if (st.size > max)
         return DY_ERR(DY_ERANGE, "%s: entry \"%s\" claims %llu bytes (over the limit of %zu)", a->path, name,
-                      (unsigned long long)st.size, PT_MAX_ENTRY);
+                      (unsigned long long)st.size, max);
     zip_file_t *zf = zip_fopen_index(a->zip, (zip_uint64_t)idx, 0);
     if (!zf) return DY_ERR(DY_ECORRUPT, "%s: entry \"%s\": %s", a->path, name, zip_strerror(a->zip));
     size_t n = (size_t)st.size;
@@ -109,7 +109,7 @@ static dy_status check_version(pt_archive *a)
     void *v;
     size_t n;
     snprintf(name, sizeof name, "%s/version", a->prefix);
-    DY_TRY(read_entry(a, name, &v, &n));
+    DY_TRY(read_entry(a, name, 64, &v, &n));
     char *end;
     long ver = strtol(v, &end, 10);
     int ok = end != v && ver >= 1 && ver <= 3;
@@ -117,7 +117,7 @@ static dy_status check_version(pt_archive *a)
     if (!ok) return DY_ERR(DY_EUNSUPPORTED, "%s: serialization version \"%s\" is not 1..3", a->path, name);
     snprintf(name, sizeof name, "%s/byteorder", a->prefix);
     if (zip_name_locate(a->zip, name, 0) < 0) return DY_OK; /* torch < 2.1: always little-endian */
-    DY_TRY(read_entry(a, name, &v, &n));
+    DY_TRY(read_entry(a, name, 64, &v, &n));
     ok = !strncmp(v, "little", 6);
     free(v);
     return ok ? DY_OK : DY_ERR(DY_EUNSUPPORTED, "%s: a big-endian .pt file", a->path);
@@ -149,7 +149,7 @@ dy_status pt_archive_pickle(pt_archive *a, const void **data, size_t *len)
     if (!a->pickle) {
         char name[300];
         snprintf(name, sizeof name, "%s/data.pkl", a->prefix);
-        DY_TRY(read_entry(a, name, &a->pickle, &a->pickle_len));
+        DY_TRY(read_entry(a, name, PT_MAX_PICKLE, &a->pickle, &a->pickle_len));
     }
     *data = a->pickle, *len = a->pickle_len;
     return DY_OK;
@@ -172,7 +172,7 @@ dy_status pt_archive_storage(pt_archive *a, const char *key, const void **data, 
     if ((size_t)snprintf(name, sizeof name, "%s/data/%s", a->prefix, key) >= sizeof name)
         return DY_ERR(DY_EFORMAT, "%s: storage key \"%.40s...\" too long", a->path, key);
     pt_cached *c = &a->cache[a->ncache];
-    DY_TRY_CTX(read_entry(a, name, &c->data, &c->len), "storage %s", key);
+    DY_TRY_CTX(read_entry(a, name, PT_MAX_ENTRY, &c->data, &c->len), "storage %s", key);
     if (!(c->key = strdup(key))) {
         free(c->data);
         return DY_ERR(DY_ENOMEM, "out of memory");

@@ -5,7 +5,7 @@
  * allocate without limit.  The pickle itself is for unpickle.h.
  *
  * defines: pt_archive, pt_archive_open, pt_archive_pickle, pt_archive_storage,
- *          pt_archive_close, PT_MAX_ENTRY
+ *          pt_archive_close, pt_archive_path, PT_MAX_ENTRY, PT_MAX_PICKLE
  */
 #ifndef DY_IO_PT_ZIP_H
 #define DY_IO_PT_ZIP_H
@@ -14,7 +14,8 @@
 
 #include "core/err.h"
 
-#define PT_MAX_ENTRY ((size_t)4 << 30) /* bytes in one archive entry */
+#define PT_MAX_ENTRY ((size_t)1 << 30)    /* bytes in one storage entry (yolov5x: 10 MB max) */
+#define PT_MAX_PICKLE ((size_t)256 << 20) /* bytes of data.pkl (yolov5x: ~0.2 MB) */
 
 typedef struct pt_archive pt_archive;
 
