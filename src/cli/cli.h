@@ -63,6 +63,7 @@ int cli_synth_main(int argc, char **argv);
 int cli_pack_main(int argc, char **argv);
 int cli_model_main(int argc, char **argv);
 int cli_ckpt_main(int argc, char **argv);
+int cli_import_main(int argc, char **argv);
 int cli_train_main(int argc, char **argv);
 int cli_val_main(int argc, char **argv);
 int cli_detect_main(int argc, char **argv);

@@ -26,6 +26,7 @@ static const cli_command commands[] = {
     {"bench", cli_bench_main, "benchmarks (dyolo bench --help lists the kinds)"},
     {"ckpt", cli_ckpt_main, "list, verify, inspect and export checkpoints"},
     {"export", cli_export_main, "export weights as ONNX (BN folded, YOLOv5 decode) for deployment"},
+    {"import", cli_import_main, "convert a YOLOv5 .pt checkpoint or state_dict to dyolo weights (safely)"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 
