@@ -40,8 +40,12 @@ assert a == b and a, (len(a), len(b))
 PYEOF
 }
 wait_for() { # wait_for FILE PATTERN COUNT: up to 60 s
+  # The file may not exist yet: a loaded machine runs the background job's redirection
+  # after this loop starts (grep -c then prints nothing; count that as 0).
   i=0
-  while [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  while c=$(grep -c -- "$2" "$1" 2>/dev/null); [ "${c:-0}" -lt "$3" ] && [ $i -lt 600 ]; do
+    sleep 0.1; i=$((i + 1))
+  done
   [ $i -lt 600 ]
 }
 
