@@ -13,7 +13,8 @@ STEPS=60
 digest() { sed -n 's/.*\[r0\].*final step [0-9]* digest \([0-9a-f]*\).*/\1/p' "$1"; }
 wait_for() { # wait_for FILE PATTERN COUNT: up to 30 s
   i=0
-  while [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -lt "$3" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  # a missing file (the background job's redirection not done yet) counts as 0
+  while c=$(grep -c -- "$2" "$1" 2>/dev/null); [ "${c:-0}" -lt "$3" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
   [ $i -lt 300 ]
 }
 start_toy() { # start_toy DIR LOG INTERVAL: background run, pid in $bg
