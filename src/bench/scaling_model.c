@@ -16,11 +16,13 @@ double scal_allreduce_s(double bytes, int nodes, int per_node, const scal_machin
     return scal_ring_s(bytes, per_node, m->intra) + scal_ring_s(bytes, nodes, m->inter);
 }
 
+/* Relative to one rank: the one-rank step was measured with the same cores, and a
+ * single rank that already had to share them (cores < threads) was slowed as much. */
 double scal_contention(int per_node, const scal_machine *m)
 {
     if (m->cores <= 0) return 1;
-    double c = (double)per_node * (m->threads > 0 ? m->threads : 1) / m->cores;
-    return c > 1 ? c : 1;
+    double t = m->threads > 0 ? m->threads : 1, c = per_node * t / m->cores, c1 = t / m->cores;
+    return (c > 1 ? c : 1) / (c1 > 1 ? c1 : 1);
 }
 
 void scal_predict(const scal_step *s, const scal_machine *m, int nodes, int per_node, scal_point *out)

@@ -14,7 +14,8 @@
  * The step: forward F, backward Bw, the rest R (optimizer, data, overheads) measured
  * on one device; bucket k of s_k bytes is ready at fraction f_k of backward.  On a
  * CPU transport the ranks of a node share its cores: with c = max(1, ranks per node
- * x threads / cores) every compute time and every all-reduce is c times longer, and
+ * x threads / cores) / max(1, threads / cores) (relative to the one-rank measurement)
+ * every compute time and every all-reduce is c times longer, and
  * a share h of each all-reduce runs on the compute core itself (Open MPI's copies
  * and sums inside backward's MPI_Test) and lengthens backward; NCCL has c = 1, h = 0.
  * The buckets go out one after another on one communication stream:
@@ -34,7 +35,8 @@ typedef struct {
 
 typedef struct {
     scal_link intra, inter; /* inside a node (NVLink, shared memory); between nodes, per node */
-    int cores;              /* CPU transport: cores per node the ranks share (0: no sharing, GPUs) */
+    double cores;           /* CPU transport: cores per node the ranks share (0: no sharing, GPUs);
+                             * fractional when fitted on a machine others load too */
     int threads;            /* threads per rank (with cores) */
     double comm_share;      /* h: share of each all-reduce that runs on the compute core */
 } scal_machine;
@@ -61,7 +63,7 @@ double scal_ring_s(double bytes, int p, scal_link l);
 /* One all-reduce of `bytes` over nodes x per_node ranks (ring on one node, else
  * hierarchical as above), before the contention factor. */
 double scal_allreduce_s(double bytes, int nodes, int per_node, const scal_machine *m);
-/* c = max(1, per_node x threads / cores); 1 when cores <= 0. */
+/* c = max(1, per_node x threads / cores) / max(1, threads / cores); 1 when cores <= 0. */
 double scal_contention(int per_node, const scal_machine *m);
 void scal_predict(const scal_step *s, const scal_machine *m, int nodes, int per_node, scal_point *out);
 /* The bus bandwidth that makes nb back-to-back all-reduces of `bytes` in total over
