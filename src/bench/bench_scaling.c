@@ -384,9 +384,10 @@ static dy_status plot(const sc_args *a, const scal_point *t, int nt, const scal_
     char title[160], xl[96];
     snprintf(title, sizeof title, "dyolo scaling model: efficiency vs ranks (%d per node)", a->gpn);
     snprintf(xl, sizeof xl, "log2(ranks) / log2(%d)", maxr);
-    plot_series s[3] = {{"model, table", x[0], y[0], nt, 2},
-                        {"model, validated runs", x[1], y[1], nv, 1},
-                        {"measured", x[2], y[2], nv, 2}};
+    /* thick 0: plot.c gives each thin series its own palette colour */
+    plot_series s[3] = {{"model, table", x[0], y[0], nt, 0},
+                        {"model, validated runs", x[1], y[1], nv, 0},
+                        {"measured", x[2], y[2], nv, 0}};
     return plot_lines_png(a->plot, title, xl, "efficiency vs linear", s, nv ? 3 : 1);
 }
 
