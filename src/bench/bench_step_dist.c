@@ -26,14 +26,20 @@
  * Data: synthetic images and boxes (different per rank; data wait 0), or with
  * --data the real loader on those shards.
  *
+ * --json PATH: rank 0 also writes the numbers (rank 0's means and the maximum over
+ * ranks, and each bucket's size and launch time within the last step's backward) for
+ * `dyolo bench scaling`, which predicts other rank counts from them.
+ *
  * defines: bench_step_dist_wanted, bench_step_dist_main
  */
 #include "bench/bench_step_dist.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/check.h"
@@ -56,7 +62,7 @@ enum { SYNC_AUTO = 0, SYNC_CLOCK, SYNC_BARRIER, SYNC_OFF };
 static const char dist_help[] =
     "usage: mpirun -np N dyolo bench step --dist --config SPEC [--imgsz PX] [--batch B]\n"
     "         [--threads T] [--iters K] [--warmup W] [--bucket-mb M] [--first-bucket-mb M]\n"
-    "         [--data MANIFEST] [--nc N] [--sync-wait MODE] [--set KEY=VALUE]...\n"
+    "         [--data MANIFEST] [--nc N] [--sync-wait MODE] [--json PATH] [--set KEY=VALUE]...\n"
     "\n"
     "Distributed mode of `dyolo bench step` (chosen by --dist, by running under mpirun\n"
     "with more than one rank, or by any option below that only it has): real training\n"
@@ -80,11 +86,13 @@ static const char dist_help[] =
     "                       stamps; default on one node), barrier (before the bucket\n"
     "                       wait; default on several nodes; it also progresses the\n"
     "                       all-reduce), off (imbalance counts as exposed comm)\n"
+    "  --json PATH          rank 0 writes the breakdown and the buckets (sizes, launch\n"
+    "                       times in backward) as JSON, the input of `dyolo bench scaling`\n"
     "  --set KEY=VALUE      any config key (dist.progress=thread, train.amp=true, ...)\n"
     "  -h, --help           show this help\n";
 
 typedef struct {
-    const char *spec, *data, *sets[MAX_SETS];
+    const char *spec, *data, *json, *sets[MAX_SETS];
     int imgsz, batch, threads, iters, warmup, nc, sync_wait, nsets; /* sync_wait: SYNC_* */
     double bucket_mb, first_bucket_mb; /* < 0: the config's default */
 } dist_args;
@@ -116,7 +124,7 @@ typedef struct {
 int bench_step_dist_wanted(int argc, char **argv)
 {
     static const char *const only_dist[] = {"--dist", "--bucket-mb", "--first-bucket-mb", "--data", "--set",
-                                            "--sync-wait", "--warmup"};
+                                            "--sync-wait", "--warmup", "--json"};
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof only_dist / sizeof *only_dist; k++)
             if (!strcmp(argv[i], only_dist[k])) return 1;
@@ -159,6 +167,7 @@ static int parse_value(dist_args *a, const char *o, const char *v)
     if (!strcmp(o, "--first-bucket-mb")) return parse_mb(o, v, &a->first_bucket_mb);
     if (!strcmp(o, "--config") || !strcmp(o, "--spec")) a->spec = v;
     else if (!strcmp(o, "--data")) a->data = v;
+    else if (!strcmp(o, "--json")) a->json = v;
     else if (!strcmp(o, "--sync-wait")) {
         a->sync_wait = !strcmp(v, "clock") ? SYNC_CLOCK : !strcmp(v, "barrier") ? SYNC_BARRIER
                      : !strcmp(v, "off") ? SYNC_OFF : -1;
@@ -469,6 +478,56 @@ static void print_report(const bench_ctx *b, const dist_args *a, const double *v
     printf("(max ranks: the largest per-rank mean; its hidden is the worst rank's)\n");
 }
 
+static void json_phases(cJSON *o, const char *name, const double *v)
+{
+    static const char *const keys[TRAIN_TM_N] = {"data_wait", "forward", "loss", "backward", "exposed_comm",
+                                                 "optimizer", "sync_wait"};
+    cJSON *p = cJSON_AddObjectToObject(o, name);
+    for (int i = 0; i < TRAIN_TM_N; i++) cJSON_AddNumberToObject(p, keys[i], 1e3 * v[i]);
+    cJSON_AddNumberToObject(p, "step", 1e3 * v[V_STEP]);
+    cJSON_AddNumberToObject(p, "allreduce_alone", 1e3 * v[V_ALONE]);
+    cJSON_AddNumberToObject(p, "hooks", 1e3 * v[V_HOOK]);
+}
+
+/* Rank 0's numbers for `dyolo bench scaling` (times in ms). */
+static dy_status write_json(const bench_ctx *b, const dist_args *a, const bench_times *bt, const double *v0,
+                            const double *vmax)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "spec", a->spec);
+    cJSON_AddNumberToObject(o, "ranks", b->d.size);
+    cJSON_AddNumberToObject(o, "nodes", b->d.nnodes);
+    cJSON_AddNumberToObject(o, "ranks_per_node", b->d.local_size);
+    cJSON_AddNumberToObject(o, "threads", a->threads);
+    cJSON_AddNumberToObject(o, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    cJSON_AddNumberToObject(o, "batch", a->batch);
+    cJSON_AddNumberToObject(o, "imgsz", a->imgsz);
+    cJSON_AddNumberToObject(o, "iters", a->iters);
+    cJSON_AddStringToObject(o, "transport", comm_name(b->comm));
+    json_phases(o, "ms", v0);
+    json_phases(o, "ms_max", vmax);
+    cJSON_AddNumberToObject(o, "last_backward_ms", 1e3 * (bt->t_backward[1] - bt->t_backward[0]));
+    cJSON *bk = cJSON_AddArrayToObject(o, "buckets");
+    for (int k = 0; k < ddp_nbuckets(b->ddp); k++) {
+        size_t off, cnt;
+        double tl, td;
+        ddp_bucket_span(b->ddp, k, &off, &cnt);
+        ddp_bucket_times(b->ddp, k, &tl, &td);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "bytes", (double)cnt * sizeof(float));
+        cJSON_AddNumberToObject(e, "launch_ms", 1e3 * (tl - bt->t_backward[0]));
+        cJSON_AddNumberToObject(e, "done_ms", 1e3 * (td - bt->t_backward[0]));
+        cJSON_AddItemToArray(bk, e);
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = text ? fopen(a->json, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f)) ok = 0;
+    free(text);
+    return ok ? DY_OK : DY_ERR(DY_EIO, "--json %s: cannot write it", a->json);
+}
+
 static dy_status report(bench_ctx *b, const dist_args *a, const bench_times *bt)
 {
     ddp_stats ds;
@@ -485,7 +544,8 @@ static dy_status report(bench_ctx *b, const dist_args *a, const bench_times *bt)
     v[V_NEG_NET] = -(net < 0 ? 0 : net);
     MPI_CHECK(MPI_Reduce(v, vmax, V_N, MPI_DOUBLE, MPI_MAX, 0, b->d.world));
     if (b->d.rank == 0) print_report(b, a, v, vmax, &ds);
-    return DY_OK;
+    dy_status s = b->d.rank == 0 && a->json ? write_json(b, a, bt, v, vmax) : DY_OK;
+    return dist_agree(b->d.world, s);
 }
 
 static dy_status bench(bench_ctx *b, const dist_args *a)

@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "dist/dist.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_REQUEUE = 75 };
 
@@ -65,6 +66,10 @@ int cli_model_main(int argc, char **argv);
 int cli_ckpt_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
 int cli_train_main(int argc, char **argv);
+/* `dyolo train --dry-run` (cli_dryrun.c): rank 0 prints every rank's node, local rank,
+ * device and transport; collective on d->world; returns the exit code. */
+int cli_train_dry_run(const cfg *c, const dist_ctx *d);
+
 int cli_val_main(int argc, char **argv);
 int cli_detect_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);

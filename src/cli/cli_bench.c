@@ -28,6 +28,8 @@ static const struct {
      "all-reduce time and bus bandwidth per size and transport; DDP overlap"},
     {"ckpt", bench_ckpt_main,
      "checkpoint write/read bandwidth vs the disk (dd), sync and async overhead"},
+    {"scaling", bench_scaling_main,
+     "predicted step time and efficiency for N ranks on M nodes (alpha-beta model)"},
 };
 #define NKINDS (int)(sizeof bench_kinds / sizeof bench_kinds[0])
 

@@ -21,12 +21,15 @@ static const char train_help[] =
     "\n"
     "  --resume auto          continue from the newest checkpoint that verifies in the\n"
     "                         run's checkpoint directory (start fresh when there is none)\n"
-    "  --resume PATH          continue from that checkpoint file\n" CLI_COMMON_HELP
+    "  --resume PATH          continue from that checkpoint file\n"
+    "  --dry-run              start the ranks as the job would, print each rank's node,\n"
+    "                         local rank, device (GPU by node-local rank) and transport,\n"
+    "                         and exit 0 without loading data or training\n" CLI_COMMON_HELP
     "\n"
     "Exit status: 0 finished, 1 error, 2 usage, 75 checkpointed after a signal\n"
     "(SIGUSR1/SIGTERM/SIGINT): requeue the job and run it again with --resume auto.\n";
 
-static int parse(int argc, char **argv, cli_common *o, const char **resume)
+static int parse(int argc, char **argv, cli_common *o, const char **resume, int *dry_run)
 {
     for (int i = 1; i < argc; i++) {
         int r = cli_common_option(o, argc, argv, &i);
@@ -35,6 +38,10 @@ static int parse(int argc, char **argv, cli_common *o, const char **resume)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(train_help, stdout);
             return -1;
+        }
+        if (!strcmp(argv[i], "--dry-run")) {
+            *dry_run = 1;
+            continue;
         }
         if (!strcmp(argv[i], "--resume") && i + 1 < argc) {
             *resume = argv[++i];
@@ -53,7 +60,8 @@ int cli_train_main(int argc, char **argv)
 {
     cli_common o = {0};
     const char *resume = NULL;
-    int rc = parse(argc, argv, &o, &resume);
+    int dry_run = 0;
+    int rc = parse(argc, argv, &o, &resume, &dry_run);
     if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
     dist_ctx d;
     memset(&d, 0, sizeof d);
@@ -71,6 +79,12 @@ int cli_train_main(int argc, char **argv)
         char *json = cfg_to_json(c);
         s = dist_check_same(&d, json ? json : "", "the effective configuration");
         free(json);
+    }
+    if (s == DY_OK && dry_run) {
+        rc = cli_train_dry_run(c, &d);
+        cfg_free(c);
+        dist_finalize(&d);
+        return rc;
     }
     trainer_opts to = {resume};
     trainer_result res;

@@ -57,7 +57,32 @@ static dy_status agree_gpu(const cfg *c, const dist_ctx *d, int *gpu_usable)
     return DY_OK;
 }
 
-static dy_status open_backend(const cfg *c, dist_runtime *rt, const gpu_info *gi)
+dy_status dist_runtime_choose(const cfg *c, const dist_ctx *d, dist_runtime_choice *ch)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->dev.device = -1;
+    gpu_info gi;
+    gpu_query(&gi);
+    int usable = gi.device_count > 0;
+    DY_TRY(agree_gpu(c, d, &usable));
+    const char *device = cfg_str(c, "runtime.device");
+    const char *why = gi.device_count > 0 ? "not every rank has one" : gi.reason;
+    dy_status s = dist_runtime_decide(device, cfg_str(c, "dist.transport"), usable, why, &ch->use_gpu,
+                                      &ch->transport);
+    /* The same config on every rank, but not the same GPUs (runtime.device=cuda on a
+     * node without one): all fail together before the node-wide mapping. */
+    DY_TRY(dist_agree(d->world, s));
+    if (!ch->use_gpu && !strcmp(device, "cpu"))
+        snprintf(ch->why_cpu, sizeof ch->why_cpu, "runtime.device=cpu");
+    else if (!ch->use_gpu) /* the reason is at most 511 characters, and cut if need be */
+        snprintf(ch->why_cpu, sizeof ch->why_cpu, "no usable GPU: %.480s", why && *why ? why : "none visible");
+    DY_TRY(dist_select_device(d, ch->use_gpu, &ch->dev));
+    if (ch->dev.device >= 0 && ch->dev.device < gi.device_count)
+        snprintf(ch->gpu_name, sizeof ch->gpu_name, "%s", gi.dev[ch->dev.device].name);
+    return DY_OK;
+}
+
+static dy_status open_backend(const cfg *c, dist_runtime *rt, const dist_runtime_choice *ch)
 {
     if (rt->dev.device < 0) {
         rt->be = tn_backend_cpu();
@@ -68,8 +93,8 @@ static dy_status open_backend(const cfg *c, dist_runtime *rt, const gpu_info *gi
                       .ws_limit_bytes = (size_t)(cfg_float(c, "runtime.cuda_workspace_mb") * 1048576.0)};
     DY_TRY_CTX(tn_backend_cuda_open(&o, &rt->be), "runtime.device=cuda, device %d", rt->dev.device);
     rt->cuda = 1;
-    const char *name = rt->dev.device < gi->device_count ? gi->dev[rt->dev.device].name : "?";
-    snprintf(rt->desc, sizeof rt->desc, "cuda:%d (%s, physical %s) + nccl", rt->dev.device, name, rt->dev.physical);
+    snprintf(rt->desc, sizeof rt->desc, "cuda:%d (%s, physical %s) + nccl", rt->dev.device,
+             ch->gpu_name[0] ? ch->gpu_name : "?", rt->dev.physical);
     return DY_OK;
 }
 
@@ -77,21 +102,15 @@ dy_status dist_runtime_open(const cfg *c, const dist_ctx *d, dist_runtime *rt)
 {
     memset(rt, 0, sizeof *rt);
     rt->dev.device = -1;
-    gpu_info gi;
-    gpu_query(&gi);
-    int usable = gi.device_count > 0, use_gpu = 0;
-    DY_TRY(agree_gpu(c, d, &usable));
-    comm_transport tr;
-    DY_TRY(dist_runtime_decide(cfg_str(c, "runtime.device"), cfg_str(c, "dist.transport"), usable,
-                               gi.device_count > 0 ? "not every rank has one" : gi.reason, &use_gpu, &tr));
-    if (!use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
-        log_info("runtime.device=auto: no usable GPU (%s): using the CPU backend and the MPI transport",
-                 gi.device_count > 0 ? "not every rank has one" : gi.reason);
-    DY_TRY(dist_select_device(d, use_gpu, &rt->dev));
-    DY_TRY(open_backend(c, rt, &gi));
+    dist_runtime_choice ch;
+    DY_TRY(dist_runtime_choose(c, d, &ch));
+    if (!ch.use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
+        log_info("runtime.device=auto, %s: using the CPU backend and the MPI transport", ch.why_cpu);
+    rt->dev = ch.dev;
+    DY_TRY(open_backend(c, rt, &ch));
     comm_opts co;
     DY_TRY(dist_opts_from_cfg(c, rt->dev.device, &co, &rt->dopt));
-    co.transport = tr;
+    co.transport = ch.transport;
     co.compute_stream = rt->be->stream(); /* NCCL waits for the backend's queued work */
     DY_TRY(comm_create(d->world, &co, &rt->comm));
     log_info("compute on %s (rank %d of %d)", rt->desc, d->rank, d->size);

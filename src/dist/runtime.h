@@ -14,8 +14,12 @@
  * Under `auto` every rank must see a GPU for any to use one (agreed by an
  * all-reduce), so a job never mixes transports.
  *
- * defines: dist_runtime, dist_runtime_decide, dist_runtime_open, dist_runtime_close,
- *          cfg_section_runtime */
+ * dist_runtime_choose is the decision without opening anything (no backend, no
+ * communicator): what `dyolo train --dry-run` prints per rank, and the first half
+ * of dist_runtime_open, so the dry run cannot drift from what a real job does.
+ *
+ * defines: dist_runtime, dist_runtime_choice, dist_runtime_decide, dist_runtime_choose,
+ *          dist_runtime_open, dist_runtime_close, cfg_section_runtime */
 #ifndef DY_DIST_RUNTIME_H
 #define DY_DIST_RUNTIME_H
 
@@ -41,6 +45,21 @@ typedef struct {
  * with a message naming the keys. */
 dy_status dist_runtime_decide(const char *device, const char *transport, int gpu_usable, const char *why_none,
                               int *use_gpu, comm_transport *tr);
+
+/* What a rank will run on, decided but not opened. */
+typedef struct {
+    int use_gpu;             /* the CUDA backend (device = dev.device) */
+    comm_transport transport;/* MPI or NCCL, never AUTO */
+    dist_devmap_out dev;     /* device ordinal and physical GPU (-1 / "cpu") */
+    char gpu_name[256];      /* the device's name ("" on the CPU) */
+    char why_cpu[512];       /* on the CPU: why ("runtime.device=cpu", the CUDA error, ...) */
+} dist_runtime_choice;
+
+/* Collective on d->world (and d->node): the decision of dist_runtime_decide, with
+ * the GPU question agreed by all ranks under auto and the decision's errors agreed
+ * by all ranks (none goes on to the device mapping's node collective alone), then
+ * the device by node-local rank (dist_select_device).  Opens nothing. */
+dy_status dist_runtime_choose(const cfg *c, const dist_ctx *d, dist_runtime_choice *ch);
 
 /* Collective on d->world: decides (all ranks agree under auto), maps the device by
  * node-local rank, opens the backend and the communicator, and logs the choice once

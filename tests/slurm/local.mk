@@ -5,7 +5,7 @@ check_PROGRAMS += tests/slurm/test_standin_trainer
 tests_slurm_test_standin_trainer_SOURCES = tests/slurm/test_standin_trainer.c
 
 SLURM_TESTS = tests/slurm/standin.sh tests/slurm/submit.sh tests/slurm/dyolo_train.sh tests/slurm/preempt.sh tests/slurm/nodefail.sh \
-	tests/slurm/timelimit.sh
+	tests/slurm/timelimit.sh tests/slurm/dryrun.sh
 TESTS += $(SLURM_TESTS)
 EXTRA_DIST += $(SLURM_TESTS) tests/slurm/slurm-lib.sh slurm/cluster/cluster.sh \
 	slurm/train.sbatch slurm/train-cpu.sbatch slurm/scaling.sbatch slurm/scaling.sh \
