@@ -140,7 +140,9 @@ dy_status dist_map_device(const dist_devmap_in *in, int want_gpu, dist_devmap_ou
     memset(out, 0, sizeof *out);
     out->device = -1;
     const char *node = in->node_name ? in->node_name : "?";
-    if (in->slurm_localid >= 0 && in->slurm_localid != in->local_rank)
+    /* Under mpirun inside an allocation every rank inherits its Open MPI daemon's
+     * SLURM_LOCALID (0): when Open MPI names the local rank, Slurm's is not the rank's. */
+    if (in->slurm_localid >= 0 && in->ompi_local_rank < 0 && in->slurm_localid != in->local_rank)
         add_warning(out, "SLURM_LOCALID", in->slurm_localid, in->local_rank);
     if (in->ompi_local_rank >= 0 && in->ompi_local_rank != in->local_rank)
         add_warning(out, "OMPI_COMM_WORLD_LOCAL_RANK", in->ompi_local_rank, in->local_rank);

@@ -86,8 +86,14 @@ int main(void)
 
     i = in(1, 2, 0, 3, NULL, 2);
     TAP_EQ_INT(dist_map_device(&i, 1, &o), DY_OK, "inconsistent local-rank variables are not fatal");
-    TAP_STR_HAS(o.warning, "SLURM_LOCALID=0 disagrees with the MPI node-local rank 1", "SLURM_LOCALID reported");
     TAP_STR_HAS(o.warning, "OMPI_COMM_WORLD_LOCAL_RANK=3", "Open MPI's local rank reported");
+    i = in(1, 2, 0, -1, NULL, 2);
+    dist_map_device(&i, 1, &o);
+    TAP_STR_HAS(o.warning, "SLURM_LOCALID=0 disagrees with the MPI node-local rank 1", "SLURM_LOCALID reported (srun)");
+    i = in(1, 2, 0, 1, NULL, 2);
+    dist_map_device(&i, 1, &o);
+    TAP_OK(o.warning[0] == 0, "mpirun inside an allocation: the daemon's SLURM_LOCALID=0 is not a disagreement (%s)",
+           o.warning);
 
     i = in(0, 1, -1, -1, "0,1,2", 2);
     dist_map_device(&i, 1, &o);
