@@ -6,11 +6,13 @@
 #include "fuzz_util.h"
 
 #include "core/config.h"
+#include "train/train_config.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     fz_setup();
+    train_config_register_all(); /* the library's sections, as the program registers them */
     return 0;
 }
 
