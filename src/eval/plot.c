@@ -111,7 +111,7 @@ static void axes(plot_canvas *c, const char *title, const char *xl, const char *
 static void tick_label(double v, char *buf, size_t len)
 {
     if (v != 0 && (fabs(v) < 1e-3 || fabs(v) >= 1e5))
-        snprintf(buf, len, "%.1e", v);
+        snprintf(buf, len, "%.2e", v);
     else
         snprintf(buf, len, "%.4g", v);
 }

@@ -52,7 +52,7 @@ static void class_bars(plot_canvas *c, int ox, int oy, const int32_t *cls, size_
 
 static void box_shapes(plot_canvas *c, int ox, int oy, const float *box, size_t n)
 {
-    frame(c, ox, oy, "BOX SHAPES (1000, CENTRED)", "", "");
+    frame(c, ox, oy, "BOX SHAPES (CENTRED)", "", "");
     size_t step = n > 1000 ? n / 1000 : 1;
     for (size_t i = 0; i < n; i += step) {
         const float *b = box + 4 * i;
