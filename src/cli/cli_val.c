@@ -126,7 +126,7 @@ static dy_status run_val(const val_args *a, const dist_ctx *d)
     nms_params np = NMS_VAL_DEFAULTS;
     np.conf_thres = a->conf, np.iou_thres = a->iou;
     validate_result v;
-    if (s == DY_OK) s = validate_run(m, l, d->world, &np, 10, &v);
+    if (s == DY_OK) s = validate_run(m, l, d->world, &np, 10, NULL, &v);
     if (s == DY_OK && d->rank == 0) s = write_outputs(a, &wi, &v);
     if (l) loader_close(l);
     if (s == DY_OK) validate_result_free(&v);

@@ -11,3 +11,6 @@ libdyolo_a_SOURCES += src/eval/report.c src/eval/report.h
 libdyolo_a_SOURCES += src/eval/validate.c src/eval/validate.h
 libdyolo_a_SOURCES += src/eval/draw.c src/eval/draw.h
 libdyolo_a_SOURCES += src/eval/weights.c src/eval/weights.h
+libdyolo_a_SOURCES += src/eval/confusion.c src/eval/confusion.h
+libdyolo_a_SOURCES += src/eval/plot_batch.c src/eval/plot_batch.h
+libdyolo_a_SOURCES += src/eval/plot_labels.c src/eval/plot_labels.h

@@ -31,10 +31,12 @@ static dy_status add_ground_truth(eval_set *s, const data_batch *b, int i)
 }
 
 static dy_status add_detections(eval_set *s, nms_ctx *ctx, const float *pred, size_t na, int nc,
-                                const nms_params *np, const data_batch *b, int i, nms_box *boxes)
+                                const nms_params *np, const data_batch *b, int i, nms_box *boxes,
+                                const validate_hook *hook)
 {
     int n = 0;
     DY_TRY(nms_image(ctx, pred, (int)na, nc, np, boxes, &n));
+    if (hook) hook->fn(hook->ctx, b, i, boxes, n);
     const float *lb = b->letterbox + 3 * i;
     nms_unletterbox(boxes, n, lb[0], lb[1], lb[2], b->orig_size[2 * i], b->orig_size[2 * i + 1]);
     for (int k = 0; k < n; k++) {
@@ -45,7 +47,8 @@ static dy_status add_detections(eval_set *s, nms_ctx *ctx, const float *pred, si
     return DY_OK;
 }
 
-static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np, double progress_s, eval_set *local)
+static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np, double progress_s,
+                           const validate_hook *hook, eval_set *local)
 {
     int nc = yolo_model_nc(m);
     size_t na = yolo_model_num_anchors_total(m);
@@ -68,7 +71,8 @@ static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np
             s = eval_set_add_image(local, b->index[i] + 1);
             if (s == DY_OK) s = add_ground_truth(local, b, i);
             if (s == DY_OK)
-                s = add_detections(local, &ctx, out + (size_t)i * na * (5 + nc), na, nc, np, b, i, boxes);
+                s = add_detections(local, &ctx, out + (size_t)i * na * (5 + nc), na, nc, np, b, i, boxes,
+                                   step == 0 && hook && hook->fn ? hook : NULL);
         }
         loader_release(val, b);
         log_progress_update(&bar, ++step, NULL);
@@ -80,13 +84,13 @@ static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np
 }
 
 dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms_params *np, double progress_s,
-                       validate_result *r)
+                       const validate_hook *hook, validate_result *r)
 {
     memset(r, 0, sizeof *r);
     double t0 = timer_now();
     eval_set local;
     eval_set_init(&local, yolo_model_nc(m));
-    dy_status s = infer_all(m, val, np, progress_s, &local);
+    dy_status s = infer_all(m, val, np, progress_s, hook, &local);
     /* Every rank reaches the gather (even after a local failure) so none hangs, and
      * all report the failing rank's error. */
     s = dist_agree(comm, s);

@@ -3,7 +3,7 @@
  * decodes, applies NMS, maps boxes back to original pixels, then the sets are
  * gathered canonically (eval_dist.h) and both mAP protocols are computed, giving
  * bit-identical results on every rank and for every world size.
- * defines: validate_result, validate_run, validate_result_free */
+ * defines: validate_result, validate_hook, validate_run, validate_result_free */
 #ifndef DY_EVAL_VALIDATE_H
 #define DY_EVAL_VALIDATE_H
 
@@ -24,9 +24,18 @@ typedef struct {
     double seconds, images_per_s; /* inference + NMS + metrics, global images */
 } validate_result;
 
-/* The model must be planned for the loader's per-rank batch size.  Collective. */
+/* Sees each image of this rank's first validation batch after NMS, before the boxes
+ * are mapped back to original pixels (they are in the batch's network pixels): the
+ * trainer draws val_batch0_*.jpg from it.  Local; must not fail the validation. */
+typedef struct {
+    void (*fn)(void *ctx, const data_batch *b, int i, const nms_box *boxes, int n);
+    void *ctx;
+} validate_hook;
+
+/* The model must be planned for the loader's per-rank batch size.  Collective.
+ * hook may be NULL. */
 dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms_params *np, double progress_s,
-                       validate_result *r);
+                       const validate_hook *hook, validate_result *r);
 void validate_result_free(validate_result *r);
 
 #endif

@@ -20,6 +20,7 @@
 #include "train/signals.h"
 #include "train/transfer.h"
 #include "train/trainer_internal.h"
+#include "train/trainer_plots.h"
 
 /* ------------------------------------------------------------------ set-up */
 
@@ -191,6 +192,7 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
+    trainer_plots_open(t); /* rank 0; never fails the run */
     return DY_OK;
 }
 
@@ -199,6 +201,7 @@ static void teardown(trainer *t)
     /* An asynchronous write still in flight (an error path): let it end before the
      * loaders close their files and MPI goes away. */
     if (t->ckpt_pending && trainer_ckpt_finish(t) != DY_OK) log_warn("%s", err_msg());
+    trainer_plots_close(t); /* before the names it reads are freed */
     free(t->ckpt_snap);
     signals_uninstall();
     if (t->train) loader_close(t->train);
@@ -274,6 +277,10 @@ static dy_status step_agree(trainer *t, const train_step_info *info, epoch_stats
     *ckpt_now = v[4] > 0;
     if (t->ckpt_pending && v[5] == t->dist->size) DY_TRY(trainer_ckpt_finish(t));
     double box = v[0] / t->dist->size, obj = v[1] / t->dist->size, cls = v[2] / t->dist->size;
+    t->ep_loss[0] += box, t->ep_loss[1] += obj, t->ep_loss[2] += cls, t->ep_n++;
+    /* YOLOv5's x/lr0..2 order: biases, weights with decay, BatchNorm weights */
+    t->ep_lr[0] = info->sched.lr[OPT_GROUP_BIAS], t->ep_lr[1] = info->sched.lr[OPT_GROUP_DECAY];
+    t->ep_lr[2] = info->sched.lr[OPT_GROUP_BN];
     es->steps++;
     es->box += (box - es->box) / (double)es->steps;
     es->obj += (obj - es->obj) / (double)es->steps;
@@ -324,6 +331,7 @@ static dy_status run_epoch(trainer *t, int *stop)
         es.wait += timer_now() - w0;
         t->tm[0] += timer_now() - w0;
         if (!b) break;
+        trainer_plots_batch(t, b); /* rank 0, the run's first micro-batches: a copy, drawn later */
         int stepped = 0;
         dy_status s = micro_step(t, b, &info, &stepped);
         loader_release(t->train, b);
@@ -345,21 +353,30 @@ static dy_status run_epoch(trainer *t, int *stop)
 
 static dy_status epoch_end(trainer *t)
 {
-    double fit = -1, m50 = 0, m = 0;
+    double fit = -1, m50 = 0, m = 0, pr[2] = {0, 0};
     int last = t->epoch + 1 == t->epochs;
     long vi = (long)cfg_int(t->cfg, "train.val_interval");
-    if (t->val && (last || (vi > 0 && (t->epoch + 1) % vi == 0))) DY_TRY(trainer_val(t, &fit, &m50, &m));
+    if (t->val && (last || (vi > 0 && (t->epoch + 1) % vi == 0))) DY_TRY(trainer_val(t, &fit, &m50, &m, pr));
     int best = fit > t->best_fitness;
     if (best) t->best_fitness = fit;
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddNumberToObject(rec, "epoch", (double)t->epoch);
     cJSON_AddNumberToObject(rec, "step", (double)t->updates);
+    if (t->ep_n > 0) { /* the epoch's mean step losses and last learning rates (results.csv) */
+        static const char *const lk[3] = {"train_box", "train_obj", "train_cls"}, *const rk[3] = {"x_lr0", "x_lr1", "x_lr2"};
+        for (int i = 0; i < 3; i++) cJSON_AddNumberToObject(rec, lk[i], t->ep_loss[i] / (double)t->ep_n);
+        for (int i = 0; i < 3; i++) cJSON_AddNumberToObject(rec, rk[i], t->ep_lr[i]);
+    }
     if (fit >= 0) {
+        cJSON_AddNumberToObject(rec, "P", pr[0]);
+        cJSON_AddNumberToObject(rec, "R", pr[1]);
         cJSON_AddNumberToObject(rec, "mAP50", m50);
         cJSON_AddNumberToObject(rec, "mAP50_95", m);
         cJSON_AddNumberToObject(rec, "fitness", fit);
     }
     cJSON_AddItemToArray(t->history, rec);
+    memset(t->ep_loss, 0, sizeof t->ep_loss), t->ep_n = 0;
+    trainer_plots_epoch(t); /* rank 0: results.csv and results.png, from the history */
     if (t->metrics) {
         cJSON *o = cJSON_Duplicate(rec, 1);
         cJSON_AddStringToObject(o, "event", "epoch_end");

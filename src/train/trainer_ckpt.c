@@ -40,7 +40,10 @@ static dy_status add_texts(trainer *t, ckpt_writer *w)
 {
     char *conf = cfg_to_json(t->cfg), *spec = NULL;
     if (fs_read_file(cfg_str(t->cfg, "model.spec"), "model spec", &spec, NULL) != DY_OK) spec = NULL;
-    char *hist = cJSON_PrintUnformatted(t->history);
+    char *hist = cJSON_PrintUnformatted(t->history), part[400];
+    /* the epoch so far (its history record is made at its end; results.csv) */
+    snprintf(part, sizeof part, "{\"n\":%ld,\"loss\":[%.17g,%.17g,%.17g],\"lr\":[%.17g,%.17g,%.17g]}", t->ep_n,
+             t->ep_loss[0], t->ep_loss[1], t->ep_loss[2], t->ep_lr[0], t->ep_lr[1], t->ep_lr[2]);
     cJSON *names = cJSON_CreateStringArray((const char *const *)t->names, t->nc);
     char *ntext = names ? cJSON_PrintUnformatted(names) : NULL;
     dy_status s = conf && spec && hist && ntext ? DY_OK
@@ -49,6 +52,7 @@ static dy_status add_texts(trainer *t, ckpt_writer *w)
     if (s == DY_OK) s = ckpt_add_text(w, "config", conf);
     if (s == DY_OK) s = ckpt_add_text(w, "model_spec", spec);
     if (s == DY_OK) s = ckpt_add_text(w, "metrics", hist);
+    if (s == DY_OK) s = ckpt_add_text(w, "epoch_partial", part);
     if (s == DY_OK) s = ckpt_add_text(w, "class_names", ntext);
     free(conf), free(spec), cJSON_free(hist), cJSON_free(ntext), cJSON_Delete(names);
     return s;
@@ -269,6 +273,24 @@ static dy_status restore_arrays(trainer *t, const ckpt_reader *r)
     return DY_OK;
 }
 
+/* The epoch's loss sums so far; a checkpoint from before they were saved leaves
+ * them empty (the resumed epoch's record then averages its own steps only). */
+static void restore_partial(trainer *t, const char *text)
+{
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n"), *l = cJSON_GetObjectItemCaseSensitive(o, "loss"),
+                *lr = cJSON_GetObjectItemCaseSensitive(o, "lr");
+    memset(t->ep_loss, 0, sizeof t->ep_loss), t->ep_n = 0;
+    if (cJSON_IsNumber(n) && cJSON_GetArraySize(l) == 3 && cJSON_GetArraySize(lr) == 3) {
+        t->ep_n = (long)n->valuedouble;
+        for (int i = 0; i < 3; i++) {
+            t->ep_loss[i] = cJSON_GetArrayItem(l, i)->valuedouble;
+            t->ep_lr[i] = cJSON_GetArrayItem(lr, i)->valuedouble;
+        }
+    }
+    cJSON_Delete(o);
+}
+
 static dy_status restore_position(trainer *t, const ckpt_reader *r)
 {
     int64_t v[10];
@@ -287,6 +309,7 @@ static dy_status restore_position(trainer *t, const ckpt_reader *r)
     const char *hist = ckpt_text(r, "metrics");
     cJSON *h = hist ? cJSON_Parse(hist) : NULL;
     if (h) cJSON_Delete(t->history), t->history = h;
+    restore_partial(t, ckpt_text(r, "epoch_partial"));
     return DY_OK;
 }
 

@@ -63,6 +63,13 @@ typedef struct {
     long ckpt_count;
     float *val_params, *val_buffers; /* backend memory: the live weights while the EMA ones validate */
     size_t frozen;          /* parameters of the train.freeze layers: [0, frozen) */
+    /* The epoch so far, for its history record (results.csv): sums of the step
+     * losses, their count and the last step's learning rates; checkpointed, so a
+     * resumed epoch ends with the record an uninterrupted one would have. */
+    double ep_loss[3];
+    long ep_n;
+    double ep_lr[3];
+    struct trainer_plots *plots; /* rank 0's plot worker (trainer_plots.h); NULL elsewhere */
 } trainer;
 
 /* Checkpoint now.  With ckpt.async and !durable the write continues in the
@@ -75,7 +82,8 @@ dy_status trainer_ckpt_finish(trainer *t);
 /* Local: 1 unless this rank's asynchronous write is still running. */
 int trainer_ckpt_idle(const trainer *t);
 dy_status trainer_restore(trainer *t, const char *resume);
-/* Validates with the EMA weights; fills fitness, mAP50, mAP50-95 (same on all ranks). */
-dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map);
+/* Validates with the EMA weights; fills fitness, mAP50, mAP50-95 and YOLOv5's
+ * precision and recall pr[2] (same on all ranks). */
+dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map, double pr[2]);
 
 #endif

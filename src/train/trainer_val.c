@@ -1,6 +1,7 @@
 /* trainer_val.c -- validation during training: the EMA weights are swapped in, the
  * model is re-planned for the validation batch, every rank validates its slice, and
- * the metrics (identical on all ranks) decide the best checkpoint. */
+ * the metrics (identical on all ranks) decide the best checkpoint; rank 0 queues
+ * the validation plots (trainer_plots.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "eval/report.h"
 #include "eval/validate.h"
 #include "train/trainer_internal.h"
+#include "train/trainer_plots.h"
 
 static void swap_weights(trainer *t, int in)
 {
@@ -39,14 +41,15 @@ static void write_reports(trainer *t, const validate_result *v)
     if (eval_report_write_pr_png(&rep, path) != DY_OK) log_warn("%s", err_msg());
 }
 
-dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map)
+dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map, double pr[2])
 {
     yolo_model *m = t->model;
     swap_weights(t, 1);
     nms_params np = NMS_VAL_DEFAULTS;
     validate_result v;
     dy_status s = yolo_model_plan(m, t->val_batch, t->imgsz, t->imgsz);
-    if (s == DY_OK) s = validate_run(m, t->val, t->dist->world, &np, cfg_float(t->cfg, "log.progress_interval"), &v);
+    if (s == DY_OK) s = validate_run(m, t->val, t->dist->world, &np, cfg_float(t->cfg, "log.progress_interval"),
+                                        trainer_plots_val_hook(t), &v);
     dy_status s2 = yolo_model_plan(m, (int)t->batch, t->imgsz, t->imgsz);
     swap_weights(t, 0);
     DY_TRY(s);
@@ -57,9 +60,11 @@ dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map)
     eval_report rep = {(const char *const *)t->names, v.nimages, &v.coco, &v.yolo, cfg_str(t->cfg, "train.val_protocol")};
     eval_report_headline(&rep, map50, map);
     *fitness = 0.1 * *map50 + 0.9 * *map;
+    pr[0] = v.yolo.mp, pr[1] = v.yolo.mr;
     log_info("val epoch %lld: %d images, mAP50 %.4f mAP50-95 %.4f (%s protocol), %.1f img/s", (long long)t->epoch + 1,
              v.nimages, *map50, *map, rep.protocol, v.images_per_s);
     write_reports(t, &v);
+    trainer_plots_val(t, &v); /* rank 0 only: t->plots is NULL elsewhere */
     validate_result_free(&v);
     return DY_OK;
 }
