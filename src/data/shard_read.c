@@ -385,7 +385,8 @@ static dy_status manifest_read(const char *man, manifest *m)
 /* Check every shard of m before HDF5 parses it.  Sizes on every rank (one stat each);
  * whole-file CRCs split over the ranks, so each byte is read once per job.  One
  * MPI_Allreduce (MINLOC over the first failing shard) makes every rank fail
- * together: none may go on to the collective H5Fopen while another returns. */
+ * together: none may go on to the collective H5Fopen while another returns.  On
+ * failure every rank returns the finding rank's message. */
 static dy_status manifest_verify(const char *man, const manifest *m, MPI_Comm comm)
 {
     int rank, size;
@@ -417,9 +418,13 @@ static dy_status manifest_verify(const char *man, const manifest *m, MPI_Comm co
     } mine = {bad, rank}, first;
     MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_2INT, MPI_MINLOC, comm));
     if (first.v == INT_MAX) return DY_OK;
-    if (bad == first.v) return st; /* this rank's own message: file, expected, actual */
-    return DY_ERR(DY_ECORRUPT, "%.480s fails its check against %.480s (rank %d reports why); not opened",
-                  m->path[first.v], man, first.r);
+    /* Failure path only: every rank gets the finder's message (file, both CRCs), as
+     * mpirun may kill the finder before it prints once another rank has exited. */
+    char why[1536] = "";
+    if (rank == first.r) snprintf(why, sizeof why, "%s", err_msg());
+    MPI_CHECK(MPI_Bcast(why, (int)sizeof why, MPI_CHAR, first.r, comm));
+    if (rank == first.r) return st;
+    return err_set(bad == first.v ? st : DY_ECORRUPT, "%s (found by rank %d)", why, first.r);
 }
 
 static int is_manifest(const char *p)
