@@ -55,12 +55,23 @@ struct shard_set {
     int raw, imgsz;
 };
 
+/* 1 when dataset d's stored elements are esize bytes, as every shard writer stores
+ * them: a corrupt element size made HDF5's H5Dread allocate a 4 GB conversion buffer
+ * for a 12-byte dataset (fuzz_shard, regressions/fuzz_shard/classes-huge-shape.h5). */
+static int type_size_is(hid_t d, size_t esize)
+{
+    hid_t t = H5Dget_type(d);
+    size_t sz = t < 0 ? 0 : H5Tget_size(t);
+    if (t >= 0) H5Tclose(t);
+    return sz == esize;
+}
+
 /* Read a whole 1-D/2-D dataset; *rows gets its first dimension. */
 static dy_status read_all(hid_t f, const char *path, const char *name, hid_t mtype, size_t esize, int cols,
                           void **out, hsize_t *rows)
 {
     hid_t d, sp;
-    hsize_t dims[2] = {0, 1};
+    hsize_t dims[2] = {0, 1}, fsz = 0;
     *out = NULL;
     H5_CHECK_ID(d, H5Dopen2(f, name, H5P_DEFAULT), "%.480s: opening dataset %s", path, name);
     /* Every failure below closes the dataset and frees the buffer: an open handle
@@ -71,6 +82,14 @@ static dy_status read_all(hid_t f, const char *path, const char *name, hid_t mty
     if (nd < 0) s = DY_ERR(DY_EHDF5, "%s: dataset %s: cannot read its shape", path, name);
     else if (nd != (cols > 1 ? 2 : 1) || (cols > 1 && dims[1] != (hsize_t)cols))
         s = DY_ERR(DY_EFORMAT, "%s: dataset %s has the wrong shape", path, name);
+    else if (!type_size_is(d, esize))
+        s = DY_ERR(DY_EFORMAT, "%s: dataset %s does not have %zu-byte elements", path, name, esize);
+    /* Shards are stored uncompressed, so no dataset holds more bytes than the file: a
+     * corrupt shape cannot make us allocate gigabytes (fuzz_shard: a 15 KB file
+     * whose classes/name_data claimed 4 GB). */
+    else if (H5Fget_filesize(f, &fsz) < 0 || dims[0] > fsz / ((hsize_t)cols * esize))
+        s = DY_ERR(DY_ECORRUPT, "%s: dataset %s claims %llu rows, more than the %llu-byte file holds", path, name,
+                   (unsigned long long)dims[0], (unsigned long long)fsz);
     else if (!(*out = malloc((size_t)(dims[0] ? dims[0] : 1) * (size_t)cols * esize)))
         s = DY_ERR(DY_ENOMEM, "%s: out of memory for %s", path, name);
     else if (dims[0] && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
@@ -286,6 +305,7 @@ static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int firs
     if (nd == 1) nd = H5Sget_simple_extent_dims(sp, dims, NULL);
     H5Sclose(sp);
     if (nd != 1) return DY_ERR(DY_EFORMAT, "%s: images/data is not a 1-D array", sf->path);
+    if (!type_size_is(sf->data, 1)) return DY_ERR(DY_EFORMAT, "%s: images/data is not an array of bytes", sf->path);
     sf->data_len = dims[0];
     if (first) DY_TRY(read_classes(s, sf->file, sf->path));
     return load_meta(s, sf);
