@@ -21,7 +21,12 @@
 # Writes build-fuzz/fuzz-suite.log with automake-style "# PASS: / # FAIL:" counts
 # (one test per target), which .ci/run adds to its totals.  Runs targets one at a
 # time under nice: the machine is shared.
-# Environment: FUZZ_TARGETS="fuzz_config fuzz_image" runs a subset; FUZZ_JOBS sets
+# A seeded run is only reproducible if the process is: the fuzzers run without
+# address-space randomisation (setarch -R; libFuzzer's compare tracing feeds pointer
+# values into its mutations) and in a fixed scratch folder (FUZZ_SCRATCH, whose path
+# the parsers compare), so two runs of the same build report the same cov/ft/corpus.
+# Environment: FUZZ_BUILD=DIR builds and runs in DIR instead of build-fuzz/ (a long
+# run beside CI); FUZZ_TARGETS="fuzz_config fuzz_image" runs a subset; FUZZ_JOBS sets
 # make's -j (default 2); FUZZ_SEED=S and FUZZ_RUNS=N override every target's seed
 # and input count; FUZZ_CAP as above.
 set -uo pipefail
@@ -51,7 +56,7 @@ plan_of() {
   esac
 }
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bld=$root/build-fuzz
+bld=${FUZZ_BUILD:-$root/build-fuzz}
 all="fuzz_config fuzz_data_yaml fuzz_yolo_labels fuzz_coco_json fuzz_voc_xml fuzz_image fuzz_shard fuzz_ckpt fuzz_manifest"
 targets=${FUZZ_TARGETS:-$all}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -85,12 +90,18 @@ echo "run-fuzz: built in $(( $(date +%s) - start )) s"
 asan=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+norand=()
+if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R)
+else echo "run-fuzz: note: setarch -R unavailable: runs with the same seed may differ (ASLR)"; fi
+shm=/dev/shm; [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+tag=$(printf '%s' "$bld" | cksum | cut -d' ' -f1)
 pass=0 fail=0
 : >"$log"
 for t in $targets; do
   out=$bld/fuzz-out/$t
   rm -rf "$out"; mkdir -p "$out/corpus"
   exe=$bld/tests/fuzz/$t
+  export FUZZ_SCRATCH=$shm/dyolo-fuzz-$tag-$t
   ok=1
   # The MPI-IO targets: Open MPI is built without frame pointers, so only the slow
   # unwinder gives LeakSanitizer the stacks that lsan.supp matches.
@@ -98,7 +109,7 @@ for t in $targets; do
   regs=("$root"/tests/fuzz/regressions/"$t"/*)
   if [ -e "${regs[0]}" ]; then
     # Each regression input once, in one process (leaks and hangs included).
-    nice -n 19 "$exe" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 "${regs[@]}" >"$out/regressions.log" 2>&1 \
+    nice -n 19 "${norand[@]}" "$exe" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 "${regs[@]}" >"$out/regressions.log" 2>&1 \
       || { ok=0; echo "run-fuzz: $t: a regression input fails again:"; tail -30 "$out/regressions.log"; }
   fi
   read -r runs seed <<<"$(plan_of "$t")"
@@ -108,7 +119,7 @@ for t in $targets; do
   t0=$(date +%s)
   if [ $ok -eq 1 ]; then
     # shellcheck disable=SC2086 # $bound is two options
-    nice -n 19 "$exe" -seed="$seed" $bound -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 \
+    nice -n 19 "${norand[@]}" "$exe" -seed="$seed" $bound -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 \
       -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" "$root/tests/fuzz/corpus/$t" >"$out/fuzz.log" 2>&1 \
       || { ok=0; echo "run-fuzz: $t: fuzzing found a failure (-seed=$seed $bound):"; grep -E 'ERROR|SUMMARY|Test unit written|runtime error|leak' "$out/fuzz.log" | head -20; }
   fi
