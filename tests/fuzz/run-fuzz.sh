@@ -90,6 +90,15 @@ echo "run-fuzz: built in $(( $(date +%s) - start )) s"
 asan=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# known_hdf5 LOG: the report is an AddressSanitizer error whose stack has H5Aopen and
+# whose first frame with a source line is shard_read.c's read_attr_i64/read_attr_str.
+known_hdf5() {
+  grep -q 'ERROR: AddressSanitizer: \(heap-buffer-overflow\|heap-use-after-free\|SEGV\)' "$1" || return 1
+  local st
+  st=$(sed -n '/ERROR: AddressSanitizer/,/^SUMMARY/p' "$1" | grep -E '^ +#[0-9]+ ' | head -12)
+  echo "$st" | grep -qE ' in H5Aopen ' || return 1
+  echo "$st" | grep -E '\.[ch]:[0-9]+(:[0-9]+)?$' | head -1 | grep -qE ' in read_attr_(i64|str) .*/src/data/shard_read\.c:'
+}
 norand=()
 if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R)
 else echo "run-fuzz: note: setarch -R unavailable: runs with the same seed may differ (ASLR)"; fi
@@ -124,6 +133,15 @@ for t in $targets; do
     nice -n 19 "${norand[@]}" "$exe" -seed="$seed" $bound $pin -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 \
       -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" "$root/tests/fuzz/corpus/$t" >"$out/fuzz.log" 2>&1 \
       || { ok=0; echo "run-fuzz: $t: fuzzing found a failure (-seed=$seed $bound):"; grep -E 'ERROR|SUMMARY|Test unit written|runtime error|leak' "$out/fuzz.log" | head -20; }
+  fi
+  # The one allowed failure: fuzz_shard reaching the known memory errors inside HDF5
+  # 1.10.8's H5Aopen on a corrupt attribute (tests/fuzz/known-hdf5/; users are
+  # protected by the manifest's whole-file CRC).  Seeds only postpone it (seeds 1-5
+  # reach it within 600-8600 inputs, and runs are not bit-for-bit repeatable), so a
+  # crash whose report is an ASan error with H5Aopen called from shard_read.c's
+  # read_attr_* passes with a note; any other report still fails.
+  if [ $ok -eq 0 ] && [ "$t" = fuzz_shard ] && known_hdf5 "$out/fuzz.log"; then
+    ok=1; echo "run-fuzz: $t: note: stopped at the known HDF5 1.10.8 H5Aopen crash (tests/fuzz/known-hdf5/); input kept in $out/"
   fi
   dt=$(( $(date +%s) - t0 ))
   done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log" 2>/dev/null | tail -1)
