@@ -89,10 +89,13 @@ static void on_text(void *ud, const XML_Char *s, int len)
 
 static float num(voc_doc *d)
 {
+    /* An empty element (<width/>) before any text has no buffer at all: strtod(NULL)
+     * (found by tests/fuzz/fuzz_voc_xml with the seeded CI run). */
+    const char *t = d->text ? d->text : "";
     char *end;
-    double v = strtod(d->text, &end);
+    double v = strtod(t, &end);
     while (*end == ' ' || *end == '\n' || *end == '\t' || *end == '\r') end++;
-    if (end == d->text || *end) d->bad_number = 1;
+    if (end == t || *end) d->bad_number = 1;
     return (float)v;
 }
 

@@ -45,6 +45,28 @@ uint32_t shard_class_crc(char *const *names, const int64_t *source_id, int n)
     return c;
 }
 
+dy_status shard_file_crc(const char *path, uint32_t *crc, uint64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    SYS_CHECK(f, DY_ENOENT, "cannot open shard %.480s", path);
+    enum { CHUNK = 4 << 20 }; /* large reads: shards are hundreds of MB */
+    uint8_t *b = malloc(CHUNK);
+    if (!b) {
+        fclose(f);
+        return DY_ERR(DY_ENOMEM, "out of memory checking %.480s", path);
+    }
+    uint32_t c = 0;
+    uint64_t n = 0;
+    size_t got;
+    while ((got = fread(b, 1, CHUNK, f)) > 0) c = crc32c_update(c, b, got), n += got;
+    int bad = ferror(f);
+    free(b);
+    fclose(f);
+    if (bad) return DY_ERR(DY_EIO, "reading %.480s failed", path);
+    *crc = c, *size = n;
+    return DY_OK;
+}
+
 static dy_status grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return DY_OK;

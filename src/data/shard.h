@@ -9,12 +9,14 @@
  * letterbox, source id and file name (little-endian), checked on every read; the class
  * table has its own CRC (root attribute classes_crc32c), checked at open.  Version 1
  * covered only payload and labels: such shards are refused with a message to repack.
+ * The manifest records each shard file's byte size and whole-file CRC-32C, checked
+ * before HDF5 parses the file (HDF5 1.10 can overflow its heap on corrupt metadata).
  *
  * defines: SHARD_SCHEMA_VERSION, pack_opts, pack_summary, pack_run, shard_set,
  *          shard_sample, shard_open, shard_close, shard_count, shard_sample_get,
  *          shard_read_payload, shard_encoding_raw, shard_imgsz, shard_nclass,
- *          shard_class_name, shard_sample_crc, shard_class_crc, shard_sample_name,
- *          shard_file_path
+ *          shard_class_name, shard_sample_crc, shard_class_crc, shard_file_crc,
+ *          shard_sample_name, shard_file_path
  */
 #ifndef DY_DATA_SHARD_H
 #define DY_DATA_SHARD_H
@@ -60,6 +62,9 @@ uint32_t shard_sample_crc(const uint8_t *payload, size_t len, const float *box, 
                           const char *name, size_t name_len);
 /* CRC of the class table: for each class its name bytes, a 0 byte, its source id (int64). */
 uint32_t shard_class_crc(char *const *names, const int64_t *source_id, int n);
+/* CRC-32C and byte size of a whole file (the manifest's "crc32c" and "size_bytes"),
+ * read in chunks with plain stdio: never through HDF5, whose parser it protects. */
+dy_status shard_file_crc(const char *path, uint32_t *crc, uint64_t *size);
 
 /* ---- reading */
 typedef struct shard_set shard_set;
@@ -78,7 +83,11 @@ typedef struct {
 
 /* paths: one manifest (.json) or one or more shard files (.h5), in global order.
  * Collective over comm (MPI-IO driver).  Metadata is loaded in memory; payloads are
- * read on demand with independent I/O. */
+ * read on demand with independent I/O.  With a manifest that records sizes and CRCs,
+ * every shard is verified before HDF5 opens it: sizes on every rank, CRCs split over
+ * the ranks (rank r reads shards r, r+P, ...), agreed with one MPI_Allreduce; any
+ * mismatch makes every rank return DY_ECORRUPT (the rank that found it names the
+ * file and both CRCs).  Shard files given directly are not verified this way. */
 dy_status shard_open(shard_set **out, const char *const *paths, int npaths, MPI_Comm comm);
 dy_status shard_close(shard_set *s); /* collective */
 int64_t shard_count(const shard_set *s);

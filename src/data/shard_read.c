@@ -6,17 +6,23 @@
  * lock (core/h5lock.h) because an asynchronous checkpoint may be written meanwhile.
  * Open and close are collective and must not overlap such a write.  The class table's
  * CRC and every sample's sizes, letterbox and boxes are checked at open; a sample's
- * CRC (all it stores) when its payload is read. */
+ * CRC (all it stores) when its payload is read.  Before any of that, a manifest's
+ * recorded size and whole-file CRC-32C of each shard are checked, so a corrupt
+ * shard never reaches HDF5's own parser (which 1.10.8 does not harden). */
+#include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/check.h"
 #include "core/h5lock.h"
+#include "core/log.h"
 #include "data/shard.h"
 
 typedef struct {
@@ -49,12 +55,23 @@ struct shard_set {
     int raw, imgsz;
 };
 
+/* 1 when dataset d's stored elements are esize bytes, as every shard writer stores
+ * them: a corrupt element size made HDF5's H5Dread allocate a 4 GB conversion buffer
+ * for a 12-byte dataset (fuzz_shard, regressions/fuzz_shard/classes-huge-shape.h5). */
+static int type_size_is(hid_t d, size_t esize)
+{
+    hid_t t = H5Dget_type(d);
+    size_t sz = t < 0 ? 0 : H5Tget_size(t);
+    if (t >= 0) H5Tclose(t);
+    return sz == esize;
+}
+
 /* Read a whole 1-D/2-D dataset; *rows gets its first dimension. */
 static dy_status read_all(hid_t f, const char *path, const char *name, hid_t mtype, size_t esize, int cols,
                           void **out, hsize_t *rows)
 {
     hid_t d, sp;
-    hsize_t dims[2] = {0, 1};
+    hsize_t dims[2] = {0, 1}, fsz = 0;
     *out = NULL;
     H5_CHECK_ID(d, H5Dopen2(f, name, H5P_DEFAULT), "%.480s: opening dataset %s", path, name);
     /* Every failure below closes the dataset and frees the buffer: an open handle
@@ -65,6 +82,14 @@ static dy_status read_all(hid_t f, const char *path, const char *name, hid_t mty
     if (nd < 0) s = DY_ERR(DY_EHDF5, "%s: dataset %s: cannot read its shape", path, name);
     else if (nd != (cols > 1 ? 2 : 1) || (cols > 1 && dims[1] != (hsize_t)cols))
         s = DY_ERR(DY_EFORMAT, "%s: dataset %s has the wrong shape", path, name);
+    else if (!type_size_is(d, esize))
+        s = DY_ERR(DY_EFORMAT, "%s: dataset %s does not have %zu-byte elements", path, name, esize);
+    /* Shards are stored uncompressed, so no dataset holds more bytes than the file: a
+     * corrupt shape cannot make us allocate gigabytes (fuzz_shard: a 15 KB file
+     * whose classes/name_data claimed 4 GB). */
+    else if (H5Fget_filesize(f, &fsz) < 0 || dims[0] > fsz / ((hsize_t)cols * esize))
+        s = DY_ERR(DY_ECORRUPT, "%s: dataset %s claims %llu rows, more than the %llu-byte file holds", path, name,
+                   (unsigned long long)dims[0], (unsigned long long)fsz);
     else if (!(*out = malloc((size_t)(dims[0] ? dims[0] : 1) * (size_t)cols * esize)))
         s = DY_ERR(DY_ENOMEM, "%s: out of memory for %s", path, name);
     else if (dims[0] && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
@@ -280,14 +305,51 @@ static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int firs
     if (nd == 1) nd = H5Sget_simple_extent_dims(sp, dims, NULL);
     H5Sclose(sp);
     if (nd != 1) return DY_ERR(DY_EFORMAT, "%s: images/data is not a 1-D array", sf->path);
+    if (!type_size_is(sf->data, 1)) return DY_ERR(DY_EFORMAT, "%s: images/data is not an array of bytes", sf->path);
     sf->data_len = dims[0];
     if (first) DY_TRY(read_classes(s, sf->file, sf->path));
     return load_meta(s, sf);
 }
 
-/* A manifest lists shard files relative to its own folder. */
-static dy_status manifest_paths(const char *man, char ***out, int *n)
+/* One manifest's shard list: paths relative to the manifest's folder, and (packs
+ * since the whole-file check) each file's byte size and CRC-32C. */
+typedef struct {
+    char **path;
+    uint64_t *size;
+    uint32_t *crc;
+    int n;
+    int checked; /* every entry has size_bytes and crc32c */
+} manifest;
+
+static void manifest_free(manifest *m)
 {
+    ds_free_strings(m->path, m->path ? m->n : 0);
+    free(m->size), free(m->crc);
+    memset(m, 0, sizeof *m);
+}
+
+/* "size_bytes" (an integer) and "crc32c" (8 hex digits) of entry e: 1 when both are
+ * there and well-formed, 0 when both are absent, -1 otherwise. */
+static int manifest_check_fields(const cJSON *e, uint64_t *size, uint32_t *crc)
+{
+    const cJSON *sz = cJSON_GetObjectItemCaseSensitive(e, "size_bytes");
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(e, "crc32c");
+    if (!sz && !cr) return 0;
+    if (!cJSON_IsNumber(sz) || !cJSON_IsString(cr)) return -1;
+    double v = sz->valuedouble;
+    /* 2^53: the largest size a JSON number (a double) holds exactly. */
+    if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v)) return -1;
+    const char *h = cr->valuestring;
+    if (strlen(h) != 8 || strspn(h, "0123456789abcdefABCDEF") != 8) return -1;
+    *size = (uint64_t)v;
+    *crc = (uint32_t)strtoul(h, NULL, 16);
+    return 1;
+}
+
+/* Read a manifest.  Every failure names the manifest and frees what it made. */
+static dy_status manifest_read(const char *man, manifest *m)
+{
+    memset(m, 0, sizeof *m);
     FILE *f = fopen(man, "rb");
     SYS_CHECK(f, DY_ENOENT, "cannot open manifest %.480s", man);
     char *text = malloc(1 << 22);
@@ -305,16 +367,84 @@ static dy_status manifest_paths(const char *man, char ***out, int *n)
     char dir[4096], tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", man);
     snprintf(dir, sizeof dir, "%s", dirname(tmp));
-    *n = cJSON_GetArraySize(sh);
-    *out = calloc((size_t)*n + 1, sizeof(char *));
-    for (int i = 0; *out && i < *n; i++) {
-        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(sh, i), "file");
+    int n = cJSON_GetArraySize(sh);
+    m->path = calloc((size_t)n + 1, sizeof(char *));
+    m->size = calloc((size_t)n + 1, sizeof(uint64_t));
+    m->crc = calloc((size_t)n + 1, sizeof(uint32_t));
+    m->n = n;
+    dy_status st = m->path && m->size && m->crc ? DY_OK : DY_ERR(DY_ENOMEM, "out of memory");
+    int with = 0;
+    for (int i = 0; st == DY_OK && i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(sh, i);
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(e, "file");
         char p[8192];
         snprintf(p, sizeof p, "%s/%s", dir, cJSON_IsString(fn) ? fn->valuestring : "?");
-        (*out)[i] = ds_strdup(p);
+        if (!(m->path[i] = ds_strdup(p))) st = DY_ERR(DY_ENOMEM, "out of memory");
+        int k = manifest_check_fields(e, &m->size[i], &m->crc[i]);
+        if (k < 0)
+            st = DY_ERR(DY_EFORMAT, "%s: shard %d: \"size_bytes\" must be an integer and \"crc32c\" 8 hex digits",
+                        man, i);
+        with += k > 0;
     }
+    /* All or none: a manifest where some shards lost their CRCs was edited by hand. */
+    if (st == DY_OK && with != 0 && with != n)
+        st = DY_ERR(DY_EFORMAT, "%s: %d of %d shards have \"size_bytes\"/\"crc32c\" (all or none must)", man, with, n);
     cJSON_Delete(j);
-    return *out ? DY_OK : DY_ERR(DY_ENOMEM, "out of memory");
+    if (st != DY_OK) {
+        manifest_free(m);
+        return st;
+    }
+    m->checked = n > 0 && with == n;
+    if (!m->checked && n > 0)
+        log_warn("%s has no shard sizes or CRCs (packed by an older dyolo): the shards are not verified "
+                 "before HDF5 reads them; pack the dataset again to add them",
+                 man);
+    return DY_OK;
+}
+
+/* Check every shard of m before HDF5 parses it.  Sizes on every rank (one stat each);
+ * whole-file CRCs split over the ranks, so each byte is read once per job.  One
+ * MPI_Allreduce (MINLOC over the first failing shard) makes every rank fail
+ * together: none may go on to the collective H5Fopen while another returns.  On
+ * failure every rank returns the finding rank's message. */
+static dy_status manifest_verify(const char *man, const manifest *m, MPI_Comm comm)
+{
+    int rank, size;
+    MPI_CHECK(MPI_Comm_rank(comm, &rank));
+    MPI_CHECK(MPI_Comm_size(comm, &size));
+    int bad = INT_MAX;
+    dy_status st = DY_OK;
+    for (int i = 0; i < m->n && st == DY_OK; i++) {
+        struct stat sb;
+        if (stat(m->path[i], &sb) != 0)
+            st = DY_ERR(DY_ENOENT, "cannot open shard %.480s: %s (listed in %.480s)", m->path[i], strerror(errno), man);
+        else if ((uint64_t)sb.st_size != m->size[i])
+            st = DY_ERR(DY_ECORRUPT, "%.480s: %lld bytes, but %.480s says %llu: the shard was truncated or changed "
+                        "after packing; not opened", m->path[i], (long long)sb.st_size, man,
+                        (unsigned long long)m->size[i]);
+        if (st != DY_OK) bad = i;
+    }
+    for (int i = rank; i < m->n && st == DY_OK; i += size) {
+        uint32_t crc;
+        uint64_t len;
+        st = shard_file_crc(m->path[i], &crc, &len);
+        if (st == DY_OK && (crc != m->crc[i] || len != m->size[i]))
+            st = DY_ERR(DY_ECORRUPT, "%.480s: whole-file CRC-32C is %08x, but %.480s says %08x: the shard is "
+                        "corrupt or was changed after packing; not opened", m->path[i], crc, man, m->crc[i]);
+        if (st != DY_OK) bad = i;
+    }
+    struct {
+        int v, r;
+    } mine = {bad, rank}, first;
+    MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_2INT, MPI_MINLOC, comm));
+    if (first.v == INT_MAX) return DY_OK;
+    /* Failure path only: every rank gets the finder's message (file, both CRCs), as
+     * mpirun may kill the finder before it prints once another rank has exited. */
+    char why[1536] = "";
+    if (rank == first.r) snprintf(why, sizeof why, "%s", err_msg());
+    MPI_CHECK(MPI_Bcast(why, (int)sizeof why, MPI_CHAR, first.r, comm));
+    if (rank == first.r) return st;
+    return err_set(bad == first.v ? st : DY_ECORRUPT, "%s (found by rank %d)", why, first.r);
 }
 
 static int is_manifest(const char *p)
@@ -325,22 +455,36 @@ static int is_manifest(const char *p)
 
 dy_status shard_open(shard_set **out, const char *const *paths, int npaths, MPI_Comm comm)
 {
-    char **list = NULL;
+    manifest m = {0};
     int n = npaths;
-    if (npaths == 1 && is_manifest(paths[0])) DY_TRY(manifest_paths(paths[0], &list, &n));
-    if (n < 1) return DY_ERR(DY_EINVAL, "no shard files given");
+    if (npaths == 1 && is_manifest(paths[0])) {
+        DY_TRY(manifest_read(paths[0], &m));
+        n = m.n;
+        dy_status v = m.checked ? manifest_verify(paths[0], &m, comm) : DY_OK;
+        if (v != DY_OK) {
+            manifest_free(&m);
+            return v;
+        }
+    }
+    if (n < 1) {
+        manifest_free(&m);
+        return DY_ERR(DY_EINVAL, "no shard files given");
+    }
     shard_set *s = calloc(1, sizeof *s);
-    if (!s) return DY_ERR(DY_ENOMEM, "out of memory");
-    s->files = calloc((size_t)n, sizeof(shard_file));
-    if (!s->files) return DY_ERR(DY_ENOMEM, "out of memory");
+    if (s) s->files = calloc((size_t)n, sizeof(shard_file));
+    if (!s || !s->files) {
+        free(s);
+        manifest_free(&m);
+        return DY_ERR(DY_ENOMEM, "out of memory");
+    }
     dy_status st = DY_OK;
     for (int i = 0; i < n && st == DY_OK; i++) {
-        snprintf(s->files[i].path, sizeof s->files[i].path, "%s", list ? list[i] : paths[i]);
+        snprintf(s->files[i].path, sizeof s->files[i].path, "%s", m.path ? m.path[i] : paths[i]);
         s->files[i].file = s->files[i].data = -1;
         s->nfiles = i + 1;
         st = open_file(s, &s->files[i], comm, i == 0);
     }
-    ds_free_strings(list, list ? n : 0);
+    manifest_free(&m);
     if (st != DY_OK) {
         char msg[2048];
         snprintf(msg, sizeof msg, "%s", err_msg());

@@ -1,6 +1,7 @@
 # pack_bad_input.sh -- every class of bad input is reported with its file (and
 # --strict makes it fatal); a flipped byte in a shard is caught by its CRC naming the
-# sample; a truncated shard gives a clear error.
+# sample; a truncated shard gives a clear error; through a manifest, a shard whose
+# size or whole-file CRC-32C differs from the manifest's is refused before HDF5 reads it.
 . "$TOP_SRCDIR/tests/tap.sh"
 tap_tmpdir
 T=$TAP_TMP
@@ -59,11 +60,12 @@ p, off = sys.argv[1], int(sys.argv[2]) + 100
 with open(p, "r+b") as f:
     f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x40]))
 PY
-"$DUMP" "$T/c.manifest.json" --verify 2>"$T/log4"
+# The shard file itself (no manifest, so no whole-file check): the sample's CRC.
+"$DUMP" "$T/c-00000.h5" --verify 2>"$T/log4"
 [ $? -ne 0 ]
 ok $? "flipped byte makes reading fail"
 check_contains "$T/log4" "c-00000.h5: sample 0 .*CRC-32C" "the CRC error names the shard and the sample"
-"$RUN_MPI" 2 "$TOP_BUILDDIR/tests/data/test_loader_digest" "$T/c.manifest.json" val 1 2 1 64 >/dev/null 2>"$T/log6"
+"$RUN_MPI" 2 "$TOP_BUILDDIR/tests/data/test_loader_digest" "$T/c-00000.h5" val 1 2 1 64 >/dev/null 2>"$T/log6"
 [ $? -ne 0 ]
 ok $? "the loader (2 ranks, worker threads) fails on the corrupt sample instead of hanging"
 check_contains "$T/log6" "loader: .*c-00000.h5: sample 0 .*CRC-32C" "the loader's error names the shard and the sample"
@@ -74,6 +76,84 @@ truncate -s $(( $(stat -c %s "$T/t-00000.h5") / 2 )) "$T/t-00000.h5"
 [ $? -ne 0 ]
 ok $? "truncated shard fails to open"
 check_contains "$T/log5" "cannot open shard .*t-00000.h5.*truncated" "truncated shard: clear error naming the file"
+
+# Whole-file check through the manifest: pack records each shard's size and CRC-32C;
+# train and val refuse a shard that differs before HDF5 parses it (HDF5 1.10.8 itself
+# overflows its heap on some corrupt attributes: tests/fuzz/known-hdf5/), on 1 and 2
+# ranks, with the file and both CRCs named and no crash.  The cases: one byte of an
+# attribute's value (the shard's "encoding", which the old reader accepted silently),
+# one payload byte, and bytes appended (HDF5 opens such a file without complaint).
+G="$T/g"
+"$DYOLO" synth --out "$G/s" --images 16 --classes 2 --size 64 --seed 4 2>/dev/null &&
+  "$DYOLO" pack --format yolo --input "$G/s/data.yaml" --split train --shards 2 --out "$G/train" 2>/dev/null &&
+  "$DYOLO" pack --format yolo --input "$G/s/data.yaml" --split val --out "$G/val" 2>/dev/null
+ok $? "synth and pack (2 train shards, 1 val shard)"
+[ "$(grep -cE '"size_bytes":[[:space:]]*[0-9]+,' "$G/train.manifest.json")" -eq 2 ] &&
+  [ "$(grep -cE '"crc32c":[[:space:]]*"[0-9a-f]{8}"' "$G/train.manifest.json")" -eq 2 ]
+ok $? "the manifest records size_bytes and crc32c for each shard"
+cat >"$G/cfg.json" <<JSON
+{"run": {"out_dir": "$G/run", "seed": 1},
+ "data": {"train": "$G/train.manifest.json", "val": "", "imgsz": 64, "workers": 1},
+ "model": {"spec": "$TOP_SRCDIR/configs/models/yolov5n.json"},
+ "train": {"epochs": 1, "batch_size": 8, "warmup_epochs": 0},
+ "runtime": {"threads": 1}}
+JSON
+"$DYOLO" train --config "$G/cfg.json" >"$G/ok.log" 2>&1
+ok $? "intact shards: train runs through the manifest"
+W=$(ls "$G"/run/checkpoints/*.h5 2>/dev/null | head -1)
+"$DYOLO" val --weights "$W" --data "$G/val.manifest.json" --out "$G/v0" --threads 1 >"$G/v0.log" 2>&1
+ok $? "intact shards: val runs through the manifest"
+for f in train-00000 train-00001 val-00000; do cp "$G/$f.h5" "$G/$f.good"; done
+restore() { for f in train-00000 train-00001 val-00000; do cp "$G/$f.good" "$G/$f.h5"; done; }
+flip_at() { # flip_at FILE OFFSET
+  python3 - "$1" "$2" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0xff]))
+PY
+}
+# expect_refused LOG FILE NAME: exit status 1 (an error, not a signal), the file named
+# with both CRCs (or sizes), no crash report.
+expect_refused() {
+  check_contains "$1" "$2: whole-file CRC-32C is [0-9a-f]{8}, but .*manifest.json says [0-9a-f]{8}|$2: [0-9]+ bytes, but .*manifest.json says [0-9]+" "$3: refused, naming the file"
+  check_not_contains "$1" "Segmentation|AddressSanitizer|signal [0-9]|core dumped|Abort" "$3: no crash"
+}
+# 1. an attribute's value: the first byte of "jpeg" in train-00001.h5's encoding attribute
+enc=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.index(b"jpeg\0", d.index(b"encoding\0")))' "$G/train-00001.h5")
+flip_at "$G/train-00001.h5" "$enc"
+for np in 1 2; do
+  "$RUN_MPI" $np "$DYOLO" train --config "$G/cfg.json" --set run.out_dir="$G/a$np" >"$G/a$np.log" 2>&1
+  [ $? -eq 1 ]; ok $? "attribute byte flipped: train on $np rank(s) exits 1"
+  expect_refused "$G/a$np.log" "train-00001.h5" "attribute byte, train, $np rank(s)"
+done
+restore
+# 2. one payload byte of the val shard
+flip_at "$G/val-00000.h5" $(( $("$DUMP" "$G/val-00000.h5" --data-offset) + 100 ))
+for np in 1 2; do
+  "$RUN_MPI" $np "$DYOLO" val --weights "$W" --data "$G/val.manifest.json" --out "$G/v$np" --threads 1 >"$G/v$np.log" 2>&1
+  [ $? -eq 1 ]; ok $? "payload byte flipped: val on $np rank(s) exits 1"
+  expect_refused "$G/v$np.log" "val-00000.h5" "payload byte, val, $np rank(s)"
+done
+restore
+# 3. bytes appended to the first train shard (HDF5 itself does not notice)
+printf 'extra bytes' >>"$G/train-00000.h5"
+"$RUN_MPI" 2 "$DYOLO" train --config "$G/cfg.json" --set run.out_dir="$G/z" >"$G/z.log" 2>&1
+[ $? -eq 1 ]; ok $? "wrong size: train on 2 ranks exits 1"
+expect_refused "$G/z.log" "train-00000.h5" "wrong size, train, 2 ranks"
+restore
+# 4. a manifest from an older pack (no size_bytes/crc32c): accepted, with one warning
+python3 - "$G/train.manifest.json" "$G/old.manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for e in m["shards"]:
+    del e["size_bytes"], e["crc32c"]
+json.dump(m, open(sys.argv[2], "w"))
+PY
+"$DYOLO" train --config "$G/cfg.json" --set run.out_dir="$G/o" --set data.train="$G/old.manifest.json" >"$G/o.log" 2>&1
+ok $? "a manifest without sizes and CRCs (older pack) still trains"
+[ "$(grep -c 'not verified before HDF5 reads them' "$G/o.log")" -eq 1 ]
+ok $? "with one warning that the shards are not verified"
 
 # Background-only datasets are legal (issue #17 item 4): YOLO without label files
 # (2 ranks), COCO without "annotations", COCO with no categories; a non-array

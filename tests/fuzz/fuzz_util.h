@@ -28,7 +28,7 @@
 #include "core/check.h"
 #include "core/log.h"
 
-static char fz_dir[64];
+static char fz_dir[256];
 
 /* fz_dir/name into a static buffer (one at a time is enough for every target). */
 static inline const char *fz_path(const char *name)
@@ -76,11 +76,21 @@ static void fz_atexit(void)
 /* Once per process: scratch folder, quiet logs and HDF5 error stacks. */
 static inline void fz_setup(void)
 {
+    /* FUZZ_SCRATCH (run-fuzz.sh sets it): a fixed folder, so that the paths the
+     * parsers compare and print are the same in every run and a seeded run tries the
+     * same inputs; otherwise a fresh one. */
+    const char *fixed = getenv("FUZZ_SCRATCH");
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(fz_dir, sizeof fz_dir, "%s/dyolo-fuzz-XXXXXX", base);
-    if (!mkdtemp(fz_dir)) {
-        perror("mkdtemp");
-        abort();
+    if (fixed && *fixed) {
+        snprintf(fz_dir, sizeof fz_dir, "%s", fixed);
+        mkdir(fz_dir, 0700);
+        fz_clean();
+    } else {
+        snprintf(fz_dir, sizeof fz_dir, "%s/dyolo-fuzz-XXXXXX", base);
+        if (!mkdtemp(fz_dir)) {
+            perror("mkdtemp");
+            abort();
+        }
     }
     atexit(fz_atexit);
     log_setup(0, 0, LOG_ERROR);

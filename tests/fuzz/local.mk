@@ -5,7 +5,7 @@
 # links libFuzzer's main.
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_data_yaml tests/fuzz/fuzz_yolo_labels \
 	tests/fuzz/fuzz_coco_json tests/fuzz/fuzz_voc_xml tests/fuzz/fuzz_image tests/fuzz/fuzz_shard \
-	tests/fuzz/fuzz_ckpt
+	tests/fuzz/fuzz_ckpt tests/fuzz/fuzz_manifest
 EXTRA_PROGRAMS = $(FUZZ_TARGETS)
 FUZZ_LINKFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/fuzz_util.h
@@ -32,7 +32,10 @@ tests_fuzz_fuzz_shard_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_ckpt_SOURCES = tests/fuzz/fuzz_ckpt.c tests/fuzz/fuzz_util.h
 tests_fuzz_fuzz_ckpt_LDADD = $(TEST_LIBS)
 tests_fuzz_fuzz_ckpt_LDFLAGS = $(FUZZ_LINKFLAGS)
-EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/lsan.supp tests/fuzz/corpus tests/fuzz/regressions
+tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz_manifest.c tests/fuzz/fuzz_util.h
+tests_fuzz_fuzz_manifest_LDADD = $(TEST_LIBS)
+tests_fuzz_fuzz_manifest_LDFLAGS = $(FUZZ_LINKFLAGS)
+EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/lsan.supp tests/fuzz/make-seeds.sh tests/fuzz/corpus tests/fuzz/regressions
 # Writes fuzz_ckpt's seed checkpoint (tests/fuzz/make-seeds.sh).
 EXTRA_PROGRAMS += tests/fuzz/seed_ckpt
 tests_fuzz_seed_ckpt_SOURCES = tests/fuzz/seed_ckpt.c
