@@ -79,13 +79,21 @@ PYEOF
 }
 
 # The reproducer: one payload byte flipped; without mosaic only one rank
-# reads that sample.
+# reads that sample.  The shard is named directly: through its manifest the
+# whole-file CRC-32C refuses it at open on every rank (checked right after), so the
+# per-sample check in one rank's loader -- the case that once hung -- is only reached
+# without it.
 if want corrupt; then
   make_bad
   t0=$(date +%s)
   "$RUN_MPI" 2 "$DYOLO" train --config cfg.json --set run.out_dir=corrupt --set data.mosaic=0 \
-    --set data.train=bad/train.manifest.json >corrupt.log 2>&1
+    --set data.train=bad/train-00000.h5 >corrupt.log 2>&1
   expect "flipped byte in a shard, 2 ranks" corrupt.log "$t0" $? "error: rank [01]: .*fails its CRC-32C check"
+  t0=$(date +%s)
+  "$RUN_MPI" 2 "$DYOLO" train --config cfg.json --set run.out_dir=corrupt2 --set data.mosaic=0 \
+    --set data.train=bad/train.manifest.json >corrupt2.log 2>&1
+  expect "flipped byte, through the manifest, 2 ranks" corrupt2.log "$t0" $? \
+    "error: rank [01]: .*whole-file CRC-32C is [0-9a-f]+, but .*manifest.json says"
 fi
 
 for np in 2 3; do
