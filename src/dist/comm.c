@@ -376,6 +376,17 @@ dy_status comm_allreduce_sync(comm *c, void *buf, size_t n, comm_dtype t, comm_r
     return comm_wait(c, r);
 }
 
+dy_status comm_allreduce_host(comm *c, void *buf, size_t n, comm_dtype t, comm_redop op)
+{
+    if (!strcmp(c->ops->name, "mpi")) return comm_allreduce_sync(c, buf, n, t, op);
+    MPI_Datatype dt = t == COMM_U32 ? MPI_UINT32_T : t == COMM_I32 ? MPI_INT32_T : MPI_FLOAT;
+    if ((t != COMM_U32 && t != COMM_I32 && t != COMM_F32) || op == COMM_AVG || n > INT32_MAX)
+        return DY_ERR(DY_EINVAL, "comm_allreduce_host: only sums or maxima of i32/u32/f32 (got type %d, op %d)",
+                      (int)t, (int)op);
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, dt, op == COMM_MAX ? MPI_MAX : MPI_SUM, c->mpi));
+    return DY_OK;
+}
+
 dy_status comm_broadcast_sync(comm *c, void *buf, size_t n, comm_dtype t, int root)
 {
     comm_req r;

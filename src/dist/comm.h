@@ -26,7 +26,7 @@
  *
  * defines: comm, comm_req, comm_dtype, comm_redop, comm_progress, comm_opts,
  *          comm_ops, comm_stats, comm_create, comm_destroy, comm_allreduce,
- *          comm_broadcast, comm_allgather, comm_allgatherv, comm_barrier, comm_test,
+ *          comm_broadcast, comm_allreduce_host, comm_allgather, comm_allgatherv, comm_barrier, comm_test,
  *          comm_wait, comm_wait_all, comm_poll, comm_get_progress, comm_rank, comm_size, comm_name,
  *          comm_stats_get, comm_dtype_size, comm_transport_parse, COMM_MAX_REQS
  */
@@ -114,6 +114,10 @@ dy_status comm_progress_parse(const char *s, comm_progress *out);
 
 /* Blocking conveniences (start + wait). */
 dy_status comm_allreduce_sync(comm *c, void *buf, size_t n, comm_dtype t, comm_redop op);
+/* A small all-reduce of HOST memory whatever the transport (flags, counters): on MPI
+ * the ordinary collective (watchdog included); on NCCL, which reduces device buffers
+ * only, a blocking MPI_Allreduce over the same ranks.  Sum or max of i32/u32/f32. */
+dy_status comm_allreduce_host(comm *c, void *buf, size_t n, comm_dtype t, comm_redop op);
 dy_status comm_broadcast_sync(comm *c, void *buf, size_t n, comm_dtype t, int root);
 
 #endif

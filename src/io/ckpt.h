@@ -30,7 +30,7 @@
  *          ckpt_get, ckpt_get_row, ckpt_text, ckpt_attr_int, ckpt_attr_float,
  *          ckpt_attr_str, ckpt_reader_nentries, ckpt_reader_entry, ckpt_reader_nattrs,
  *          ckpt_reader_attr, ckpt_table_row, ckpt_agree, ckpt_name_for_step,
- *          ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_resolve_pointer, ckpt_export,
+ *          ckpt_find_kind, ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_resolve_pointer, ckpt_export,
  *          CKPT_SCHEMA_NAME, CKPT_SCHEMA_VERSION, CKPT_PAUSE_ENV
  */
 #ifndef DY_IO_CKPT_H
@@ -142,6 +142,8 @@ dy_status ckpt_reader_open(ckpt_reader **out, const char *path, MPI_Comm comm);
 void ckpt_reader_close(ckpt_reader *r);
 const char *ckpt_reader_path(const ckpt_reader *r);
 const ckpt_entry *ckpt_find(const ckpt_reader *r, const char *name);
+/* By name and kind: an array and its name table may share a name. */
+const ckpt_entry *ckpt_find_kind(const ckpt_reader *r, const char *name, ckpt_kind kind);
 /* Copy a shared array (type and length must match). */
 dy_status ckpt_get(const ckpt_reader *r, const char *name, ckpt_dtype t, void *dst, int64_t n);
 /* Copy row `row` of a rank array. */

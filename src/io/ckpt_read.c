@@ -345,7 +345,7 @@ const ckpt_entry *ckpt_reader_entry(const ckpt_reader *r, int i) { return &r->e[
 int ckpt_reader_nattrs(const ckpt_reader *r) { return r->na; }
 const ckpt_attr *ckpt_reader_attr(const ckpt_reader *r, int i) { return &r->a[i].pub; }
 
-static const ckpt_entry *find_kind(const ckpt_reader *r, const char *name, ckpt_kind kind)
+const ckpt_entry *ckpt_find_kind(const ckpt_reader *r, const char *name, ckpt_kind kind)
 {
     for (int i = 0; i < r->ne; i++)
         if (r->e[i].pub.kind == kind && !strcmp(r->e[i].name, name)) return &r->e[i].pub;
@@ -362,7 +362,7 @@ const ckpt_entry *ckpt_find(const ckpt_reader *r, const char *name)
 static dy_status get_common(const ckpt_reader *r, const char *name, ckpt_kind kind, ckpt_dtype t, int64_t n,
                             const ckpt_entry **e)
 {
-    *e = find_kind(r, name, kind);
+    *e = ckpt_find_kind(r, name, kind);
     if (!*e) return DY_ERR(DY_ENOENT, "%s: no %s \"%s\"", r->path, kind == CKPT_KIND_RANK ? "rank array" : "array", name);
     if ((*e)->dtype != t || (*e)->n != n)
         return DY_ERR(DY_EINVAL, "%s: array %s is %s[%lld], asked for %s[%lld]", r->path, name,
@@ -392,7 +392,7 @@ dy_status ckpt_get_row(const ckpt_reader *r, const char *name, ckpt_dtype t, int
 
 const char *ckpt_text(const ckpt_reader *r, const char *name)
 {
-    const ckpt_entry *e = find_kind(r, name, CKPT_KIND_TEXT);
+    const ckpt_entry *e = ckpt_find_kind(r, name, CKPT_KIND_TEXT);
     return e ? e->data : NULL;
 }
 

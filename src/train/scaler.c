@@ -1,8 +1,6 @@
 /* scaler.c -- dynamic loss scaler (see scaler.h). */
 #include "train/scaler.h"
 
-#include "core/check.h"
-
 #include <math.h>
 #include <string.h>
 
@@ -48,12 +46,8 @@ void scaler_f16_from_f32(const float *x, uint16_t *h, size_t n)
 dy_status scaler_update(loss_scaler *s, comm *c, int local_overflow, int *skip)
 {
     uint32_t flag = local_overflow ? 1u : 0u;
-    /* The flag is host memory and NCCL reduces device buffers only: on an NCCL
-     * communicator it goes over the same ranks' MPI group. */
-    if (c && !strcmp(comm_name(c), "nccl"))
-        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_UINT32_T, MPI_MAX, comm_mpi(c)));
-    else if (c)
-        DY_TRY_CTX(comm_allreduce_sync(c, &flag, 1, COMM_U32, COMM_MAX), "loss scaler overflow flag");
+    /* the flag is host memory: comm_allreduce_host works on every transport */
+    if (c) DY_TRY_CTX(comm_allreduce_host(c, &flag, 1, COMM_U32, COMM_MAX), "loss scaler overflow flag");
     s->steps++;
     *skip = flag != 0;
     if (!flag) {

@@ -18,14 +18,11 @@ static const layout layouts[] = {
     {"model.params", "model.buffers", "model.params", "model.buffers", "model"},
 };
 
-/* An entry by name and kind (an array and its table share a name). */
+/* An f32 array, or a name table (an array and its table share a name). */
 static const ckpt_entry *find(const ckpt_reader *r, const char *name, ckpt_kind kind)
 {
-    for (int i = 0; i < ckpt_reader_nentries(r); i++) {
-        const ckpt_entry *e = ckpt_reader_entry(r, i);
-        if (e->kind == kind && !strcmp(e->name, name) && (kind != CKPT_KIND_ARRAY || e->dtype == CKPT_F32)) return e;
-    }
-    return NULL;
+    const ckpt_entry *e = ckpt_find_kind(r, name, kind);
+    return e && (kind != CKPT_KIND_ARRAY || e->dtype == CKPT_F32) ? e : NULL;
 }
 
 static const layout *find_layout(const ckpt_reader *r)
