@@ -90,3 +90,22 @@ dy_status fs_check_file_writable(const char *path, const char *what)
                       strerror(e))
              : DY_OK;
 }
+
+dy_status fs_check_hdf5_checksummed(const char *path, const char *what, const char *hint)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[9];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return DY_ERR(errno == ENOENT ? DY_ENOENT : DY_EIO, "cannot open %s %s: %s", what, path, strerror(errno));
+    ssize_t got = pread(fd, b, sizeof b, 0);
+    int err = got < 0 ? errno : 0;
+    close(fd);
+    if (got < 0) return DY_ERR(DY_EIO, "cannot read %s %s: %s", what, path, strerror(err));
+    if (got < (ssize_t)sizeof b || memcmp(b, sig, sizeof sig))
+        return DY_ERR(DY_EFORMAT, "%s %s is not an HDF5 file (no HDF5 signature at its start)", what, path);
+    if (b[8] < 2)
+        return DY_ERR(DY_EFORMAT, "%s %s has an HDF5 superblock of version %d, the format without metadata "
+                      "checksums, which dyolo does not parse: %s", what, path, b[8], hint);
+    return DY_OK;
+}

@@ -1,4 +1,4 @@
-/* shard.h -- dyolo's HDF5 shard format (schema version 2, documented in
+/* shard.h -- dyolo's HDF5 shard format (schema version 3, documented in
  * datasets/README.md): writing shards in parallel from an imported dataset
  * (`dyolo pack`), and reading them back with parallel HDF5 (the loader's I/O thread).
  *
@@ -11,6 +11,9 @@
  * covered only payload and labels: such shards are refused with a message to repack.
  * The manifest records each shard file's byte size and whole-file CRC-32C, checked
  * before HDF5 parses the file (HDF5 1.10 can overflow its heap on corrupt metadata).
+ * Version 3 (the current one) is version 2 written in HDF5's 1.8+ file format, whose
+ * metadata HDF5 checksums itself, so a shard opened without its manifest is safe too;
+ * files in the older format are refused before HDF5 sees them.
  *
  * defines: SHARD_SCHEMA_VERSION, pack_opts, pack_summary, pack_run, shard_set,
  *          shard_sample, shard_open, shard_close, shard_count, shard_sample_get,
@@ -28,7 +31,7 @@
 #include "core/err.h"
 #include "data/dataset.h"
 
-#define SHARD_SCHEMA_VERSION 2
+#define SHARD_SCHEMA_VERSION 3
 
 typedef struct {
     ds_format format;

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/check.h"
+#include "core/fsutil.h"
 #include "core/h5lock.h"
 #include "core/log.h"
 #include "data/shard.h"
@@ -276,6 +277,15 @@ static dy_status load_meta(shard_set *s, shard_file *sf)
 
 static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int first)
 {
+    /* Only checksummed HDF5 metadata reaches HDF5's parser (fs_check_hdf5_checksummed).
+     * Every rank reads the same bytes, but one MPI_MIN keeps a rank whose read failed
+     * from leaving the others in the collective H5Fopen. */
+    dy_status pre = fs_check_hdf5_checksummed(sf->path, "shard",
+                                              "it was packed by a dyolo older than shard schema 3; pack the dataset again");
+    int ok = pre == DY_OK, all_ok;
+    MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
+    if (!ok) return pre;
+    if (!all_ok) return DY_ERR(DY_EIO, "shard %.480s: another rank could not read its header", sf->path);
     hid_t fapl;
     H5_CHECK_ID(fapl, H5Pcreate(H5P_FILE_ACCESS), "file access list");
     H5_CHECK(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "MPI-IO driver");
@@ -288,6 +298,8 @@ static dy_status open_file(shard_set *s, shard_file *sf, MPI_Comm comm, int firs
     if (ver == 1) /* its CRCs did not cover sizes, letterbox, ids or class names */
         return DY_ERR(DY_EFORMAT, "%s: shard schema version 1 is no longer read (its checksums do not cover all "
                       "metadata): pack the dataset again with this dyolo", sf->path);
+    if (ver == 2) /* only an edited file: schema 2 was never written in the checksummed format */
+        return DY_ERR(DY_EFORMAT, "%s: shard schema version 2 is no longer read: pack the dataset again", sf->path);
     if (ver != SHARD_SCHEMA_VERSION)
         return DY_ERR(DY_EFORMAT, "%s: shard schema version %lld, this dyolo reads %d", sf->path, (long long)ver,
                       SHARD_SCHEMA_VERSION);

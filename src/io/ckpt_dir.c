@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/check.h"
+#include "core/fsutil.h"
 #include "core/h5lock.h"
 #include "core/log.h"
 #include "io/ckpt_internal.h"
@@ -121,6 +122,7 @@ dy_status ckpt_resume_auto(const char *dir, MPI_Comm comm, ckpt_reader **out)
  * every checkpoint at every commit, unlike a full checksum pass. */
 static int opens(const char *path)
 {
+    if (fs_check_hdf5_checksummed(path, "checkpoint", "") != DY_OK) return 0;
     h5lock_acquire(); /* an asynchronous commit runs this beside the loader's reads */
     hid_t f;
     H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }

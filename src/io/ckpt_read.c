@@ -12,6 +12,7 @@
 
 #include "core/check.h"
 #include "core/crc32c.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "io/ckpt_internal.h"
 
@@ -303,9 +304,16 @@ dy_status ckpt_reader_open(ckpt_reader **out, const char *path, MPI_Comm comm)
     MPI_Comm_rank(r->comm, &r->rank);
     MPI_Comm_size(r->comm, &r->world);
     snprintf(r->path, sizeof r->path, "%s", path);
+    /* Checkpoints have always been written in the checksummed 1.8+ format
+     * (ckpt_fapl); anything else is not dyolo's and never reaches HDF5's parser.
+     * Every rank checks the same bytes; the agreement keeps the H5Fopen collective. */
+    dy_status s = ckpt_agree(r->comm, fs_check_hdf5_checksummed(path, "checkpoint", "not a dyolo checkpoint"));
+    if (s != DY_OK) {
+        ckpt_reader_close(r);
+        return s;
+    }
     hid_t fapl = ckpt_fapl(r->comm), file = -1;
     if (fapl >= 0) file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    dy_status s = DY_OK;
     if (file < 0) {
         char m[1024];
         check_h5_message(m, sizeof m); /* before any other HDF5 call resets the stack */

@@ -67,7 +67,7 @@ struct pk_value {
     double f;           /* FLOAT */
     const char *s;      /* STR, BYTES (len bytes, NUL-terminated); GLOBAL, OBJECT: "module.name" */
     size_t len;
-    pk_value **items;   /* TUPLE, LIST: n items; DICT: n pairs as keys/values interleaved */
+    pk_value **items;   /* TUPLE, LIST: n items; DICT: n/2 pairs, keys and values interleaved */
     size_t n, cap;
     pk_value *attrs;    /* OBJECT: its state dictionary (NULL before BUILD) */
     int kind;           /* GLOBAL: which allowed global (unpickle.c) */

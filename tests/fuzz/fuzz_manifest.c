@@ -3,7 +3,7 @@
  * it and checks each listed shard's size and whole-file CRC-32C before any HDF5 call.
  * The folder holds one fixed 64-byte file, a-00000.h5, that is not HDF5: a manifest
  * that lists it with the right size and CRC (the seed does) passes the check and
- * reaches H5Fopen, which refuses it at once (no HDF5 signature), so what is fuzzed
+ * is refused at once (no HDF5 signature), so what is fuzzed
  * is the JSON handling and the verification, not HDF5's parser (fuzz_shard does that).
  * defines: LLVMFuzzerInitialize, LLVMFuzzerTestOneInput */
 #include "fuzz_util.h"

@@ -5,7 +5,7 @@
 # links libFuzzer's main.
 FUZZ_TARGETS = tests/fuzz/fuzz_config tests/fuzz/fuzz_data_yaml tests/fuzz/fuzz_yolo_labels \
 	tests/fuzz/fuzz_coco_json tests/fuzz/fuzz_voc_xml tests/fuzz/fuzz_image tests/fuzz/fuzz_shard \
-	tests/fuzz/fuzz_ckpt tests/fuzz/fuzz_manifest
+	tests/fuzz/fuzz_ckpt tests/fuzz/fuzz_manifest tests/fuzz/fuzz_pickle tests/fuzz/fuzz_pt
 EXTRA_PROGRAMS = $(FUZZ_TARGETS)
 FUZZ_LINKFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/fuzz_util.h
@@ -35,6 +35,13 @@ tests_fuzz_fuzz_ckpt_LDFLAGS = $(FUZZ_LINKFLAGS)
 tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz_manifest.c tests/fuzz/fuzz_util.h
 tests_fuzz_fuzz_manifest_LDADD = $(TEST_LIBS)
 tests_fuzz_fuzz_manifest_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_pickle_SOURCES = tests/fuzz/fuzz_pickle.c tests/fuzz/fuzz_util.h tests/fuzz/pk_walk.h
+tests_fuzz_fuzz_pickle_LDADD = $(TEST_LIBS)
+tests_fuzz_fuzz_pickle_LDFLAGS = $(FUZZ_LINKFLAGS)
+tests_fuzz_fuzz_pt_SOURCES = tests/fuzz/fuzz_pt.c tests/fuzz/fuzz_util.h tests/fuzz/pk_walk.h
+tests_fuzz_fuzz_pt_LDADD = $(TEST_LIBS)
+tests_fuzz_fuzz_pt_LDFLAGS = $(FUZZ_LINKFLAGS)
+EXTRA_DIST += tests/fuzz/make-pt-seeds.py
 EXTRA_DIST += tests/fuzz/run-fuzz.sh tests/fuzz/lsan.supp tests/fuzz/make-seeds.sh tests/fuzz/corpus tests/fuzz/regressions
 # Writes fuzz_ckpt's seed checkpoint (tests/fuzz/make-seeds.sh).
 EXTRA_PROGRAMS += tests/fuzz/seed_ckpt

@@ -7,10 +7,9 @@
 # Without an argument (CI, .ci/run) each run is reproducible: a fixed libFuzzer
 # -seed and a fixed number of inputs per target (-runs; both from the table in
 # plan_of below, sized for 40-60 s each on a 2-core CI machine), so the same
-# inputs are tried every time and a failure is a regression, never bad luck: a time
-# bound made CI fail at random once fuzz_shard could find a crash inside HDF5 itself
-# after about 75 s (tests/fuzz/known-hdf5/).  -max_total_time (FUZZ_CAP, default
-# 150 s) is only a safety cap; a run it stops early passes with a note.
+# inputs are tried every time and a failure is a regression, never bad luck.
+# -max_total_time (FUZZ_CAP, default 150 s) is only a safety cap; a run it stops
+# early passes with a note.
 # With SECONDS (exploration, benchmarks/fuzz.md) each target runs that long instead
 # (the table's seeds, no -runs bound).
 #
@@ -36,11 +35,11 @@ cap=${FUZZ_CAP:-150}
 # execs of a 45 s run on the 2-core CI machine kind (benchmarks/fuzz.md).  The same
 # seed tries the same inputs only with the same instrumented code: a change to the
 # code under a target changes its path, so after such a change run the stage twice
-# and resize or re-pick here if needed.  fuzz_shard's seed is one whose RUNS inputs
-# do not reach the known crashes inside HDF5 1.10.8 itself (tests/fuzz/known-hdf5/;
-# seeds 1-4 reach one within 600-4100 inputs): if it fails inside H5Aopen/H5O__*,
-# pick another seed and record it in benchmarks/fuzz.md.  Keep each target at
-# 40-60 s and the stage under 9 minutes.
+# and resize here if needed.  Keep each target at 40-60 s and the stage under 10
+# minutes.  (Until shard schema 3, fuzz_shard reached a heap overflow inside HDF5
+# 1.10.8's H5Aopen within 600-8600 inputs and needed a hand-picked seed; shards are
+# now written in HDF5's checksummed format and the old format is refused before HDF5
+# parses it: regressions/fuzz_shard/old-format-attr-heap-overflow.h5.)
 plan_of() {
   case $1 in
     fuzz_config) echo "110000 1" ;;
@@ -49,15 +48,18 @@ plan_of() {
     fuzz_coco_json) echo "480000 1" ;;
     fuzz_voc_xml) echo "190000 1" ;;
     fuzz_image) echo "800000 1" ;;
-    fuzz_shard) echo "8000 3" ;;
+    fuzz_shard) echo "8000 1" ;;
     fuzz_ckpt) echo "3600 1" ;;
     fuzz_manifest) echo "20000 1" ;;
+    fuzz_pickle) echo "22000 1" ;;
+    fuzz_pt) echo "3000 1" ;;
     *) echo "10000 1" ;;
   esac
 }
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bld=${FUZZ_BUILD:-$root/build-fuzz}
 all="fuzz_config fuzz_data_yaml fuzz_yolo_labels fuzz_coco_json fuzz_voc_xml fuzz_image fuzz_shard fuzz_ckpt fuzz_manifest"
+all="$all fuzz_pickle fuzz_pt"
 targets=${FUZZ_TARGETS:-$all}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # MPI singletons: no shared-memory segments or network probing needed for MPI_COMM_SELF.
@@ -90,15 +92,6 @@ echo "run-fuzz: built in $(( $(date +%s) - start )) s"
 asan=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# known_hdf5 LOG: the report is an AddressSanitizer error whose stack has H5Aopen and
-# whose first frame with a source line is shard_read.c's read_attr_i64/read_attr_str.
-known_hdf5() {
-  grep -q 'ERROR: AddressSanitizer: \(heap-buffer-overflow\|heap-use-after-free\|SEGV\)' "$1" || return 1
-  local st
-  st=$(sed -n '/ERROR: AddressSanitizer/,/^SUMMARY/p' "$1" | grep -E '^ +#[0-9]+ ' | head -12)
-  echo "$st" | grep -qE ' in H5Aopen ' || return 1
-  echo "$st" | grep -E '\.[ch]:[0-9]+(:[0-9]+)?$' | head -1 | grep -qE ' in read_attr_(i64|str) .*/src/data/shard_read\.c:'
-}
 norand=()
 if setarch "$(uname -m)" -R true 2>/dev/null; then norand=(setarch "$(uname -m)" -R)
 else echo "run-fuzz: note: setarch -R unavailable: runs with the same seed may differ (ASLR)"; fi
@@ -114,7 +107,7 @@ for t in $targets; do
   ok=1
   # The MPI-IO targets: Open MPI is built without frame pointers, so only the slow
   # unwinder gives LeakSanitizer the stacks that lsan.supp matches.
-  case $t in fuzz_shard|fuzz_ckpt|fuzz_manifest) export ASAN_OPTIONS=$asan:fast_unwind_on_malloc=0 ;; *) export ASAN_OPTIONS=$asan ;; esac
+  case $t in fuzz_shard|fuzz_ckpt|fuzz_manifest|fuzz_pt) export ASAN_OPTIONS=$asan:fast_unwind_on_malloc=0 ;; *) export ASAN_OPTIONS=$asan ;; esac
   regs=("$root"/tests/fuzz/regressions/"$t"/*)
   if [ -e "${regs[0]}" ]; then
     # Each regression input once, in one process (leaks and hangs included).
@@ -133,15 +126,6 @@ for t in $targets; do
     nice -n 19 "${norand[@]}" "$exe" -seed="$seed" $bound $pin -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 \
       -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" "$root/tests/fuzz/corpus/$t" >"$out/fuzz.log" 2>&1 \
       || { ok=0; echo "run-fuzz: $t: fuzzing found a failure (-seed=$seed $bound):"; grep -E 'ERROR|SUMMARY|Test unit written|runtime error|leak' "$out/fuzz.log" | head -20; }
-  fi
-  # The one allowed failure: fuzz_shard reaching the known memory errors inside HDF5
-  # 1.10.8's H5Aopen on a corrupt attribute (tests/fuzz/known-hdf5/; users are
-  # protected by the manifest's whole-file CRC).  Seeds only postpone it (seeds 1-5
-  # reach it within 600-8600 inputs, and runs are not bit-for-bit repeatable), so a
-  # crash whose report is an ASan error with H5Aopen called from shard_read.c's
-  # read_attr_* passes with a note; any other report still fails.
-  if [ $ok -eq 0 ] && [ "$t" = fuzz_shard ] && known_hdf5 "$out/fuzz.log"; then
-    ok=1; echo "run-fuzz: $t: note: stopped at the known HDF5 1.10.8 H5Aopen crash (tests/fuzz/known-hdf5/); input kept in $out/"
   fi
   dt=$(( $(date +%s) - t0 ))
   done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log" 2>/dev/null | tail -1)

@@ -31,6 +31,14 @@ if command -v h5dump > /dev/null; then
   h5dump -A "$d/ckpt-000000000003.h5" > "$TAP_TMP/d.log" 2>&1; ok $? "h5dump reads a checkpoint"
   check_contains "$TAP_TMP/d.log" 'dyolo-checkpoint' "h5dump shows the schema name"
 fi
+# A checkpoint rewritten in HDF5's old format (no metadata checksums; h5repack's
+# default) never reaches HDF5's parser: HDF5 1.10.8 can overflow its heap on a corrupt
+# attribute of that format (issue #17; tests/fuzz/regressions/fuzz_shard/old-format-*).
+if command -v h5repack > /dev/null; then
+  h5repack "$d/ckpt-000000000003.h5" "$TAP_TMP/old.h5"
+  "$DYOLO" ckpt verify "$TAP_TMP/old.h5" > "$TAP_TMP/o.log" 2>&1; [ $? -eq 1 ]; ok $? "an old-format HDF5 checkpoint is refused"
+  check_contains "$TAP_TMP/o.log" 'old\.h5 has an HDF5 superblock of version 0, the format without metadata checksums' "naming the file and the reason"
+fi
 # The run's `best`/`latest` pointers, which val and detect accept, work here too
 # (issue #17 item 12); a pointer naming a missing file says so.
 printf 'ckpt-000000000003.h5\n' > "$d/best"
