@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""summarize.py RESULTS_DIR ULTRA_DIR OUT_MD -- the quality harness's report.
+
+RESULTS_DIR/<dataset>/<side>/s<seed>/ holds one run (run/results.csv, wall) for the
+sides dyolo-np1, dyolo-np2 (and any other dyolo-* variant); ULTRA_DIR/<dataset>/s<seed>/
+holds Ultralytics' recorded runs (results.csv, wall) for this kind of machine.  Both
+results.csv files have YOLOv5's columns (dyolo writes the same), and both trainers
+validate the EMA weights every epoch with YOLOv5's protocol (conf 0.001, IoU 0.6,
+rectangular val batches of 32, 101-point interpolated AP), so the curves compare
+directly.
+
+Writes OUT_MD (markdown: per dataset the best and final mAP50 / mAP50-95 as mean and
+range over seeds, wall time, the target check, and the mean curves every 10 epochs)
+and next to it quality-<dataset>.png (mean mAP50 and mAP50-95 per epoch per side,
+thin lines for single seeds).
+"""
+import csv
+import os
+import statistics
+import sys
+
+
+def read_run(d):
+    f = os.path.join(d, "results.csv") if os.path.exists(os.path.join(d, "results.csv")) else os.path.join(d, "run", "results.csv")
+    if not os.path.exists(f):
+        return None
+    rows = []
+    with open(f) as fh:
+        r = csv.reader(fh)
+        head = [h.strip() for h in next(r)]
+        i50, i95 = head.index("metrics/mAP_0.5"), head.index("metrics/mAP_0.5:0.95")
+        for row in r:
+            if len(row) > i95 and row[i50].strip():
+                rows.append((float(row[i50]), float(row[i95])))
+    wall = None
+    wf = os.path.join(d, "wall")
+    if os.path.exists(wf):
+        wall = float(open(wf).read().split()[1])
+    return {"m50": [a for a, _ in rows], "m95": [b for _, b in rows], "wall": wall}
+
+
+def best(run):
+    # YOLOv5's best.pt: the epoch of highest fitness 0.1 mAP50 + 0.9 mAP50-95.
+    k = max(range(len(run["m50"])), key=lambda i: 0.1 * run["m50"][i] + 0.9 * run["m95"][i])
+    return run["m50"][k], run["m95"][k], k
+
+
+def stat(xs, fmt="%.3f"):
+    if not xs:
+        return "-"
+    if len(xs) == 1:
+        return fmt % xs[0]
+    return (fmt + " (" + fmt + "-" + fmt + ")") % (statistics.mean(xs), min(xs), max(xs))
+
+
+def collect(results, ultra):
+    data = {}
+    for ds in sorted(os.listdir(results)):
+        sides = {}
+        ud = os.path.join(ultra, ds)
+        if os.path.isdir(ud):
+            sides["ultralytics"] = {s: read_run(os.path.join(ud, s)) for s in sorted(os.listdir(ud))}
+        for side in sorted(os.listdir(os.path.join(results, ds))):
+            sd = os.path.join(results, ds, side)
+            if os.path.isdir(sd) and side != "ultralytics":
+                sides[side] = {s: read_run(os.path.join(sd, s)) for s in sorted(os.listdir(sd))}
+            elif side == "ultralytics" and "ultralytics" not in sides:
+                sides[side] = {s: read_run(os.path.join(sd, s)) for s in sorted(os.listdir(sd))}
+        data[ds] = {k: {s: r for s, r in v.items() if r and r["m50"]} for k, v in sides.items()}
+    return data
+
+
+def plot(ds, sides, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    colors = {"ultralytics": "tab:orange", "dyolo-np1": "tab:blue", "dyolo-np2": "tab:green"}
+    for side, runs in sides.items():
+        c = colors.get(side)
+        for j, key in enumerate(("m50", "m95")):
+            curves = [r[key] for r in runs.values()]
+            for cv in curves:
+                ax[j].plot(range(len(cv)), cv, color=c, alpha=0.25, linewidth=0.7)
+            n = min(len(cv) for cv in curves)
+            mean = [statistics.mean(cv[i] for cv in curves) for i in range(n)]
+            ax[j].plot(range(n), mean, color=c, linewidth=1.8, label="%s (%d seeds)" % (side, len(curves)))
+    for j, t in enumerate(("mAP50", "mAP50-95")):
+        ax[j].set_title("%s: %s (EMA, every epoch)" % (ds, t))
+        ax[j].set_xlabel("epoch")
+        ax[j].grid(alpha=0.3)
+        ax[j].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def main():
+    results, ultra, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    data = collect(results, ultra)
+    lines = []
+    for ds, sides in data.items():
+        lines.append("### %s\n" % ds)
+        lines.append("| side | seeds | best mAP50 | best mAP50-95 | final mAP50 | final mAP50-95 | wall (min) | wall / Ultralytics |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        uw = [r["wall"] / 60 for r in sides.get("ultralytics", {}).values() if r["wall"]]
+        ub50 = [best(r)[0] for r in sides.get("ultralytics", {}).values()]
+        ub95 = [best(r)[1] for r in sides.get("ultralytics", {}).values()]
+        for side, runs in sides.items():
+            if not runs:
+                continue
+            b = [best(r) for r in runs.values()]
+            w = [r["wall"] / 60 for r in runs.values() if r["wall"]]
+            ratio = "%.2f" % (statistics.mean(w) / statistics.mean(uw)) if w and uw and side != "ultralytics" else "-"
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                side, " ".join(s[1:] for s in runs), stat([x[0] for x in b]), stat([x[1] for x in b]),
+                stat([r["m50"][-1] for r in runs.values()]), stat([r["m95"][-1] for r in runs.values()]),
+                stat(w, "%.1f"), ratio))
+        if ub50:
+            for side, runs in sides.items():
+                if side == "ultralytics" or not runs:
+                    continue
+                b = [best(r) for r in runs.values()]
+                m50, m95 = statistics.mean(x[0] for x in b), statistics.mean(x[1] for x in b)
+                w = [r["wall"] / 60 for r in runs.values() if r["wall"]]
+                ok = m50 >= statistics.mean(ub50) and m95 >= statistics.mean(ub95)
+                okw = bool(w and uw) and statistics.mean(w) <= 0.6 * statistics.mean(uw)
+                lines.append("\n%s vs Ultralytics: mean best mAP50 %.3f vs %.3f, mAP50-95 %.3f vs %.3f: %s; wall %s" % (
+                    side, m50, statistics.mean(ub50), m95, statistics.mean(ub95), "**at least Ultralytics**" if ok else "**below Ultralytics**",
+                    ("**within 0.6x**" if okw else "**over 0.6x**") if w and uw else "not compared"))
+        lines.append("\nMean mAP50 / mAP50-95 by epoch (over seeds):\n")
+        n = max(len(r["m50"]) for runs in sides.values() for r in runs.values()) if any(sides.values()) else 0
+        epochs = sorted(set(list(range(0, n, 10)) + [n - 1])) if n else []
+        lines.append("| epoch | " + " | ".join(s for s in sides if sides[s]) + " |")
+        lines.append("|---" * (1 + sum(1 for s in sides if sides[s])) + "|")
+        for e in epochs:
+            cells = []
+            for side, runs in sides.items():
+                if not runs:
+                    continue
+                v = [(r["m50"][e], r["m95"][e]) for r in runs.values() if len(r["m50"]) > e]
+                cells.append("%.3f / %.3f" % (statistics.mean(a for a, _ in v), statistics.mean(b for _, b in v)) if v else "-")
+            lines.append("| %d | %s |" % (e, " | ".join(cells)))
+        png = os.path.join(os.path.dirname(os.path.abspath(out)), "quality-%s.png" % ds)
+        if plot(ds, sides, png):
+            lines.append("\n![%s](%s)\n" % (ds, os.path.basename(png)))
+        lines.append("")
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

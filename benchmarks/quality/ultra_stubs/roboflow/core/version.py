@@ -1,0 +1,6 @@
+"""Stub: the Roboflow connector is not used by the harness."""
+
+
+class Version:
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("roboflow is not installed (dyolo quality harness stub)")
