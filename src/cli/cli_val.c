@@ -1,4 +1,5 @@
 /* cli_val.c -- `dyolo val`: distributed validation of trained weights on shards. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/log.h"
 #include "dist/dist.h"
 #include "eval/coco_json.h"
+#include "eval/confusion.h"
 #include "eval/report.h"
 #include "eval/validate.h"
 #include "eval/weights.h"
@@ -21,7 +23,9 @@ static const char val_help[] =
     "Evaluate a checkpoint (its EMA weights) or an exported weights file on a\n"
     "validation shard set. Every rank evaluates a slice; the metrics are identical for\n"
     "any number of ranks. Prints the per-class table and writes DIR/val.json and\n"
-    "DIR/pr_curve.png (DIR defaults to runs/val).\n"
+    "DIR/pr_curve.png, DIR/confusion_matrix.png and .csv (YOLOv5's: confidence\n"
+    "0.25, IoU 0.45; rows predicted, columns true class, last one background)\n"
+    "(DIR defaults to runs/val).\n"
     "\n"
     "  --weights W       checkpoint (.h5 from training) or `dyolo ckpt export` file\n"
     "  --data SHARDS     shard manifest (.json) or shard file (.h5)\n"
@@ -72,6 +76,26 @@ static int parse(int argc, char **argv, val_args *a)
     return 0;
 }
 
+/* YOLOv5's confusion matrix (val.py writes it too): the PNG, and the counts as CSV
+ * (rows predicted class, columns true class, last row/column background). */
+static dy_status write_confusion(const val_args *a, const weights_info *wi, const validate_result *v)
+{
+    confusion_matrix c;
+    DY_TRY(confusion_init(&c, wi->nc));
+    char path[1200];
+    snprintf(path, sizeof path, "%s/confusion_matrix.png", a->out);
+    dy_status s = confusion_from_set(&c, &v->set, CONFUSION_CONF, CONFUSION_IOU);
+    if (s == DY_OK) s = confusion_write_png(&c, (const char *const *)wi->names, path);
+    snprintf(path, sizeof path, "%s/confusion_matrix.csv", a->out);
+    FILE *f = s == DY_OK ? fopen(path, "w") : NULL;
+    if (s == DY_OK && !f) s = DY_ERR(DY_EIO, "cannot write %s: %s", path, strerror(errno));
+    for (int r = 0; f && r <= c.nc; r++)
+        for (int k = 0; k <= c.nc; k++) fprintf(f, "%.0f%c", c.m[r * (c.nc + 1) + k], k == c.nc ? '\n' : ',');
+    if (f && fclose(f) != 0) s = DY_ERR(DY_EIO, "writing %s: %s", path, strerror(errno));
+    confusion_free(&c);
+    return s;
+}
+
 static dy_status write_outputs(const val_args *a, const weights_info *wi, const validate_result *v)
 {
     eval_report rep = {(const char *const *)wi->names, v->nimages, &v->coco, &v->yolo, a->protocol};
@@ -86,6 +110,7 @@ static dy_status write_outputs(const val_args *a, const weights_info *wi, const 
     DY_TRY(eval_report_write_json(&rep, a->json ? a->json : path));
     snprintf(path, sizeof path, "%s/pr_curve.png", a->out);
     DY_TRY(eval_report_write_pr_png(&rep, path));
+    DY_TRY(write_confusion(a, wi, v));
     if (a->coco) {
         snprintf(path, sizeof path, "%s_gt.json", a->coco);
         DY_TRY(coco_json_write_gt(&v->set, (const char *const *)wi->names, path));

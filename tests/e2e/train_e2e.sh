@@ -134,6 +134,21 @@ ok $? "1, 2 and 4 ranks train to the same weights (relative L2 < 1e-4)"
 "$RUN_MPI" 2 "$DYOLO" val --weights "$last" --data shards/val.manifest.json --out V2 --batch 4 --coco-json V2/coco >V2.log 2>&1
 ok $? "val on 2 ranks"
 cmp -s V1/val.json V2/val.json; ok $? "val reports identical for 1 and 2 ranks"
+# The confusion matrix of `dyolo val` (issue #18): the same on 1 and 2 ranks, and
+# each true-class column counts every instance of that class (matched, confused with
+# another class, or missed in the background row).
+cmp -s V1/confusion_matrix.csv V2/confusion_matrix.csv && [ -s V2/confusion_matrix.png ]
+ok $? "val writes confusion_matrix.png/.csv, identical for 1 and 2 ranks"
+$PY - <<'PYEOF'
+import csv, json
+m = [[float(x) for x in r] for r in csv.reader(open("V2/confusion_matrix.csv"))]
+cls = json.load(open("V2/val.json"))["classes"]
+assert len(m) == len(cls) + 1 and all(len(r) == len(cls) + 1 for r in m), (len(m), len(cls))
+for k, c in enumerate(cls):
+    assert sum(r[k] for r in m) == c["instances"], (k, [r[k] for r in m], c)
+print("# columns:", [sum(r[k] for r in m) for k in range(len(cls))], "instances:", [c["instances"] for c in cls])
+PYEOF
+ok $? "each class's column of the confusion matrix sums to its instances"
 if "$TOP_SRCDIR/.venv/bin/python" -c 'import pycocotools' 2>/dev/null; then
   "$TOP_SRCDIR/.venv/bin/python" - <<'PYEOF'
 import contextlib, io, json
