@@ -40,11 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         }
         ckpt_reader_close(r);
     }
-    ssize_t open = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-    if (open != 0) {
-        fprintf(stderr, "fuzz_ckpt: %zd HDF5 objects still open after ckpt_reader_open/close\n", open);
-        abort();
-    }
-    fz_clean();
+    fz_end_hdf5_run("fuzz_ckpt", "ckpt_reader_open/close");
     return 0;
 }

@@ -84,11 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     o.out_path = out;
     pt_import_report rep;
     if (pt_import(fz_path("w.pt"), &o, &rep) == DY_OK) pt_import_report_free(&rep);
-    ssize_t open = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-    if (open != 0) {
-        fprintf(stderr, "fuzz_pt: %zd HDF5 objects still open after pt_import\n", open);
-        abort();
-    }
-    fz_clean();
+    fz_end_hdf5_run("fuzz_pt", "pt_import");
     return 0;
 }

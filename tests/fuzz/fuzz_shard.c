@@ -44,11 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         free(buf);
         shard_close(s);
     }
-    ssize_t open = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-    if (open != 0) {
-        fprintf(stderr, "fuzz_shard: %zd HDF5 objects still open after shard_open/shard_close\n", open);
-        abort();
-    }
-    fz_clean();
+    fz_end_hdf5_run("fuzz_shard", "shard_open/shard_close");
     return 0;
 }

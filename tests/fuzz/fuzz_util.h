@@ -11,12 +11,14 @@
  * well under a second and keeps every run in-process (fast) and fully reproducible.
  * HDF5's own error stacks are silenced: dyolo turns them into messages.
  *
- * defines: fz_dir, fz_path, fz_write, fz_clean, fz_setup, fz_mpi_init, fz_split
+ * defines: fz_dir, fz_path, fz_write, fz_clean, fz_setup, fz_mpi_init, fz_split,
+ *          fz_end_hdf5_run
  */
 #ifndef DY_TESTS_FUZZ_UTIL_H
 #define DY_TESTS_FUZZ_UTIL_H
 
 #include <ftw.h>
+#include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +118,19 @@ static inline void fz_split(const uint8_t *data, size_t len, size_t *alen, const
     *alen = z ? (size_t)(z - data) : len;
     *b = z ? z + 1 : data + len;
     *blen = z ? len - *alen - 1 : 0;
+}
+
+/* End of one input of an HDF5 reader's target: every HDF5 object the reader opened
+ * must be closed again (a leaked id is a leaked file handle in a long job), then the
+ * scratch folder is emptied.  `what` names the call in the report. */
+static inline void fz_end_hdf5_run(const char *target, const char *what)
+{
+    ssize_t open = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    if (open != 0) {
+        fprintf(stderr, "%s: %zd HDF5 objects still open after %s\n", target, open, what);
+        abort();
+    }
+    fz_clean();
 }
 
 #endif
