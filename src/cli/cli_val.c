@@ -18,7 +18,7 @@
 static const char val_help[] =
     "usage: [mpirun -np N] dyolo val --weights W --data SHARDS [--protocol coco|yolo]\n"
     "                  [--json OUT] [--coco-json PREFIX] [--out DIR] [--batch B]\n"
-    "                  [--imgsz PX] [--conf C] [--iou I] [--threads T]\n"
+    "                  [--imgsz PX] [--conf C] [--iou I] [--rect] [--threads T]\n"
     "\n"
     "Evaluate a checkpoint (its EMA weights) or an exported weights file on a\n"
     "validation shard set. Every rank evaluates a slice; the metrics are identical for\n"
@@ -35,24 +35,30 @@ static const char val_help[] =
     "                    results) so any COCO tool can re-evaluate\n"
     "  --batch B         images per rank and batch (default 16)\n"
     "  --imgsz PX        input size (default: the one the weights were trained at)\n"
-    "  --conf C --iou I  NMS thresholds (default 0.001, 0.6; max 300 boxes)\n"
+    "  --conf C --iou I  NMS thresholds (default 0.001, 0.6; max 300 boxes)\n"    "  --rect            YOLOv5's rectangular batches (sorted by aspect ratio, each\n"
+    "                    padded to a multiple of 32 plus half a stride), as its\n"
+    "                    val.py and train.py validate; default: square letterbox\n"
     "  --threads T       compute threads per rank (default: all cores / ranks)\n"
     "  -h, --help        show this help\n";
 
 typedef struct {
     const char *weights, *data, *protocol, *json, *coco, *out;
-    int batch, imgsz, threads;
+    int batch, imgsz, threads, rect;
     float conf, iou;
 } val_args;
 
 static int parse(int argc, char **argv, val_args *a)
 {
-    *a = (val_args){NULL, NULL, "yolo", NULL, NULL, "runs/val", 16, 0, 0, 0.001f, 0.6f};
+    *a = (val_args){NULL, NULL, "yolo", NULL, NULL, "runs/val", 16, 0, 0, 0, 0.001f, 0.6f};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
             fputs(val_help, stdout);
             return -1;
+        }
+        if (!strcmp(o, "--rect")) {
+            a->rect = 1;
+            continue;
         }
         if (!v) return cli_usage_error("val", "option \"%s\" needs a value", o);
         if (!strcmp(o, "--weights")) a->weights = v;
@@ -138,7 +144,7 @@ static dy_status run_val(const val_args *a, const dist_ctx *d)
     int imgsz = a->imgsz ? a->imgsz : wi.imgsz;
     loader_opts lo;
     loader_opts_default(&lo);
-    lo.batch = a->batch, lo.imgsz = imgsz, lo.train = 0;
+    lo.batch = a->batch, lo.imgsz = imgsz, lo.train = 0, lo.rect = a->rect;
     data_loader *l = NULL;
     dy_status s = loader_open(&l, &a->data, 1, &lo, d->world);
     if (s == DY_OK && shard_nclass(loader_shards(l)) != wi.nc)

@@ -102,17 +102,20 @@ void loader_opts_from_cfg(const cfg *c, int train, loader_opts *o)
     a->mosaic = (float)cfg_float(c, "data.mosaic");
 }
 
-/* YOLOv5 rect batch shape from the aspect ratios of this batch's samples. */
+/* YOLOv5 rect batch shape from the aspect ratios of the global step's samples (all
+ * ranks' slices together, called right after sampler_next): every rank's slice of a
+ * step gets the shape one rank would give the whole step, so validation does not
+ * depend on the number of ranks (with each rank's own slice it did). */
 static void rect_shape(const data_loader *l, int *h, int *w)
 {
     *h = *w = l->o.imgsz;
     if (!l->ar) return;
     float mn = 1e30f, mx = 0, sh = 1, sw = 1;
-    for (int k = 0; k < l->o.batch; k++)
-        if (l->idx[k] >= 0) {
-            float a = l->ar[l->idx[k]];
-            mn = a < mn ? a : mn, mx = a > mx ? a : mx;
-        }
+    int64_t g = (int64_t)l->smp.world * l->smp.batch, p1 = l->smp.st.position;
+    for (int64_t p = p1 - g; p < p1 && p < l->smp.n; p++) {
+        float a = l->ar[l->smp.order[p]];
+        mn = a < mn ? a : mn, mx = a > mx ? a : mx;
+    }
     if (mx == 0) return; /* only padding */
     if (mx < 1) sh = mx;
     else if (mn > 1) sw = 1 / mn;

@@ -47,13 +47,31 @@ static dy_status add_detections(eval_set *s, nms_ctx *ctx, const float *pred, si
     return DY_OK;
 }
 
+/* Rectangular validation (data.rect: YOLOv5's batches of one shape each, sorted by
+ * aspect ratio) changes the input shape from batch to batch: the model is planned
+ * for each batch's h x w (a no-op when it is unchanged) and the decode buffer grows
+ * with the anchor count.  Without this the forward read a rect batch as if it were
+ * square (issue #18). */
+static dy_status fit_batch(yolo_model *m, int B, int nc, const data_batch *b, float **out, size_t *cap, size_t *na)
+{
+    DY_TRY(yolo_model_plan(m, B, b->h, b->w));
+    *na = yolo_model_num_anchors_total(m);
+    size_t need = (size_t)B * *na * (5 + (size_t)nc);
+    if (need <= *cap) return DY_OK;
+    float *o = realloc(*out, sizeof(float) * need);
+    if (!o) return DY_ERR(DY_ENOMEM, "validation: out of memory for a %dx%d batch", b->h, b->w);
+    *out = o, *cap = need;
+    return DY_OK;
+}
+
 static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np, double progress_s,
                            const validate_hook *hook, eval_set *local)
 {
     int nc = yolo_model_nc(m);
     size_t na = yolo_model_num_anchors_total(m);
     int B = yolo_model_head(m)->batch;
-    float *out = malloc(sizeof(float) * (size_t)B * na * (5 + (size_t)nc) + 1);
+    size_t cap = (size_t)B * na * (5 + (size_t)nc);
+    float *out = malloc(sizeof(float) * cap + 1);
     nms_box *boxes = malloc(sizeof *boxes * (size_t)(np->max_det + 1));
     nms_ctx ctx = {0};
     dy_status s = out && boxes ? loader_start_epoch(val, 0, 0) : DY_ERR(DY_ENOMEM, "validation: out of memory");
@@ -65,6 +83,7 @@ static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np
         s = loader_next(val, &b);
         if (s != DY_OK || !b) break;
         s = fault_at("validation"); /* tests: as a failed batch of this rank */
+        if (s == DY_OK && b->n > 0) s = fit_batch(m, B, nc, b, &out, &cap, &na);
         if (s == DY_OK && b->n > 0) s = yolo_model_forward(m, b->images, 0);
         if (s == DY_OK && b->n > 0) yolo_model_decode(m, out);
         for (int i = 0; s == DY_OK && i < b->n; i++) {
