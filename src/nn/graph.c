@@ -34,6 +34,7 @@ static void free_plan(nn_graph *g)
     be->free(g->in_u8);
     g->arena = g->garena = g->ws = g->stats = NULL;
     g->in_u8 = NULL;
+    g->arena_cap = g->garena_cap = g->ws_cap = g->stats_cap = g->in_cap = 0;
 }
 
 void nn_graph_free(nn_graph *g)
@@ -202,6 +203,20 @@ static dy_status be_floats(const nn_graph *g, size_t n, float **out, const char 
     return s == DY_OK ? DY_OK : err_wrap(s, "%s (%zu floats)", what, n);
 }
 
+/* A plan buffer of at least n floats: kept when it is large enough (nothing reads
+ * a plan buffer before writing it: activations, scratch and workspace are written by
+ * the forward pass, gradients zeroed by nn_graph_zero_grads), else replaced. */
+static dy_status reserve_floats(const nn_graph *g, size_t n, float **buf, size_t *cap, const char *what)
+{
+    if (n == 0) n = 1;
+    if (*buf && *cap >= n) return DY_OK;
+    g->be->free(*buf);
+    *buf = NULL, *cap = 0;
+    DY_TRY(be_floats(g, n, buf, what));
+    *cap = n;
+    return DY_OK;
+}
+
 dy_status nn_graph_finalize(nn_graph *g)
 {
     DY_TRY(be_floats(g, g->nparams, &g->params, "parameters"));
@@ -355,16 +370,18 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
             }
         }
     }
-    free_plan(g);
     size_t in_bytes = (size_t)batch * g->nodes[0].c * in_h * in_w;
-    dy_status st = be_floats(g, act, &g->arena, "activations");
-    if (st == DY_OK) st = be_floats(g, grad + tmp + 1, &g->garena, "activation gradients");
-    if (st == DY_OK) st = be_floats(g, ws, &g->ws, "convolution workspace");
-    if (st == DY_OK) st = be_floats(g, stats + 2 * (size_t)maxc + 1, &g->stats, "BN statistics");
-    if (st == DY_OK && !g->be->host_mem) {
+    dy_status st = reserve_floats(g, act, &g->arena, &g->arena_cap, "activations");
+    if (st == DY_OK) st = reserve_floats(g, grad + tmp + 1, &g->garena, &g->garena_cap, "activation gradients");
+    if (st == DY_OK) st = reserve_floats(g, ws, &g->ws, &g->ws_cap, "convolution workspace");
+    if (st == DY_OK) st = reserve_floats(g, stats + 2 * (size_t)maxc + 1, &g->stats, &g->stats_cap, "BN statistics");
+    if (st == DY_OK && !g->be->host_mem && g->in_cap < (in_bytes ? in_bytes : 1)) {
         void *p = NULL;
+        g->be->free(g->in_u8);
+        g->in_u8 = NULL, g->in_cap = 0;
         st = g->be->alloc(in_bytes ? in_bytes : 1, &p);
         g->in_u8 = p;
+        if (st == DY_OK) g->in_cap = in_bytes ? in_bytes : 1;
     }
     if (st != DY_OK) {
         free_plan(g);
