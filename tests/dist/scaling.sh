@@ -12,18 +12,39 @@ MAXERR=${SCALING_MAX_ERROR:-50}
 [ $? -eq 1 ]; ok $? "a missing --step file is an error (exit 1)"
 "$DYOLO" bench scaling --nvlink-gbps 100 >"$TAP_TMP/bad" 2>&1
 [ $? -eq 2 ]; ok $? "no --step is a usage error"
-for np in 1 2 3 4; do
-  "$RUN_MPI" $np "$DYOLO" bench step --dist --config "$TOP_SRCDIR/configs/models/yolov5n.json" --imgsz 128 \
-    --batch 4 --threads 1 --iters 4 --warmup 2 --json "$TAP_TMP/s$np.json" >"$TAP_TMP/s$np.txt" 2>&1
-  ok $? "np=$np: bench step --dist --json exits 0"
-done
-echo "# load: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$DYOLO" bench scaling --step "$TAP_TMP/s1.json" --calibrate "$TAP_TMP/s2.json" --validate "$TAP_TMP/s2.json" \
-  --validate "$TAP_TMP/s3.json" --validate "$TAP_TMP/s4.json" --gpus-per-node 4 --nodes 1 \
-  --max-error "$MAXERR" --plot "$TAP_TMP/scaling.png" >"$TAP_TMP/out" 2>&1
-rc=$?
+measure() { # measure TAG: the four runs; 0 if all exit 0
+  local bad=0
+  for np in 1 2 3 4; do
+    "$RUN_MPI" $np "$DYOLO" bench step --dist --config "$TOP_SRCDIR/configs/models/yolov5n.json" --imgsz 128 \
+      --batch 4 --threads 1 --iters 4 --warmup 2 --json "$TAP_TMP/s$np.json" >"$TAP_TMP/s$np.txt" 2>&1 || bad=1
+  done
+  return $bad
+}
+predict() {
+  "$DYOLO" bench scaling --step "$TAP_TMP/s1.json" --calibrate "$TAP_TMP/s2.json" --validate "$TAP_TMP/s2.json" \
+    --validate "$TAP_TMP/s3.json" --validate "$TAP_TMP/s4.json" --gpus-per-node 4 --nodes 1 \
+    --max-error "$MAXERR" --plot "$TAP_TMP/scaling.png" >"$TAP_TMP/out" 2>&1
+}
+measure; ok $? "np=1..4: bench step --dist --json exits 0"
+load0=$(cut -d' ' -f1 /proc/loadavg)
+predict; rc=$?
 sed 's/^/# /' "$TAP_TMP/out"
-[ $rc -eq 0 ]; ok $? "CPU transport: every prediction within ${MAXERR}% of the measurement (exit $rc)"
+# The runs are seconds long, so other work on the machine can distort one of them:
+# measure once more before judging, and judge only a machine that is not
+# oversubscribed by others (load average, before and after, under 2 per core).
+if [ $rc -ne 0 ]; then
+  echo "# worst error above ${MAXERR}% (load $load0): measuring again"
+  measure && predict; rc=$?
+  sed 's/^/# /' "$TAP_TMP/out"
+fi
+load1=$(cut -d' ' -f1 /proc/loadavg)
+echo "# load average: $load0 before, $load1 after, $(nproc) cores"
+if [ $rc -eq 1 ] && awk -v a="$load0" -v b="$load1" -v n="$(nproc)" 'BEGIN { exit !(a > 2 * n || b > 2 * n) }'; then
+  echo "ok $((tap_n + 1)) # SKIP prediction error not judged: machine loaded by other work (load $load0 / $load1 on $(nproc) cores)"
+  tap_n=$((tap_n + 1))
+else
+  [ $rc -eq 0 ]; ok $? "CPU transport: every prediction within ${MAXERR}% of the measurement (exit $rc)"
+fi
 [ "$(grep -Ec '^\| +[234] \| +1 \| +[0-9.]+ \| +[0-9.]+ \| +[-+][0-9.]+% \|' "$TAP_TMP/out")" -eq 3 ]
 ok $? "one validation row per rank count 2, 3, 4 with the error"
 check_contains "$TAP_TMP/out" '^\| +1 \| +1 \| .* 100\.0% \|' "the one-rank row is the measurement (efficiency 100%)"
