@@ -21,6 +21,7 @@
 #   --work DIR         [/tmp/dyolo-quality] suite and run directories (kept)
 #   --set KEY=VALUE    extra dyolo config for every dyolo run (an experiment)
 #   --tag NAME         [dyolo] side name prefix in the report (dyolo-np1, ...)
+#   --report-only      train nothing: the report from what WORK/results holds
 # Time on a 2-core machine: dyolo about 5-9 min per 100-epoch run, Ultralytics about
 # 12-20 min; the default suite is 5 x 3 x 2 dyolo runs (about 3.5 h) plus 15
 # Ultralytics runs the first time on a machine kind.
@@ -29,12 +30,12 @@ B=$(cd "${1:?usage: run-quality.sh BUILD_DIR [--datasets ...] [--seeds ...] [--r
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 Q=$SRC/benchmarks/quality
 DATASETS="wbc platelets crops gray wbc-mixed"; SEEDS="0 1 2"; RANKS="1 2"; EPOCHS=100; ULTRA=auto
-WORK=/tmp/dyolo-quality; TAG=dyolo; SETS=()
+WORK=/tmp/dyolo-quality; TAG=dyolo; SETS=(); REPORT_ONLY=
 while [ $# -gt 0 ]; do
   case $1 in
     --datasets) DATASETS=$2; shift 2 ;; --seeds) SEEDS=$2; shift 2 ;; --ranks) RANKS=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;; --ultralytics) ULTRA=$2; shift 2 ;; --work) WORK=$2; shift 2 ;;
-    --set) SETS+=(--set "$2"); shift 2 ;; --tag) TAG=$2; shift 2 ;;
+    --set) SETS+=(--set "$2"); shift 2 ;; --tag) TAG=$2; shift 2 ;; --report-only) REPORT_ONLY=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-quality: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -50,6 +51,7 @@ mkdir -p "$WORK"
 [ -f "$WORK/suite/wbc-mixed/yolo/data.yaml" ] || "$PY" "$Q/make-suite.py" "$BCCD" "$WORK/suite"
 log() { echo "run-quality: $(date -u +%H:%M:%S) $*"; }
 for ds in $DATASETS; do
+  [ -z "$REPORT_ONLY" ] || break
   for s in $SEEDS; do
     u=$UREC/$ds/s$s
     if [ "$ULTRA" = run ] || { [ "$ULTRA" = auto ] && [ ! -f "$u/results.csv" ]; }; then
@@ -57,7 +59,7 @@ for ds in $DATASETS; do
       EPOCHS=$EPOCHS "$Q/run-ultralytics.sh" "$WORK/suite/$ds/yolo/data.yaml" "$s" "$WORK/ultra/$ds/s$s" >/dev/null
       mkdir -p "$u" && cp "$WORK/ultra/$ds/s$s/run/results.csv" "$WORK/ultra/$ds/s$s/wall" "$u/"
       printf "machine: %s\ndate: %s\nload average at the end: %s\ncommand: EPOCHS=%s benchmarks/quality/run-ultralytics.sh %s %s OUT\n" "$machine" \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$EPOCHS" "suite/$ds/yolo/data.yaml" "$s" >"$u/README"
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)" "$EPOCHS" "suite/$ds/yolo/data.yaml" "$s" >"$u/README"
     fi
     for np in $RANKS; do
       log "dyolo $ds seed $s, $np rank(s) ($EPOCHS epochs)"
