@@ -62,9 +62,7 @@ def collect(results, ultra):
             sides["ultralytics"] = {s: read_run(os.path.join(ud, s)) for s in sorted(os.listdir(ud))}
         for side in sorted(os.listdir(os.path.join(results, ds))):
             sd = os.path.join(results, ds, side)
-            if os.path.isdir(sd) and side != "ultralytics":
-                sides[side] = {s: read_run(os.path.join(sd, s)) for s in sorted(os.listdir(sd))}
-            elif side == "ultralytics" and "ultralytics" not in sides:
+            if os.path.isdir(sd):
                 sides[side] = {s: read_run(os.path.join(sd, s)) for s in sorted(os.listdir(sd))}
         data[ds] = {k: {s: r for s, r in v.items() if r and r["m50"]} for k, v in sides.items()}
     return data

@@ -1,5 +1,4 @@
 /* cli_val.c -- `dyolo val`: distributed validation of trained weights on shards. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,11 +93,7 @@ static dy_status write_confusion(const val_args *a, const weights_info *wi, cons
     dy_status s = confusion_from_set(&c, &v->set, CONFUSION_CONF, CONFUSION_IOU);
     if (s == DY_OK) s = confusion_write_png(&c, (const char *const *)wi->names, path);
     snprintf(path, sizeof path, "%s/confusion_matrix.csv", a->out);
-    FILE *f = s == DY_OK ? fopen(path, "w") : NULL;
-    if (s == DY_OK && !f) s = DY_ERR(DY_EIO, "cannot write %s: %s", path, strerror(errno));
-    for (int r = 0; f && r <= c.nc; r++)
-        for (int k = 0; k <= c.nc; k++) fprintf(f, "%.0f%c", c.m[r * (c.nc + 1) + k], k == c.nc ? '\n' : ',');
-    if (f && fclose(f) != 0) s = DY_ERR(DY_EIO, "writing %s: %s", path, strerror(errno));
+    if (s == DY_OK) s = confusion_write_csv(&c, path);
     confusion_free(&c);
     return s;
 }

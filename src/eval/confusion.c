@@ -1,6 +1,7 @@
 /* confusion.c -- implementation of confusion.h. */
 #include "eval/confusion.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,4 +189,14 @@ dy_status confusion_write_png(const confusion_matrix *c, const char *const *name
     dy_status st = plot_write_png(path, &cv);
     plot_canvas_free(&cv);
     return st;
+}
+
+dy_status confusion_write_csv(const confusion_matrix *c, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return DY_ERR(DY_EIO, "cannot write %s: %s", path, strerror(errno));
+    for (int r = 0; r <= c->nc; r++)
+        for (int k = 0; k <= c->nc; k++) fprintf(f, "%.0f%c", c->m[r * (c->nc + 1) + k], k == c->nc ? '\n' : ',');
+    if (fclose(f) != 0) return DY_ERR(DY_EIO, "writing %s: %s", path, strerror(errno));
+    return DY_OK;
 }

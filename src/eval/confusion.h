@@ -8,7 +8,8 @@
  * Rows are predicted classes, columns true classes; index nc is background.  The
  * plot normalises each column (what fraction of class c was predicted as what).
  * defines: confusion_matrix, confusion_init, confusion_free, confusion_add_image,
- *          confusion_from_set, confusion_write_png, CONFUSION_CONF, CONFUSION_IOU
+ *          confusion_from_set, confusion_write_png, confusion_write_csv, CONFUSION_CONF,
+ *          CONFUSION_IOU
  */
 #ifndef DY_EVAL_CONFUSION_H
 #define DY_EVAL_CONFUSION_H
@@ -35,5 +36,8 @@ dy_status confusion_add_image(confusion_matrix *c, const eval_gt *gt, size_t ngt
 dy_status confusion_from_set(confusion_matrix *c, const eval_set *s, double conf, double iou);
 /* The column-normalised heat map with class names (names may be NULL). */
 dy_status confusion_write_png(const confusion_matrix *c, const char *const *names, const char *path);
+/* The counts as CSV: nc + 1 rows (predicted class, then background) of nc + 1
+ * columns (true class, then background). */
+dy_status confusion_write_csv(const confusion_matrix *c, const char *path);
 
 #endif

@@ -203,18 +203,28 @@ static dy_status be_floats(const nn_graph *g, size_t n, float **out, const char 
     return s == DY_OK ? DY_OK : err_wrap(s, "%s (%zu floats)", what, n);
 }
 
-/* A plan buffer of at least n floats: kept when it is large enough (nothing reads
- * a plan buffer before writing it: activations, scratch and workspace are written by
- * the forward pass, gradients zeroed by nn_graph_zero_grads), else replaced. */
-static dy_status reserve_floats(const nn_graph *g, size_t n, float **buf, size_t *cap, const char *what)
+/* A plan buffer of at least `bytes` (one at least): kept when it is large enough
+ * (nothing reads a plan buffer before writing it: activations, scratch, workspace
+ * and input are written before use, gradients zeroed by nn_graph_zero_grads), else
+ * replaced by a fresh backend allocation. */
+static dy_status reserve(const nn_graph *g, size_t bytes, void **buf, size_t *cap, const char *what)
 {
-    if (n == 0) n = 1;
-    if (*buf && *cap >= n) return DY_OK;
+    if (bytes == 0) bytes = 1;
+    if (*buf && *cap >= bytes) return DY_OK;
     g->be->free(*buf);
     *buf = NULL, *cap = 0;
-    DY_TRY(be_floats(g, n, buf, what));
-    *cap = n;
+    dy_status s = g->be->alloc(bytes, buf);
+    if (s != DY_OK) return err_wrap(s, "%s (%zu bytes)", what, bytes);
+    *cap = bytes;
     return DY_OK;
+}
+
+static dy_status reserve_floats(const nn_graph *g, size_t n, float **buf, size_t *cap, const char *what)
+{
+    void *p = *buf;
+    dy_status s = reserve(g, sizeof(float) * n, &p, cap, what);
+    *buf = p;
+    return s;
 }
 
 dy_status nn_graph_finalize(nn_graph *g)
@@ -375,13 +385,10 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
     if (st == DY_OK) st = reserve_floats(g, grad + tmp + 1, &g->garena, &g->garena_cap, "activation gradients");
     if (st == DY_OK) st = reserve_floats(g, ws, &g->ws, &g->ws_cap, "convolution workspace");
     if (st == DY_OK) st = reserve_floats(g, stats + 2 * (size_t)maxc + 1, &g->stats, &g->stats_cap, "BN statistics");
-    if (st == DY_OK && !g->be->host_mem && g->in_cap < (in_bytes ? in_bytes : 1)) {
-        void *p = NULL;
-        g->be->free(g->in_u8);
-        g->in_u8 = NULL, g->in_cap = 0;
-        st = g->be->alloc(in_bytes ? in_bytes : 1, &p);
+    if (st == DY_OK && !g->be->host_mem) {
+        void *p = g->in_u8;
+        st = reserve(g, in_bytes, &p, &g->in_cap, "input staging");
         g->in_u8 = p;
-        if (st == DY_OK) g->in_cap = in_bytes ? in_bytes : 1;
     }
     if (st != DY_OK) {
         free_plan(g);

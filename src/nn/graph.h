@@ -71,7 +71,7 @@ typedef struct {
     float *arena, *garena, *ws, *stats;   /* backend memory */
     uint8_t *in_u8;          /* input staging in backend memory (device backends only) */
     size_t arena_floats, garena_floats, ws_floats;
-    /* Allocated sizes (floats; in_u8: bytes): a plan reuses what is there when it
+    /* Allocated sizes in bytes: a plan reuses what is there when it
      * fits, so switching between the training, validation and rectangular-batch
      * shapes every epoch does not allocate and zero-fill hundreds of MB each time. */
     size_t arena_cap, garena_cap, ws_cap, stats_cap, in_cap;
