@@ -81,7 +81,10 @@ void *tc_scratch(size_t bytes)
     size_t want = bytes + bytes / 4; /* headroom: the next shape is often a little larger */
     /* stream-ordered: queued kernels still reading the old buffer finish first, and
      * nothing waits for the whole device (NCCL kernels may be running) */
-    if (tc.scratch && !TC_CUDA(cudaFreeAsync(tc.scratch, tc.stream))) return NULL;
+    if (tc.scratch) {
+        (void)tn_memtrack_remove(&tc.mem, tc.scratch);
+        if (!TC_CUDA(cudaFreeAsync(tc.scratch, tc.stream))) return NULL;
+    }
     tc.scratch = NULL;
     tc.scratch_bytes = 0;
     cudaError_t e = cudaMallocAsync(&tc.scratch, want, tc.stream);
@@ -99,6 +102,7 @@ void *tc_scratch(size_t bytes)
         return NULL;
     }
     tc.scratch_bytes = want;
+    (void)tn_memtrack_add(&tc.mem, tc.scratch, want);
     return tc.scratch;
 }
 
@@ -130,6 +134,7 @@ static dy_status cuda_alloc(size_t bytes, void **out)
         cudaFree(p);
         CUDA_CHECK(e);
     }
+    (void)tn_memtrack_add(&tc.mem, p, n);
     *out = p;
     return DY_OK;
 }
@@ -137,9 +142,13 @@ static dy_status cuda_alloc(size_t bytes, void **out)
 static void cuda_free(void *p)
 {
     if (!p) return;
+    (void)tn_memtrack_remove(&tc.mem, p);
     /* cudaFree waits for the device; a failure here means an earlier fault */
     TC_CUDA(cudaFree(p));
 }
+
+static void cuda_mem_stats(size_t *in_use, size_t *peak) { tn_memtrack_stats(&tc.mem, in_use, peak); }
+static void cuda_mem_reset_peak(void) { tn_memtrack_reset_peak(&tc.mem); }
 
 /* From pageable memory (malloc) the driver stages the data and returns when the
  * source may be reused; the copy is ordered on the stream like every op.  From
@@ -241,6 +250,8 @@ static const tn_backend cuda_backend = {
     .download = cuda_download,
     .copy = cuda_copy,
     .memset0 = cuda_memset0,
+    .mem_stats = cuda_mem_stats,
+    .mem_reset_peak = cuda_mem_reset_peak,
     .sync = cuda_sync,
     .status = cuda_status,
     .event_create = cuda_event_create,
@@ -349,6 +360,7 @@ extern "C" void tn_backend_cuda_close(void)
     if (tc.stream) cudaStreamSynchronize(tc.stream);
     tc_conv_cache_clear();
     if (tc.scratch) cudaFree(tc.scratch);
+    tn_memtrack_clear(&tc.mem);
     if (tc.host) cudaFreeHost(tc.host);
     if (tc.cublas) cublasDestroy(tc.cublas);
     if (tc.cudnn) cudnnDestroy(tc.cudnn);

@@ -27,6 +27,7 @@
 extern "C" {
 #include "core/err.h"
 #include "tensor/backend.h"
+#include "tensor/memtrack.h"
 }
 
 struct tc_ctx {
@@ -40,6 +41,7 @@ struct tc_ctx {
     void *scratch;              /* device scratch for reductions and pool argmax, grown on demand */
     size_t scratch_bytes;
     unsigned long long *host;   /* pinned host words for reduction results */
+    tn_memtrack mem;            /* every device allocation, scratch included */
 };
 
 extern tc_ctx tc;

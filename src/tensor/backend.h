@@ -90,6 +90,10 @@ typedef struct tn_backend {
     dy_status (*download)(void *host_dst, const void *src, size_t bytes); /* backend -> host */
     void (*copy)(void *dst, const void *src, size_t bytes);               /* backend -> backend */
     void (*memset0)(void *p, size_t bytes);
+    /* bytes allocated through alloc (and the backend's own scratch) now, and the most
+     * since mem_reset_peak: the peak device memory of a step (memtrack.h) */
+    void (*mem_stats)(size_t *in_use, size_t *peak);
+    void (*mem_reset_peak)(void);
     /* ---- completion and errors */
     dy_status (*sync)(void);      /* waits for all queued work, then status() */
     dy_status (*status)(void);    /* sticky first error (message in err_msg()), or DY_OK */

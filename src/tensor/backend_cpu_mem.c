@@ -4,12 +4,16 @@
  * when it returns.  The CPU backend never fails asynchronously, so its status is OK.
  *
  * defines: tn_cpu_alloc, tn_cpu_free, tn_cpu_upload, tn_cpu_download, tn_cpu_copy,
- *          tn_cpu_memset0, tn_cpu_status, tn_cpu_event_* , tn_cpu_stream */
+ *          tn_cpu_memset0, tn_cpu_mem_stats, tn_cpu_mem_reset_peak, tn_cpu_status,
+ *          tn_cpu_event_* , tn_cpu_stream */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tensor/cpu_kernels.h"
+#include "tensor/memtrack.h"
+
+static tn_memtrack cpu_mem = TN_MEMTRACK_INIT;
 
 struct tn_event {
     int unused; /* a CPU event carries no state */
@@ -26,11 +30,19 @@ dy_status tn_cpu_alloc(size_t bytes, void **out)
         return DY_ERR(DY_ENOMEM, "cpu backend: out of memory allocating %.1f MB: %s", (double)bytes / 1e6,
                       strerror(e));
     memset(p, 0, n ? n : 64);
+    (void)tn_memtrack_add(&cpu_mem, p, n ? n : 64);
     *out = p;
     return DY_OK;
 }
 
-void tn_cpu_free(void *p) { free(p); }
+void tn_cpu_free(void *p)
+{
+    (void)tn_memtrack_remove(&cpu_mem, p);
+    free(p);
+}
+
+void tn_cpu_mem_stats(size_t *in_use, size_t *peak) { tn_memtrack_stats(&cpu_mem, in_use, peak); }
+void tn_cpu_mem_reset_peak(void) { tn_memtrack_reset_peak(&cpu_mem); }
 
 dy_status tn_cpu_upload(void *dst, const void *src, size_t bytes)
 {

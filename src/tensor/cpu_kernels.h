@@ -70,6 +70,8 @@ int cpu_gconv_enable(int level);
 /* Host memory and always-complete events (backend_cpu_mem.c). */
 dy_status tn_cpu_alloc(size_t bytes, void **out);
 void tn_cpu_free(void *p);
+void tn_cpu_mem_stats(size_t *in_use, size_t *peak);
+void tn_cpu_mem_reset_peak(void);
 dy_status tn_cpu_upload(void *dst, const void *src, size_t bytes);
 dy_status tn_cpu_download(void *dst, const void *src, size_t bytes);
 void tn_cpu_copy(void *dst, const void *src, size_t bytes);
