@@ -239,6 +239,8 @@ static void *cuda_stream(void)
 
 /* ---- the table ---- */
 
+static const tn_backend *cuda_half_acts(void);
+
 static const tn_backend cuda_backend = {
     .name = "cuda",
     .device = TN_CUDA,
@@ -280,12 +282,49 @@ static const tn_backend cuda_backend = {
     .cast_f16_f32 = tc_k_cast_f16_f32,
     .round_f16 = tc_k_round_f16,
     .nonfinite = tc_k_nonfinite,
+    .act_dtype = TN_F32,
+    .half_acts = cuda_half_acts,
+    .act_add = tc_k_act_add,
+    .act_acc = tc_k_act_acc,
+    .act_from_f32 = tc_k_act_from_f32,
+    .act_to_f32 = tc_k_act_to_f32,
     .sgd_update = tc_k_sgd_update,
     .adamw_update = tc_k_adamw_update,
     .ema_update = tc_k_ema_update,
     .unscale = tc_k_unscale,
     .sumsq = tc_k_sumsq,
 };
+
+/* The half-storage table (AMP): the f32 table with the activation ops replaced.
+ * Same memory, stream and handles: the graph switches tables, not buffers. */
+static const tn_backend *cuda_half_acts(void)
+{
+    static tn_backend half;
+    static int made;
+    if (!made) {
+        half = cuda_backend;
+        half.name = "cuda-f16";
+        half.act_dtype = TN_F16;
+        half.half_acts = cuda_half_acts;
+        half.conv_workspace = tc_h_conv_workspace;
+        half.conv_fwd = tc_h_conv_fwd;
+        half.conv_bwd_data = tc_h_conv_bwd_data;
+        half.conv_bwd_filter = tc_h_conv_bwd_filter;
+        half.bn_act_fwd = tc_h_bn_act_fwd;
+        half.bn_act_bwd = tc_h_bn_act_bwd;
+        half.maxpool_fwd = tc_h_maxpool_fwd;
+        half.maxpool_bwd = tc_h_maxpool_bwd;
+        half.upsample2_fwd = tc_h_upsample2_fwd;
+        half.upsample2_bwd = tc_h_upsample2_bwd;
+        half.u8_to_f32 = tc_h_u8_to_f32;
+        half.act_add = tc_h_act_add;
+        half.act_acc = tc_h_act_acc;
+        half.act_from_f32 = tc_h_act_from_f32;
+        half.act_to_f32 = tc_h_act_to_f32;
+        made = 1;
+    }
+    return &half;
+}
 
 /* ---- open / close ---- */
 

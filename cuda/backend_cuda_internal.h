@@ -13,7 +13,8 @@
  *
  * defines: tc_ctx, tc, tc_fail, tc_cuda_ok, tc_cudnn_ok, tc_cublas_ok, TC_CUDA,
  *          TC_CUDNN, TC_CUBLAS, TC_LAUNCH, TC_THREADS, tc_blocks, tc_scratch,
- *          tc_conv_*, tc_k_* (kernels.cu ops), tc_row_sum, tc_conv_cache_clear */
+ *          tc_conv_*, tc_h_conv_*, tc_k_* / tc_h_* (kernel ops), tc_row_sum, tc_h_row_sum,
+ *          tc_conv_cache_clear */
 #ifndef DY_CUDA_BACKEND_CUDA_INTERNAL_H
 #define DY_CUDA_BACKEND_CUDA_INTERNAL_H
 
@@ -83,11 +84,39 @@ void tc_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, f
 void tc_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
                         int accumulate, float *ws, size_t ws_floats);
 void tc_conv_cache_clear(void);
+/* The same on half activation storage (cuDNN/cuBLAS in half with f32 accumulation on
+ * tensor cores; weights cast to half in the workspace, weight gradients added to the
+ * f32 buffer): the half table's convolution ops. */
+size_t tc_h_conv_workspace(const tn_conv_shape *s, size_t cap_floats);
+void tc_h_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                   float *ws, size_t ws_floats);
+void tc_h_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                        size_t ws_floats);
+void tc_h_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
+                          int accumulate, float *ws, size_t ws_floats);
 
-/* kernels.cu: the element-wise, per-row and reduction ops of the table */
+/* kernels_act.cu: activation kernels; tc_k_* on f32 storage, tc_h_* on half storage
+ * (their float pointers to activations point at __half values) */
 void tc_k_bias_add(int rows, size_t m, const float *bias, float *y);
+void tc_h_bias_add(int rows, size_t m, const float *bias, void *y);
 /* out[r] = (float)(sum of row r in double) + (accumulate ? out[r] : 0) */
 void tc_row_sum(int rows, size_t m, const float *x, float *out, int accumulate);
+void tc_h_row_sum(int rows, size_t m, const void *x, float *out, int accumulate);
+void tc_h_bn_act_fwd(tn_bn_args *a, const float *y, float *out);
+void tc_h_bn_act_bwd(tn_bn_args *a, const float *y, const float *gout, float *gy, float *ggamma, float *gbeta,
+                     int accumulate);
+void tc_h_maxpool_fwd(int c, int n, int h, int w, int k, const float *x, float *y);
+void tc_h_maxpool_bwd(int c, int n, int h, int w, int k, const float *x, const float *gy, float *gx);
+void tc_h_upsample2_fwd(int c, int n, int h, int w, const float *x, float *y);
+void tc_h_upsample2_bwd(int c, int n, int h, int w, const float *gy, float *gx);
+void tc_h_u8_to_f32(int n, int c, int h, int w, const uint8_t *x, float *y);
+void tc_h_act_add(size_t n, const void *a, const void *b, void *y);
+void tc_h_act_acc(size_t n, const void *x, void *y);
+void tc_h_act_from_f32(size_t n, float alpha, const float *x, void *y);
+void tc_h_act_to_f32(size_t n, const void *x, float *y);
+void tc_h_weights_to_half(size_t n, const float *w, void *hw);
+void tc_h_add_to_f32(size_t n, const void *x, float *y, int accumulate);
+/* kernels.cu: the element-wise and reduction ops on f32 buffers */
 void tc_k_bn_act_fwd(tn_bn_args *a, const float *y, float *out);
 void tc_k_bn_act_bwd(tn_bn_args *a, const float *y, const float *gout, float *gy, float *ggamma, float *gbeta,
                      int accumulate);
@@ -105,6 +134,10 @@ void tc_k_cast_f32_f16(size_t n, const float *x, uint16_t *y);
 void tc_k_cast_f16_f32(size_t n, const uint16_t *x, float *y);
 void tc_k_round_f16(size_t n, float *x);
 size_t tc_k_nonfinite(size_t n, const float *x);
+void tc_k_act_add(size_t n, const void *a, const void *b, void *y);
+void tc_k_act_acc(size_t n, const void *x, void *y);
+void tc_k_act_from_f32(size_t n, float alpha, const float *x, void *y);
+void tc_k_act_to_f32(size_t n, const void *x, float *y);
 void tc_k_sgd_update(size_t n, float *p, const float *g, float *mom, float lr, float momentum, float wd,
                      int nesterov);
 void tc_k_adamw_update(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2,

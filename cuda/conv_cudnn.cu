@@ -1,7 +1,7 @@
 /* conv_cudnn.cu -- the CUDA backend's convolutions: cuDNN's (legacy, still shipped in
  * cuDNN 9) convolution API on the CNHW layout, with the algorithm of each direction
  * chosen once per shape and workspace limit and cached; 1x1 stride-1 convolutions as
- * cuBLAS SGEMMs over the whole batch; bias add and bias gradient as per-row kernels
+ * cuBLAS GEMMs over the whole batch; bias add and bias gradient as per-row kernels
  * (kernels.cu), since every CNHW channel is one contiguous row.
  *
  * Layout: no transposition.  A CNHW activation is described to cuDNN as a 4-D tensor
@@ -24,7 +24,13 @@
  * use FP32 tolerances.  The limit is min(the caller's workspace, ws_limit); an entry
  * is keyed by shape and limit, so conv_workspace's answer and the ops agree.
  *
+ * AMP (half activation storage, the tc_h_conv_* ops at the end): the same
+ * descriptors with CUDNN_DATA_HALF data and filters, f32 compute and
+ * CUDNN_TENSOR_OP_MATH; 1x1 convolutions as cublasGemmEx on half inputs with f32
+ * accumulation (weight gradients straight into the f32 buffer).
+ *
  * defines: tc_conv_workspace, tc_conv_fwd, tc_conv_bwd_data, tc_conv_bwd_filter,
+ *          tc_h_conv_workspace, tc_h_conv_fwd, tc_h_conv_bwd_data, tc_h_conv_bwd_filter,
  *          tc_conv_cache_clear */
 #include <limits.h>
 #include <stdio.h>
@@ -35,6 +41,7 @@
 
 typedef struct {
     tn_conv_shape s;
+    int half;     /* half activations and filters, f32 compute on tensor cores */
     size_t limit; /* workspace bytes the algorithms were chosen under */
     int ok;       /* 0: no usable algorithm (already recorded) */
     cudnnTensorDescriptor_t xd, yd;
@@ -79,9 +86,9 @@ void tc_conv_cache_clear(void)
 }
 
 /* A CNHW activation as cuDNN's (N, C, H, W) with strides (H*W, N*H*W, W, 1). */
-static int set_cnhw(cudnnTensorDescriptor_t d, int n, int c, int h, int w)
+static int set_cnhw(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, int c, int h, int w)
 {
-    return TC_CUDNN(cudnnSetTensor4dDescriptorEx(d, CUDNN_DATA_FLOAT, n, c, h, w, h * w, n * h * w, w, 1));
+    return TC_CUDNN(cudnnSetTensor4dDescriptorEx(d, t, n, c, h, w, h * w, n * h * w, w, 1));
 }
 
 /* cuDNN takes int dims and strides: every tensor must have fewer than 2^31 values. */
@@ -102,22 +109,26 @@ static int make_descs(conv_entry *e)
     if (!TC_CUDNN(cudnnCreateTensorDescriptor(&e->xd)) || !TC_CUDNN(cudnnCreateTensorDescriptor(&e->yd)) ||
         !TC_CUDNN(cudnnCreateFilterDescriptor(&e->wd)) || !TC_CUDNN(cudnnCreateConvolutionDescriptor(&e->cd)))
         return 0;
-    /* filters are [cout][cin/groups][k][k], cuDNN's KCRS = NCHW filter layout */
-    return set_cnhw(e->xd, s->n, s->cin, s->h, s->w) && set_cnhw(e->yd, s->n, s->cout, s->oh, s->ow) &&
-           TC_CUDNN(cudnnSetFilter4dDescriptor(e->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, s->cout,
-                                               s->cin / s->groups, s->k, s->k)) &&
+    /* filters are [cout][cin/groups][k][k], cuDNN's KCRS = NCHW filter layout.  Half:
+     * data half, compute f32 (cuDNN's pseudo-half configuration), tensor cores. */
+    const cudnnDataType_t t = e->half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+    return set_cnhw(e->xd, t, s->n, s->cin, s->h, s->w) && set_cnhw(e->yd, t, s->n, s->cout, s->oh, s->ow) &&
+           TC_CUDNN(cudnnSetFilter4dDescriptor(e->wd, t, CUDNN_TENSOR_NCHW, s->cout, s->cin / s->groups, s->k,
+                                               s->k)) &&
            TC_CUDNN(cudnnSetConvolution2dDescriptor(e->cd, s->pad, s->pad, s->stride, s->stride, 1, 1,
                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT)) &&
            TC_CUDNN(cudnnSetConvolutionGroupCount(e->cd, s->groups)) &&
-           TC_CUDNN(cudnnSetConvolutionMathType(e->cd, CUDNN_FMA_MATH));
+           TC_CUDNN(cudnnSetConvolutionMathType(e->cd, e->half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
 }
 
-/* Whether a heuristic result is acceptable before its workspace is checked. */
-static int usable(cudnnStatus_t st, cudnnDeterminism_t det, cudnnMathType_t math)
+/* Whether a heuristic result is acceptable before its workspace is checked: f32
+ * convolutions stay off tensor cores (TF32 would lose the CPU's precision); half ones
+ * are what tensor cores are for. */
+static int usable(const conv_entry *e, cudnnStatus_t st, cudnnDeterminism_t det, cudnnMathType_t math)
 {
     if (st != CUDNN_STATUS_SUCCESS) return 0;
     if (tc.deterministic && det != CUDNN_DETERMINISTIC) return 0;
-    return math != CUDNN_TENSOR_OP_MATH && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    return e->half || (math != CUDNN_TENSOR_OP_MATH && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 }
 
 enum { MAX_ALGOS = 16 };
@@ -180,7 +191,7 @@ static int pick_fwd(conv_entry *e)
     if (!TC_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(tc.cudnn, e->xd, e->wd, e->cd, e->yd, MAX_ALGOS, &got, p)))
         return 0;
     for (int i = 0; i < got; i++)
-        if (usable(p[i].status, p[i].determinism, p[i].mathType) && fwd_try(e, p[i].algo)) return 1;
+        if (usable(e, p[i].status, p[i].determinism, p[i].mathType) && fwd_try(e, p[i].algo)) return 1;
     for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; a++) /* all forward algorithms are deterministic */
         if (fwd_try(e, (cudnnConvolutionFwdAlgo_t)a)) return 1;
     no_algo(e, "forward");
@@ -195,7 +206,7 @@ static int pick_bwd_data(conv_entry *e)
                                                               p)))
         return 0;
     for (int i = 0; i < got; i++)
-        if (usable(p[i].status, p[i].determinism, p[i].mathType) && data_try(e, p[i].algo)) return 1;
+        if (usable(e, p[i].status, p[i].determinism, p[i].mathType) && data_try(e, p[i].algo)) return 1;
     for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; a++) {
         if (tc.deterministic && a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0) continue;
         if (data_try(e, (cudnnConvolutionBwdDataAlgo_t)a)) return 1;
@@ -212,7 +223,7 @@ static int pick_bwd_filter(conv_entry *e)
                                                                 &got, p)))
         return 0;
     for (int i = 0; i < got; i++)
-        if (usable(p[i].status, p[i].determinism, p[i].mathType) && filter_try(e, p[i].algo)) return 1;
+        if (usable(e, p[i].status, p[i].determinism, p[i].mathType) && filter_try(e, p[i].algo)) return 1;
     for (int a = 0; a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT; a++) {
         if (a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD) continue; /* not implemented */
         if (tc.deterministic && (a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3))
@@ -225,12 +236,12 @@ static int pick_bwd_filter(conv_entry *e)
 
 /* The cached entry for (shape, limit), created on first use.  Never NULL unless out of
  * host memory; check ->ok. */
-static conv_entry *lookup(const tn_conv_shape *shape, size_t limit)
+static conv_entry *lookup(const tn_conv_shape *shape, size_t limit, int half)
 {
     tn_conv_shape k = *shape;
     tn_conv_shape_init(&k); /* groups >= 1, oh, ow from the geometry */
     for (int i = 0; i < ncache; i++)
-        if (cache[i]->limit == limit && same_shape(&cache[i]->s, &k)) return cache[i];
+        if (cache[i]->limit == limit && cache[i]->half == half && same_shape(&cache[i]->s, &k)) return cache[i];
     if (ncache == cache_cap) {
         int cap = cache_cap ? 2 * cache_cap : 64;
         conv_entry **c = (conv_entry **)realloc(cache, sizeof *c * (size_t)cap);
@@ -248,6 +259,7 @@ static conv_entry *lookup(const tn_conv_shape *shape, size_t limit)
     }
     e->s = k;
     e->limit = limit;
+    e->half = half;
     /* an entry that failed stays cached (ok = 0): the failure is recorded once */
     cache[ncache++] = e;
     e->ok = shape_fits(&e->s) && make_descs(e) && pick_fwd(e) && pick_bwd_data(e) && pick_bwd_filter(e);
@@ -261,22 +273,24 @@ static size_t limit_for(size_t floats)
     return b < tc.ws_limit ? b : tc.ws_limit;
 }
 
-static conv_entry *entry_for(const tn_conv_shape *s, const float *ws, size_t ws_floats)
+static conv_entry *entry_for(const tn_conv_shape *s, const void *ws, size_t ws_floats, int half)
 {
-    conv_entry *e = lookup(s, ws ? limit_for(ws_floats) : 0);
+    conv_entry *e = lookup(s, ws ? limit_for(ws_floats) : 0, half);
     return e && e->ok ? e : NULL;
 }
 
-size_t tc_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
+static size_t cudnn_workspace(const tn_conv_shape *s, size_t cap_floats, int half)
 {
     if (is_pointwise(s)) return 0;
-    conv_entry *e = lookup(s, limit_for(cap_floats));
+    conv_entry *e = lookup(s, limit_for(cap_floats), half);
     if (!e || !e->ok) return 0;
     size_t b = e->fwd_ws;
     if (e->data_ws > b) b = e->data_ws;
     if (e->filter_ws > b) b = e->filter_ws;
     return (b + sizeof(float) - 1) / sizeof(float);
 }
+
+size_t tc_conv_workspace(const tn_conv_shape *s, size_t cap_floats) { return cudnn_workspace(s, cap_floats, 0); }
 
 /* ---- 1x1 stride-1 convolutions: GEMMs over the whole batch ----
  * Row-major Y[cout][P] = W[cout][cin] X[cin][P] (P = N*H*W) is, in cuBLAS's column-major
@@ -293,46 +307,55 @@ static int pw_dims(const tn_conv_shape *s, int *p)
     return 1;
 }
 
-static void pw_fwd(const tn_conv_shape *s, const float *x, const float *w, float *y)
+/* One GEMM of the 1x1 convolutions in cuBLAS's column-major terms, with A, B of type
+ * ab and C of type ct (f32, or half with f32 accumulation on tensor cores). */
+static int pw_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const void *A, int lda,
+                   const void *B, int ldb, float beta, void *C, int ldc, cudaDataType_t ab, cudaDataType_t ct)
+{
+    const float one = 1.f;
+    return TC_CUBLAS(cublasGemmEx(tc.cublas, ta, tb, m, n, k, &one, A, ab, lda, B, ab, ldb, &beta, C, ct, ldc,
+                                  CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+static const char *at(const void *p, size_t elems, size_t esz) { return (const char *)p + elems * esz; }
+
+/* y (CNHW, type t) = W x per group; w of type t. */
+static void pw_fwd(const tn_conv_shape *s, const void *x, const void *w, void *y, cudaDataType_t t, size_t esz)
 {
     int P;
     if (!pw_dims(s, &P)) return;
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g;
-    const float one = 1.f, zero = 0.f;
     for (int gi = 0; gi < g; gi++)
-        if (!TC_CUBLAS(cublasSgemm(tc.cublas, CUBLAS_OP_N, CUBLAS_OP_N, P, cog, cig, &one,
-                                   x + (size_t)gi * cig * P, P, w + (size_t)gi * cog * cig, cig, &zero,
-                                   y + (size_t)gi * cog * P, P)))
+        if (!pw_gemm(CUBLAS_OP_N, CUBLAS_OP_N, P, cog, cig, at(x, (size_t)gi * cig * P, esz), P,
+                     at(w, (size_t)gi * cog * cig, esz), cig, 0.f, (void *)at(y, (size_t)gi * cog * P, esz), P, t, t))
             return;
 }
 
 /* gX[cin][P] += W^T gY: column-major gX^T (P x cin) += gY^T (P x cout) * W (cout x cin,
  * i.e. the cin x cout column-major view of W, transposed). */
-static void pw_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx)
+static void pw_bwd_data(const tn_conv_shape *s, const void *w, const void *gy, void *gx, cudaDataType_t t, size_t esz)
 {
     int P;
     if (!pw_dims(s, &P)) return;
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g;
-    const float one = 1.f;
     for (int gi = 0; gi < g; gi++)
-        if (!TC_CUBLAS(cublasSgemm(tc.cublas, CUBLAS_OP_N, CUBLAS_OP_T, P, cig, cog, &one,
-                                   gy + (size_t)gi * cog * P, P, w + (size_t)gi * cog * cig, cig, &one,
-                                   gx + (size_t)gi * cig * P, P)))
+        if (!pw_gemm(CUBLAS_OP_N, CUBLAS_OP_T, P, cig, cog, at(gy, (size_t)gi * cog * P, esz), P,
+                     at(w, (size_t)gi * cog * cig, esz), cig, 1.f, (void *)at(gx, (size_t)gi * cig * P, esz), P, t, t))
             return;
 }
 
 /* gW[cout][cin] (+)= gY X^T: column-major gW^T (cin x cout, ld cin) = X^T^T (cin x P)
- * * gY^T (P x cout). */
-static void pw_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, int accumulate)
+ * * gY^T (P x cout).  gW is always f32 (half inputs accumulate into it directly). */
+static void pw_bwd_filter(const tn_conv_shape *s, const void *x, const void *gy, float *gw, int accumulate,
+                          cudaDataType_t t, size_t esz)
 {
     int P;
     if (!pw_dims(s, &P)) return;
     const int g = s->groups, cog = s->cout / g, cig = s->cin / g;
-    const float one = 1.f, beta = accumulate ? 1.f : 0.f;
     for (int gi = 0; gi < g; gi++)
-        if (!TC_CUBLAS(cublasSgemm(tc.cublas, CUBLAS_OP_T, CUBLAS_OP_N, cig, cog, P, &one,
-                                   x + (size_t)gi * cig * P, P, gy + (size_t)gi * cog * P, P, &beta,
-                                   gw + (size_t)gi * cog * cig, cig)))
+        if (!pw_gemm(CUBLAS_OP_T, CUBLAS_OP_N, cig, cog, P, at(x, (size_t)gi * cig * P, esz), P,
+                     at(gy, (size_t)gi * cog * P, esz), P, accumulate ? 1.f : 0.f, gw + (size_t)gi * cog * cig, cig,
+                     t, CUDA_R_32F))
             return;
 }
 
@@ -349,9 +372,9 @@ void tc_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const f
                  size_t ws_floats)
 {
     if (is_pointwise(s)) {
-        pw_fwd(s, x, w, y);
+        pw_fwd(s, x, w, y, CUDA_R_32F, sizeof(float));
     } else {
-        conv_entry *e = entry_for(s, ws, ws_floats);
+        conv_entry *e = entry_for(s, ws, ws_floats, 0);
         if (!e) return;
         const float one = 1.f, zero = 0.f;
         if (!TC_CUDNN(cudnnConvolutionForward(tc.cudnn, &one, e->xd, x, e->wd, w, e->cd, e->fwd,
@@ -365,10 +388,10 @@ void tc_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, f
                       size_t ws_floats)
 {
     if (is_pointwise(s)) {
-        pw_bwd_data(s, w, gy, gx);
+        pw_bwd_data(s, w, gy, gx, CUDA_R_32F, sizeof(float));
         return;
     }
-    conv_entry *e = entry_for(s, ws, ws_floats);
+    conv_entry *e = entry_for(s, ws, ws_floats, 0);
     if (!e) return;
     const float one = 1.f; /* beta = 1: the gradient ACCUMULATES into gx */
     TC_CUDNN(cudnnConvolutionBackwardData(tc.cudnn, &one, e->wd, w, e->yd, gy, e->cd, e->bwd_data,
@@ -379,9 +402,9 @@ void tc_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy,
                         int accumulate, float *ws, size_t ws_floats)
 {
     if (is_pointwise(s)) {
-        pw_bwd_filter(s, x, gy, gw, accumulate);
+        pw_bwd_filter(s, x, gy, gw, accumulate, CUDA_R_32F, sizeof(float));
     } else {
-        conv_entry *e = entry_for(s, ws, ws_floats);
+        conv_entry *e = entry_for(s, ws, ws_floats, 0);
         if (!e) return;
         const float one = 1.f, beta = accumulate ? 1.f : 0.f;
         if (!TC_CUDNN(cudnnConvolutionBackwardFilter(tc.cudnn, &one, e->xd, x, e->yd, gy, e->cd, e->bwd_filter,
@@ -389,4 +412,93 @@ void tc_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy,
             return;
     }
     if (gbias) tc_row_sum(s->cout, out_per_channel(s), gy, gbias, accumulate);
+}
+
+/* ---- half activation storage (AMP) ----
+ * The workspace starts with a half copy of the filter (cast from the f32 master
+ * weights each call, as autocast does; also where a cuDNN filter gradient lands in
+ * half before it is added to the f32 gradient), padded to 256 bytes; cuDNN's own
+ * workspace follows. */
+
+static size_t filter_elems(const tn_conv_shape *s)
+{
+    return (size_t)s->cout * (s->cin / (s->groups > 0 ? s->groups : 1)) * s->k * s->k;
+}
+
+static size_t half_hdr_floats(const tn_conv_shape *s)
+{
+    size_t bytes = (filter_elems(s) * 2 + 255) & ~(size_t)255;
+    return bytes / sizeof(float);
+}
+
+size_t tc_h_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
+{
+    size_t hdr = half_hdr_floats(s);
+    return hdr + cudnn_workspace(s, cap_floats > hdr ? cap_floats - hdr : 0, 1);
+}
+
+/* The cuDNN part of the workspace (after the half filter) and its size. */
+static float *cudnn_part(const tn_conv_shape *s, float *ws, size_t ws_floats, size_t *left)
+{
+    size_t hdr = half_hdr_floats(s);
+    *left = ws_floats > hdr ? ws_floats - hdr : 0;
+    return ws + hdr;
+}
+
+void tc_h_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias, float *y, float *ws,
+                   size_t ws_floats)
+{
+    void *hw = ws;
+    tc_h_weights_to_half(filter_elems(s), w, hw);
+    if (is_pointwise(s)) {
+        pw_fwd(s, x, hw, y, CUDA_R_16F, 2);
+    } else {
+        size_t left;
+        float *cws = cudnn_part(s, ws, ws_floats, &left);
+        conv_entry *e = entry_for(s, cws, left, 1);
+        if (!e) return;
+        const float one = 1.f, zero = 0.f;
+        if (!TC_CUDNN(cudnnConvolutionForward(tc.cudnn, &one, e->xd, x, e->wd, hw, e->cd, e->fwd,
+                                              e->fwd_ws ? cws : NULL, e->fwd_ws, &zero, e->yd, y)))
+            return;
+    }
+    if (bias) tc_h_bias_add(s->cout, out_per_channel(s), bias, y);
+}
+
+void tc_h_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                        size_t ws_floats)
+{
+    void *hw = ws;
+    tc_h_weights_to_half(filter_elems(s), w, hw);
+    if (is_pointwise(s)) {
+        pw_bwd_data(s, hw, gy, gx, CUDA_R_16F, 2);
+        return;
+    }
+    size_t left;
+    float *cws = cudnn_part(s, ws, ws_floats, &left);
+    conv_entry *e = entry_for(s, cws, left, 1);
+    if (!e) return;
+    const float one = 1.f; /* beta = 1: the gradient ACCUMULATES into gx */
+    TC_CUDNN(cudnnConvolutionBackwardData(tc.cudnn, &one, e->wd, hw, e->yd, gy, e->cd, e->bwd_data,
+                                          e->data_ws ? cws : NULL, e->data_ws, &one, e->xd, gx));
+}
+
+void tc_h_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
+                          int accumulate, float *ws, size_t ws_floats)
+{
+    if (is_pointwise(s)) {
+        pw_bwd_filter(s, x, gy, gw, accumulate, CUDA_R_16F, 2);
+    } else {
+        size_t left;
+        float *cws = cudnn_part(s, ws, ws_floats, &left);
+        conv_entry *e = entry_for(s, cws, left, 1);
+        if (!e) return;
+        void *hgw = ws; /* cuDNN's filter gradient has the data's type */
+        const float one = 1.f, zero = 0.f;
+        if (!TC_CUDNN(cudnnConvolutionBackwardFilter(tc.cudnn, &one, e->xd, x, e->yd, gy, e->cd, e->bwd_filter,
+                                                     e->filter_ws ? cws : NULL, e->filter_ws, &zero, e->wd, hgw)))
+            return;
+        tc_h_add_to_f32(filter_elems(s), hgw, gw, accumulate);
+    }
+    if (gbias) tc_h_row_sum(s->cout, out_per_channel(s), gy, gbias, accumulate);
 }

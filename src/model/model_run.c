@@ -22,7 +22,7 @@ void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o)
     m->opts = *o;
     if (m->opts.loss_scale == 0.f) m->opts.loss_scale = 1.f;
     nn_graph *g = m->g;
-    g->f16 = o->f16;
+    nn_graph_set_f16(g, o->f16); /* half activation storage where the backend has it */
     g->accumulate = o->accumulate;
     g->grad_ready = o->grad_ready;
     g->grad_ready_user = o->grad_ready_user;
@@ -36,8 +36,16 @@ void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o)
 
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m) { return &m->opts; }
 
-/* Host gradient of the Detect outputs; on a device backend also the host copy of
- * the outputs and a backend buffer for the gradient. */
+/* Whether the Detect outputs travel through f32 staging buffers: on a device, and
+ * wherever activations are stored as half (the loss reads f32). */
+static int staged_io(const tn_backend *be)
+{
+    return !be->host_mem || be->act_dtype != TN_F32;
+}
+
+/* Host gradient of the Detect outputs; when staged (staged_io) also the host copy of
+ * the outputs and a backend f32 buffer that carries the outputs down (half storage)
+ * and the gradient up. */
 static dy_status plan_detect_io(yolo_model *m, size_t tot)
 {
     const tn_backend *be = m->g->be;
@@ -48,7 +56,7 @@ static dy_status plan_detect_io(yolo_model *m, size_t tot)
     m->det_floats = tot;
     m->dout = malloc(sizeof(float) * (tot + 1));
     if (!m->dout) return DY_ERR(DY_ENOMEM, "out of memory for the loss gradient");
-    if (!be->host_mem) {
+    if (staged_io(be)) {
         void *p = NULL;
         m->hout = malloc(sizeof(float) * (tot + 1));
         if (!m->hout) return DY_ERR(DY_ENOMEM, "out of memory for the Detect outputs");
@@ -59,7 +67,7 @@ static dy_status plan_detect_io(yolo_model *m, size_t tot)
     for (int l = 0; m->has_detect && l < m->head.nl; l++) {
         const nn_node *n = &m->g->nodes[m->det[l]];
         m->dlev[l] = m->dout + off;
-        m->hlev[l] = m->hout ? m->hout + off : n->out;
+        m->hlev[l] = m->hout ? m->hout + off : (float *)n->out;
         off += (size_t)n->c * m->g->batch * n->h * n->w;
     }
     return DY_OK;
@@ -69,7 +77,7 @@ dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
 {
     if (batch < 1 || h < 1 || w < 1)
         return DY_ERR(DY_EINVAL, "model %s: invalid input shape %dx%dx%d", m->name, batch, h, w);
-    int same = m->g->arena && m->g->batch == batch && m->g->in_h == h && m->g->in_w == w;
+    int same = nn_graph_planned(m->g, batch, h, w) && m->det_floats;
     DY_TRY_CTX(nn_graph_plan(m->g, batch, h, w), "model %s", m->name);
     if (same) return DY_OK;
     size_t tot = 0;
@@ -94,18 +102,27 @@ dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
 
 dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training)
 {
-    if (!m->g->arena) return DY_ERR(DY_EINVAL, "model %s: forward before yolo_model_plan", m->name);
-    const tn_backend *be = m->g->be;
-    if (images) DY_TRY_CTX(nn_graph_set_input_u8(m->g, images), "model %s", m->name);
-    nn_graph_forward(m->g, training);
-    if (be->host_mem) return DY_OK;
+    nn_graph *g = m->g;
+    if (!g->batch) return DY_ERR(DY_EINVAL, "model %s: forward before yolo_model_plan", m->name);
+    /* AMP switched the activation width since the plan (yolo_model_set_opts) */
+    if (!nn_graph_planned(g, g->batch, g->in_h, g->in_w)) DY_TRY(yolo_model_plan(m, g->batch, g->in_h, g->in_w));
+    const tn_backend *be = g->be;
+    if (images) DY_TRY_CTX(nn_graph_set_input_u8(g, images), "model %s", m->name);
+    nn_graph_forward(g, training);
+    if (!staged_io(be)) return DY_OK;
     size_t off = 0;
     for (int l = 0; m->has_detect && l < m->head.nl; l++) {
-        const nn_node *n = &m->g->nodes[m->det[l]];
-        size_t f = (size_t)n->c * m->g->batch * n->h * n->w;
-        DY_TRY_CTX(be->download(m->hout + off, n->out, sizeof(float) * f), "model %s: Detect output %d", m->name, l);
+        const nn_node *n = &g->nodes[m->det[l]];
+        size_t f = (size_t)n->c * g->batch * n->h * n->w;
+        if (be->act_dtype == TN_F32) {
+            DY_TRY_CTX(be->download(m->hout + off, n->out, sizeof(float) * f), "model %s: Detect output %d", m->name, l);
+        } else {
+            be->act_to_f32(f, n->out, m->ddev + off); /* widened on the backend, one download below */
+        }
         off += f;
     }
+    if (be->act_dtype != TN_F32 && off)
+        DY_TRY_CTX(be->download(m->hout, m->ddev, sizeof(float) * off), "model %s: Detect outputs", m->name);
     DY_TRY_CTX(be->status(), "model %s: forward on %s", m->name, be->name);
     return DY_OK;
 }
@@ -132,7 +149,7 @@ dy_status yolo_model_backward(yolo_model *m)
     for (int l = 0; m->has_detect && l < m->head.nl; l++) {
         nn_node *n = &g->nodes[m->det[l]];
         size_t f = (size_t)n->c * g->batch * n->h * n->w;
-        be->scale(f, m->opts.loss_scale, m->ddev ? m->ddev + off : m->dlev[l], n->gout);
+        be->act_from_f32(f, m->opts.loss_scale, m->ddev ? m->ddev + off : m->dlev[l], n->gout);
         off += f;
     }
     nn_graph_backward(g);

@@ -17,7 +17,7 @@ dy_status nn_graph_new(nn_graph **out, const tn_backend *be)
 {
     nn_graph *g = calloc(1, sizeof *g);
     if (!g) return DY_ERR(DY_ENOMEM, "out of memory allocating a graph");
-    g->be = be;
+    g->be = g->be_base = be;
     g->bn_eps = 1e-3f;
     g->bn_momentum = 0.03f;
     *out = g;
@@ -256,6 +256,41 @@ dy_status nn_graph_finalize(nn_graph *g)
     return s;
 }
 
+size_t nn_graph_act_bytes(const nn_graph *g)
+{
+    return g->be->act_dtype == TN_F16 ? 2 : sizeof(float);
+}
+
+/* The activation `elems` values after base (activations are act_bytes wide). */
+static void *act_at(const nn_graph *g, void *base, size_t elems)
+{
+    return (char *)base + elems * nn_graph_act_bytes(g);
+}
+
+/* AMP on f32 storage: values rounded to binary16 after every op (the CPU). */
+static int emulate_f16(const nn_graph *g)
+{
+    return g->f16 && g->be->act_dtype == TN_F32;
+}
+
+void nn_graph_set_f16(nn_graph *g, int f16)
+{
+    const tn_backend *want = f16 && g->be_base->half_acts ? g->be_base->half_acts() : g->be_base;
+    g->f16 = f16;
+    if (!want || want == g->be) return;
+    /* a half_acts table shares its base's memory functions: the parameters stay; the
+     * plan's buffers go (they were sized for the other width, and the grow-only reuse
+     * would keep f32's footprint), the next plan lays the activations out again */
+    free_plan(g);
+    g->be = want;
+}
+
+int nn_graph_planned(const nn_graph *g, int batch, int in_h, int in_w)
+{
+    return g->arena && g->batch == batch && g->in_h == in_h && g->in_w == in_w &&
+           g->plan_act_bytes == nn_graph_act_bytes(g);
+}
+
 static tn_conv_shape conv_shape(const nn_graph *g, const nn_node *n, int batch)
 {
     const nn_node *in = &g->nodes[n->in[0]];
@@ -355,7 +390,7 @@ static size_t node_floats(const nn_node *n, int batch)
 
 dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
 {
-    if (g->arena && g->batch == batch && g->in_h == in_h && g->in_w == in_w) return DY_OK;
+    if (nn_graph_planned(g, batch, in_h, in_w)) return DY_OK;
     nn_graph_shapes(g, in_h, in_w);
     DY_TRY(check_shapes(g));
     plan_aliases(g);
@@ -380,9 +415,9 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
             }
         }
     }
-    size_t in_bytes = (size_t)batch * g->nodes[0].c * in_h * in_w;
-    dy_status st = reserve_floats(g, act, &g->arena, &g->arena_cap, "activations");
-    if (st == DY_OK) st = reserve_floats(g, grad + tmp + 1, &g->garena, &g->garena_cap, "activation gradients");
+    size_t in_bytes = (size_t)batch * g->nodes[0].c * in_h * in_w, ab = nn_graph_act_bytes(g);
+    dy_status st = reserve(g, ab * act, &g->arena, &g->arena_cap, "activations");
+    if (st == DY_OK) st = reserve(g, ab * (grad + tmp + 1), &g->garena, &g->garena_cap, "activation gradients");
     if (st == DY_OK) st = reserve_floats(g, ws, &g->ws, &g->ws_cap, "convolution workspace");
     if (st == DY_OK) st = reserve_floats(g, stats + 2 * (size_t)maxc + 1, &g->stats, &g->stats_cap, "BN statistics");
     if (st == DY_OK && !g->be->host_mem) {
@@ -393,31 +428,32 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
     if (st != DY_OK) {
         free_plan(g);
         return err_wrap(st, "planning activations for batch %d at %dx%d (%.1f MB)", batch, in_h, in_w,
-                        4.0 * (double)(act + grad + tmp + ws) / 1e6);
+                        ((double)ab * (act + grad + tmp) + 4.0 * ws) / 1e6);
     }
     g->arena_floats = act;
     g->garena_floats = grad + tmp;
     g->ws_floats = ws ? ws : 1;
-    float *pa = g->arena, *pg = g->garena + tmp, *ps = g->stats + 2 * (size_t)maxc + 1;
+    void *pa = g->arena, *pg = act_at(g, g->garena, tmp);
+    float *ps = g->stats + 2 * (size_t)maxc + 1;
     for (int i = g->nnodes - 1; i >= 0; i--) {
         nn_node *n = &g->nodes[i];
         size_t f = node_floats(n, batch), plane = (size_t)batch * n->h * n->w;
         if (n->alias_of >= 0) {
             const nn_node *c = &g->nodes[n->alias_of];
-            n->out = c->out + (size_t)n->alias_ch * plane;
-            n->gout = c->gout + (size_t)n->alias_ch * plane;
+            n->out = act_at(g, c->out, (size_t)n->alias_ch * plane);
+            n->gout = act_at(g, c->gout, (size_t)n->alias_ch * plane);
         } else {
             n->out = pa;
-            pa += f;
+            pa = act_at(g, pa, f);
             n->gout = NULL;
             if (n->kind != NN_INPUT) {
                 n->gout = pg;
-                pg += f;
+                pg = act_at(g, pg, f);
             }
         }
         if (n->kind == NN_CONV && n->bn) {
             n->pre = pa;
-            pa += f;
+            pa = act_at(g, pa, f);
             n->mean = ps;
             n->invstd = ps + n->c;
             ps += 2 * (size_t)n->c;
@@ -426,12 +462,13 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
     g->batch = batch;
     g->in_h = in_h;
     g->in_w = in_w;
+    g->plan_act_bytes = ab;
     return DY_OK;
 }
 
 size_t nn_graph_arena_bytes(const nn_graph *g)
 {
-    return sizeof(float) * (g->arena_floats + g->garena_floats + g->ws_floats);
+    return nn_graph_act_bytes(g) * (g->arena_floats + g->garena_floats) + sizeof(float) * g->ws_floats;
 }
 
 dy_status nn_graph_set_input_u8(nn_graph *g, const uint8_t *images)
@@ -471,7 +508,7 @@ static void forward_conv(nn_graph *g, nn_node *n, int training)
     if (g->prof_conv) g->prof_conv[n - g->nodes] += timer_now() - t0;
     if (n->bn) {
         tn_bn_args a = bn_args(g, n, training);
-        if (g->f16) be->round_f16(node_floats(n, g->batch), n->pre);
+        if (emulate_f16(g)) be->round_f16(node_floats(n, g->batch), n->pre);
         be->bn_act_fwd(&a, n->pre, n->out);
     }
 }
@@ -479,7 +516,7 @@ static void forward_conv(nn_graph *g, nn_node *n, int training)
 void nn_graph_forward(nn_graph *g, int training)
 {
     const tn_backend *be = g->be;
-    if (g->f16) be->round_f16(node_floats(&g->nodes[0], g->batch), g->nodes[0].out);
+    if (emulate_f16(g)) be->round_f16(node_floats(&g->nodes[0], g->batch), g->nodes[0].out);
     for (int i = 1; i < g->nnodes; i++) {
         nn_node *n = &g->nodes[i];
         const nn_node *a = &g->nodes[n->in[0]];
@@ -487,28 +524,29 @@ void nn_graph_forward(nn_graph *g, int training)
         double t0 = g->prof_fwd ? timer_now() : 0;
         switch (n->kind) {
         case NN_CONV: forward_conv(g, n, training); break;
-        case NN_ADD: be->add(f, a->out, g->nodes[n->in[1]].out, n->out); break;
+        case NN_ADD: be->act_add(f, a->out, g->nodes[n->in[1]].out, n->out); break;
         case NN_MAXPOOL: be->maxpool_fwd(n->c, g->batch, n->h, n->w, n->pool_k, a->out, n->out); break;
         case NN_UPSAMPLE: be->upsample2_fwd(n->c, g->batch, a->h, a->w, a->out, n->out); break;
         case NN_CONCAT: {
             size_t plane = (size_t)g->batch * n->h * n->w, ch = 0;
             for (int j = 0; j < n->nin; j++) {
                 const nn_node *p = &g->nodes[n->in[j]];
-                if (p->alias_of != i) be->scale(p->c * plane, 1.f, p->out, n->out + ch * plane);
+                if (p->alias_of != i)
+                    be->copy(act_at(g, n->out, ch * plane), p->out, p->c * plane * nn_graph_act_bytes(g));
                 ch += p->c;
             }
             break;
         }
         case NN_INPUT: break;
         }
-        if (g->f16 && n->kind != NN_CONCAT) be->round_f16(f, n->out);
+        if (emulate_f16(g) && n->kind != NN_CONCAT) be->round_f16(f, n->out);
         if (g->prof_fwd) g->prof_fwd[i] += timer_now() - t0;
     }
 }
 
 void nn_graph_zero_grads(nn_graph *g)
 {
-    g->be->fill(g->garena_floats, 0.f, g->garena);
+    g->be->memset0(g->garena, g->garena_floats * nn_graph_act_bytes(g));
 }
 
 static void backward_conv(nn_graph *g, nn_node *n)
@@ -518,12 +556,12 @@ static void backward_conv(nn_graph *g, nn_node *n)
     size_t wc = (size_t)s.cout * (s.cin / s.groups) * s.k * s.k;
     const nn_node *in = &g->nodes[n->in[0]];
     float *gw = g->grads + n->poff;
-    const float *gy = n->gout;
+    const void *gy = n->gout;
     if (n->bn) {
         tn_bn_args a = bn_args(g, n, 1);
-        float *tmp = g->garena; /* the shared temporary at the start of the grad arena */
+        void *tmp = g->garena; /* the shared temporary at the start of the grad arena */
         be->bn_act_bwd(&a, n->pre, n->gout, tmp, gw + wc, gw + wc + n->c, g->accumulate);
-        if (g->f16) be->round_f16(node_floats(n, g->batch), tmp);
+        if (emulate_f16(g)) be->round_f16(node_floats(n, g->batch), tmp);
         gy = tmp;
     }
     double t0 = g->prof_conv ? timer_now() : 0;
@@ -552,12 +590,12 @@ void nn_graph_backward(nn_graph *g)
         nn_node *a = &g->nodes[n->in[0]];
         size_t f = node_floats(n, g->batch);
         double t0 = g->prof_bwd ? timer_now() : 0;
-        if (g->f16 && n->kind != NN_CONCAT) be->round_f16(f, n->gout);
+        if (emulate_f16(g) && n->kind != NN_CONCAT) be->round_f16(f, n->gout);
         switch (n->kind) {
         case NN_CONV: backward_conv(g, n); break;
         case NN_ADD:
             for (int j = 0; j < 2; j++)
-                if (grad_input(g, n, j)) be->acc(f, n->gout, g->nodes[n->in[j]].gout);
+                if (grad_input(g, n, j)) be->act_acc(f, n->gout, g->nodes[n->in[j]].gout);
             break;
         case NN_MAXPOOL:
             if (grad_input(g, n, 0)) be->maxpool_bwd(n->c, g->batch, n->h, n->w, n->pool_k, a->out, n->gout, a->gout);
@@ -569,7 +607,7 @@ void nn_graph_backward(nn_graph *g)
             size_t plane = (size_t)g->batch * n->h * n->w, ch = 0;
             for (int j = 0; j < n->nin; j++) {
                 nn_node *p = grad_input(g, n, j);
-                if (p && p->alias_of != i) be->acc(p->c * plane, n->gout + ch * plane, p->gout);
+                if (p && p->alias_of != i) be->act_acc(p->c * plane, act_at(g, n->gout, ch * plane), p->gout);
                 ch += g->nodes[n->in[j]].c;
             }
             break;

@@ -33,7 +33,9 @@ typedef struct {
     /* planned */
     int alias_of, alias_ch; /* concat node this output is a slice of (or -1), channel */
     int consumers;
-    float *out, *gout, *pre; /* activation, its gradient, conv output before BN */
+    /* activation, its gradient, conv output before BN: backend memory holding values
+     * of the backend's act_dtype (f32, or binary16 on a half-storage backend) */
+    void *out, *gout, *pre;
     float *mean, *invstd;
     size_t ws;
 } nn_node;
@@ -56,7 +58,10 @@ typedef struct {
     size_t nparams, nbuffers;
     float *params, *grads, *buffers;
     /* options */
-    int f16;                 /* f16 storage mode: activations/gradients rounded to binary16 */
+    int f16;                 /* AMP: activations/gradients in binary16 -- stored as half when the
+                              * backend has half storage (be->act_dtype), else f32 values
+                              * rounded to binary16 after every op (the CPU's emulation) */
+    const tn_backend *be_base; /* the backend the graph was made on (f32 activations) */
     int accumulate;          /* add parameter gradients instead of writing them */
     int bwd_stop;            /* backward visits nodes >= this only (frozen layers below; 0: all) */
     float bn_eps, bn_momentum;
@@ -68,9 +73,11 @@ typedef struct {
     double *prof_conv;           /* optional per-node seconds in the convolution alone */
     /* plan */
     int batch, in_h, in_w;
-    float *arena, *garena, *ws, *stats;   /* backend memory */
+    void *arena, *garena;    /* activations and their gradients (act_dtype values) */
+    float *ws, *stats;       /* backend memory */
     uint8_t *in_u8;          /* input staging in backend memory (device backends only) */
-    size_t arena_floats, garena_floats, ws_floats;
+    size_t arena_floats, garena_floats, ws_floats; /* element counts */
+    size_t plan_act_bytes;   /* activation width the plan was laid out for */
     /* Allocated sizes in bytes: a plan reuses what is there when it
      * fits, so switching between the training, validation and rectangular-batch
      * shapes every epoch does not allocate and zero-fill hundreds of MB each time. */
@@ -96,6 +103,15 @@ dy_status nn_graph_finalize(nn_graph *g);
 /* Plans the activation arena for batch x in_h x in_w (re-plans when the shape changes). */
 dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w);
 size_t nn_graph_arena_bytes(const nn_graph *g);
+/* Switches between f32 activations and AMP (f16 = 1): on a backend with half storage
+ * (be->half_acts) the graph moves to that table and the next plan allocates 2-byte
+ * activations; elsewhere f16 means rounding f32 values (the emulation).  The plan is
+ * dropped when the table changes. */
+void nn_graph_set_f16(nn_graph *g, int f16);
+/* Bytes per stored activation value (4, or 2 with half storage). */
+size_t nn_graph_act_bytes(const nn_graph *g);
+/* Whether the current plan is for this shape and the backend's activation width. */
+int nn_graph_planned(const nn_graph *g, int batch, int in_h, int in_w);
 
 /* Fills the input node from uint8 NCHW images (0..255) in host memory (uploaded
  * first on a device backend). */

@@ -19,7 +19,7 @@
  * then does the same.  The graph checks it once per forward/backward.
  *
  * defines: tn_dtype, tn_device, tn_tensor, tn_conv_shape, tn_bn_args, tn_event,
- *          tn_backend, tn_backend_cpu, tn_backend_cuda_open, tn_backend_cuda_close,
+ *          tn_backend, tn_backend_cpu, tn_backend_cpu_half, tn_backend_cuda_open, tn_backend_cuda_close,
  *          tn_cuda_opts, tn_conv_shape_init, tn_cpu_blas_fix_coretype,
  *          tn_cpu_blas_corename, tn_half_from_float, tn_float_from_half */
 #ifndef DY_TENSOR_BACKEND_H
@@ -136,6 +136,20 @@ typedef struct tn_backend {
     void (*round_f16)(size_t n, float *x); /* f16 storage: round in place to binary16 */
     size_t (*nonfinite)(size_t n, const float *x); /* number of NaN/Inf values (synchronizes) */
 
+    /* ---- activation storage.  The activation ops above (conv_*, bn_act_*, maxpool_*,
+     * upsample2_*, u8_to_f32's output) and the act_* ops below read and write values of
+     * act_dtype: f32, or IEEE binary16 on a half-storage table (their float pointers
+     * then point at 2-byte values).  Parameters, their gradients, BN statistics,
+     * workspaces and every other op stay f32. */
+    tn_dtype act_dtype;
+    /* This backend with half activation storage (AMP), or NULL where AMP is emulated
+     * by rounding f32 values.  The table it returns shares this one's memory. */
+    const struct tn_backend *(*half_acts)(void);
+    void (*act_add)(size_t n, const void *a, const void *b, void *y); /* y = a + b */
+    void (*act_acc)(size_t n, const void *x, void *y);                /* y += x */
+    void (*act_from_f32)(size_t n, float alpha, const float *x, void *y); /* y = alpha x */
+    void (*act_to_f32)(size_t n, const void *x, float *y);
+
     /* ---- flat-buffer passes of the optimizer step (kernels_hd.h holds the arithmetic) */
     /* Fused SGD(momentum, nesterov, weight decay) update over a flat range. */
     void (*sgd_update)(size_t n, float *p, const float *g, float *mom, float lr, float momentum,
@@ -152,6 +166,9 @@ typedef struct tn_backend {
 } tn_backend;
 
 const tn_backend *tn_backend_cpu(void);
+/* The CPU backend with half activation storage ("cpu-f16", backend_cpu_half.c): the
+ * CPU reference of AMP's real half path, for tests. */
+const tn_backend *tn_backend_cpu_half(void);
 
 /* CUDA backend options (runtime.* keys). */
 typedef struct {

@@ -598,6 +598,12 @@ static double cpu_sumsq(size_t n, const float *x)
     return ss;
 }
 
+/* f32 activation storage: the act_* ops are the plain element-wise ones */
+static void cpu_act_add(size_t n, const void *a, const void *b, void *y) { cpu_add(n, a, b, y); }
+static void cpu_act_acc(size_t n, const void *x, void *y) { cpu_acc(n, x, y); }
+static void cpu_act_from_f32(size_t n, float alpha, const float *x, void *y) { cpu_scale(n, alpha, x, y); }
+static void cpu_act_to_f32(size_t n, const void *x, float *y) { tn_cpu_copy(y, x, n * sizeof(float)); }
+
 static const tn_backend cpu_backend = {
     .name = "cpu",
     .device = TN_CPU,
@@ -642,6 +648,12 @@ static const tn_backend cpu_backend = {
     .sgd_update = cpu_sgd_update,
     .adamw_update = cpu_adamw_update,
     .ema_update = cpu_ema_update,
+    .act_dtype = TN_F32,
+    .half_acts = NULL, /* AMP on the CPU rounds f32 values (cheaper than converting) */
+    .act_add = cpu_act_add,
+    .act_acc = cpu_act_acc,
+    .act_from_f32 = cpu_act_from_f32,
+    .act_to_f32 = cpu_act_to_f32,
     .unscale = cpu_unscale,
     .sumsq = cpu_sumsq,
 };

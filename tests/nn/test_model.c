@@ -71,7 +71,7 @@ static void check_block(const char *name, const char *layers, const float *tg, i
         yolo_loss_parts lp;
         yolo_model_loss(m, tg, nt, &lp);
         yolo_model_backward(m);
-        b.g->nodes[0].out[0] += 0; /* keep */
+        ((float *)b.g->nodes[0].out)[0] += 0; /* keep */
     } else {
         nn_graph_zero_grads(b.g);
         memcpy(b.g->nodes[b.last].gout, b.r, sizeof(float) * b.nout);
@@ -382,7 +382,7 @@ static void test_api(void)
     const nn_node *d0 = &yolo_model_graph(m)->nodes[yolo_model_graph(m)->nnodes - 2];
     /* image 1, anchor 1, cell (y 2, x 3) of level 0 */
     size_t plane = 2 * 8 * 8, cell = (1 * 8 + 2) * 8 + 3;
-    const float *p = d0->out + 1 * 8 * plane + cell;
+    const float *p = (const float *)d0->out + 1 * 8 * plane + cell;
     float sx = 1 / (1 + expf(-p[0])), sw = 1 / (1 + expf(-p[2 * plane]));
     const float *row = dec + (1 * at + (1 * 8 + 2) * 8 + 3) * 8;
     TAP_NEAR(row[0], (2 * sx - 0.5f + 3) * hd->stride[0], 1e-4, "decode: x = (2 sigmoid - 0.5 + cell) stride");
