@@ -55,7 +55,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
     "  --set KEY.PATH=VALUE   override one config value (repeatable)\n"                   \
     "  --log-level LEVEL      error, warn, info or debug\n"                               \
     "  --log-all-ranks        log from every rank, prefixed with [rN]\n"                  \
-    "  --device cpu|cuda|auto compute device (runtime.device; cuda: GPU by local rank)\n"  \
+    "  --device cpu|cuda|auto compute device (runtime.device; cuda: GPU by local rank)\n" \
+    "                         (cpu-staged, for testing: the CPU through the device\n"     \
+    "                         code paths, results equal to cpu)\n"                        \
     "  -h, --help             show this help\n"
 
 int cli_version_main(int argc, char **argv);

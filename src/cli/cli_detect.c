@@ -1,5 +1,7 @@
 /* cli_detect.c -- `dyolo detect`: run trained weights on images; writes annotated
- * JPEGs and a JSON list of detections.  Runs on one process (rank 0 under mpirun). */
+ * JPEGs and a JSON list of detections.  Runs on one process (rank 0 under mpirun);
+ * the network on the backend `--device` / runtime.device picks, decode and NMS on
+ * the host. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include "core/log.h"
 #include "data/image.h"
 #include "dist/dist.h"
+#include "dist/runtime.h"
 #include "eval/draw.h"
 #include "eval/nms.h"
 #include "eval/weights.h"
@@ -21,29 +24,34 @@
 static const char detect_help[] =
     "usage: dyolo detect --weights W --source IMAGE_OR_DIR [--out DIR] [--conf C]\n"
     "                    [--iou I] [--imgsz PX] [--max-det N] [--threads T]\n"
+    "                    [--device cpu|cuda|auto] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Detect objects in one image or every .jpg/.jpeg/.png of a folder with a checkpoint\n"
     "or exported weights. Writes DIR/<image>.jpg with boxes, class names and scores,\n"
-    "and DIR/detections.json (boxes as x1, y1, x2, y2 in original pixels).\n"
+    "and DIR/detections.json (boxes as x1, y1, x2, y2 in original pixels). The\n"
+    "network runs on the device `--device` (or runtime.device) picks, as for training.\n"
     "\n"
     "  --out DIR     output folder (default runs/detect)\n"
     "  --conf C      confidence threshold (default 0.25)\n"
     "  --iou I       NMS IoU threshold (default 0.45)\n"
     "  --imgsz PX    input size (default: the training size of the weights)\n"
     "  --max-det N   boxes per image at most (default 1000)\n"
-    "  --threads T   compute threads (default: all cores)\n"
-    "  -h, --help    show this help\n";
+    "  --threads T   compute threads (default: runtime.threads, else all cores)\n" CLI_COMMON_HELP;
 
 typedef struct {
     const char *weights, *source, *out;
     float conf, iou;
     int imgsz, max_det, threads;
+    cli_common common; /* --device, --config, --set, logging */
 } det_args;
 
 static int parse(int argc, char **argv, det_args *a)
 {
-    *a = (det_args){NULL, NULL, "runs/detect", 0.25f, 0.45f, 0, 1000, 0};
+    *a = (det_args){NULL, NULL, "runs/detect", 0.25f, 0.45f, 0, 1000, 0, {0}};
     for (int i = 1; i < argc; i++) {
+        int r = cli_common_option(&a->common, argc, argv, &i);
+        if (r < 0) return cli_usage_error("detect", "option \"%s\" needs a value", argv[i]);
+        if (r > 0) continue;
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
             fputs(detect_help, stdout);
@@ -217,12 +225,14 @@ static dy_status write_json(const char *dir, cJSON *list)
     return bad ? DY_ERR(DY_EIO, "cannot write \"%s\": %s", path, strerror(errno)) : DY_OK;
 }
 
-static dy_status setup(detector *dt, const det_args *a)
+static dy_status setup(detector *dt, const det_args *a, const cfg *c, const dist_runtime *rt)
 {
-    DY_TRY(weights_load(a->weights, MPI_COMM_SELF, &dt->m, &dt->wi));
+    DY_TRY(weights_load_on(rt->be, a->weights, MPI_COMM_SELF, &dt->m, &dt->wi));
+    /* the backend named is the model's own, so a path that ignored it shows here */
+    log_info("compute on %s, the network on backend %s", rt->desc, yolo_model_backend(dt->m)->name);
     dt->imgsz = a->imgsz ? a->imgsz : dt->wi.imgsz;
     yolo_model_opts o = *yolo_model_opts_ptr(dt->m);
-    o.threads = cli_default_threads(a->threads, 1);
+    o.threads = cli_default_threads(a->threads ? a->threads : (int)cfg_int(c, "runtime.threads"), 1);
     yolo_model_set_opts(dt->m, &o);
     DY_TRY(yolo_model_plan(dt->m, 1, dt->imgsz, dt->imgsz));
     size_t na = yolo_model_num_anchors_total(dt->m);
@@ -234,14 +244,14 @@ static dy_status setup(detector *dt, const det_args *a)
 }
 
 /* Returns the number of images that failed (each reported), or -1 on a fatal error. */
-static int run_detect(const det_args *a)
+static int run_detect(const det_args *a, const cfg *c, const dist_runtime *rt)
 {
     detector dt;
     memset(&dt, 0, sizeof dt);
     char **files = NULL;
     int nfiles = 0, failed = 0;
     dy_status s = list_sources(a->source, &files, &nfiles);
-    if (s == DY_OK) s = setup(&dt, a);
+    if (s == DY_OK) s = setup(&dt, a, c, rt);
     cJSON *list = cJSON_CreateArray();
     for (int i = 0; s == DY_OK && i < nfiles; i++) {
         img_rgb im = {0};
@@ -268,6 +278,27 @@ static int run_detect(const det_args *a)
     return s != DY_OK ? -1 : failed;
 }
 
+/* Rank 0 alone: its backend is chosen as for a one-rank job (the GPU of node-local
+ * rank 0 for cuda), so the other ranks of an mpirun need no device. */
+static int detect_on_rank0(const det_args *a, const dist_ctx *d)
+{
+    dist_ctx self = *d;
+    self.world = self.node = self.cross = MPI_COMM_SELF;
+    self.size = self.local_size = self.nnodes = 1;
+    self.local_rank = self.node_index = 0;
+    cfg *c = NULL;
+    dist_runtime rt = {0};
+    dy_status s = cli_build_config(&a->common, &c);
+    if (s == DY_OK) {
+        cli_configure_logging(c, &a->common, 0);
+        s = dist_runtime_open_compute(c, &self, &rt);
+    }
+    int failed = s == DY_OK ? run_detect(a, c, &rt) : (cli_fail("detect"), -1);
+    dist_runtime_close(&rt); /* after run_detect freed the model: its memory is the backend's */
+    cfg_free(c);
+    return failed;
+}
+
 int cli_detect_main(int argc, char **argv)
 {
     det_args a;
@@ -277,7 +308,7 @@ int cli_detect_main(int argc, char **argv)
     memset(&d, 0, sizeof d);
     if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("detect");
     log_setup(d.rank, 0, LOG_INFO);
-    int failed = d.rank == 0 ? run_detect(&a) : 0;
+    int failed = d.rank == 0 ? detect_on_rank0(&a, &d) : 0;
     dist_finalize(&d);
     return failed == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }

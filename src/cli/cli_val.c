@@ -1,4 +1,6 @@
-/* cli_val.c -- `dyolo val`: distributed validation of trained weights on shards. */
+/* cli_val.c -- `dyolo val`: distributed validation of trained weights on shards, the
+ * network on the backend `--device` / runtime.device picks (as for training), the
+ * decode, NMS and metrics on the host. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "core/fsutil.h"
 #include "core/log.h"
 #include "dist/dist.h"
+#include "dist/runtime.h"
 #include "eval/coco_json.h"
 #include "eval/confusion.h"
 #include "eval/report.h"
@@ -18,13 +21,16 @@ static const char val_help[] =
     "usage: [mpirun -np N] dyolo val --weights W --data SHARDS [--protocol coco|yolo]\n"
     "                  [--json OUT] [--coco-json PREFIX] [--out DIR] [--batch B]\n"
     "                  [--imgsz PX] [--conf C] [--iou I] [--rect] [--threads T]\n"
+    "                  [--device cpu|cuda|auto] [--config FILE] [--set KEY=VALUE]...\n"
     "\n"
     "Evaluate a checkpoint (its EMA weights) or an exported weights file on a\n"
     "validation shard set. Every rank evaluates a slice; the metrics are identical for\n"
     "any number of ranks. Prints the per-class table and writes DIR/val.json and\n"
     "DIR/pr_curve.png, DIR/confusion_matrix.png and .csv (YOLOv5's: confidence\n"
     "0.25, IoU 0.45; rows predicted, columns true class, last one background)\n"
-    "(DIR defaults to runs/val).\n"
+    "(DIR defaults to runs/val). The network runs on the device `--device` (or\n"
+    "runtime.device in --config/--set) picks, as for training; the metrics equal the\n"
+    "CPU's within the device's rounding.\n"
     "\n"
     "  --weights W       checkpoint (.h5 from training) or `dyolo ckpt export` file\n"
     "  --data SHARDS     shard manifest (.json) or shard file (.h5)\n"
@@ -38,19 +44,23 @@ static const char val_help[] =
     "  --rect            YOLOv5's rectangular batches (sorted by aspect ratio, each\n"
     "                    padded to a multiple of 32 plus half a stride), as its\n"
     "                    val.py and train.py validate; default: square letterbox\n"
-    "  --threads T       compute threads per rank (default: all cores / ranks)\n"
-    "  -h, --help        show this help\n";
+    "  --threads T       compute threads per rank (default: runtime.threads, else all\n"
+    "                    cores / ranks)\n" CLI_COMMON_HELP;
 
 typedef struct {
     const char *weights, *data, *protocol, *json, *coco, *out;
     int batch, imgsz, threads, rect;
     float conf, iou;
+    cli_common common; /* --device, --config, --set, logging */
 } val_args;
 
 static int parse(int argc, char **argv, val_args *a)
 {
-    *a = (val_args){NULL, NULL, "yolo", NULL, NULL, "runs/val", 16, 0, 0, 0, 0.001f, 0.6f};
+    *a = (val_args){NULL, NULL, "yolo", NULL, NULL, "runs/val", 16, 0, 0, 0, 0.001f, 0.6f, {0}};
     for (int i = 1; i < argc; i++) {
+        int r = cli_common_option(&a->common, argc, argv, &i);
+        if (r < 0) return cli_usage_error("val", "option \"%s\" needs a value", argv[i]);
+        if (r > 0) continue;
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
             fputs(val_help, stdout);
@@ -131,12 +141,15 @@ static dy_status check_outputs(const val_args *a)
     return a->json ? fs_check_file_writable(a->json, "--json") : DY_OK;
 }
 
-static dy_status run_val(const val_args *a, const dist_ctx *d)
+static dy_status run_val(const val_args *a, const dist_ctx *d, const cfg *c, const dist_runtime *rt)
 {
     yolo_model *m = NULL;
     weights_info wi;
     DY_TRY(dist_agree(d->world, d->rank == 0 ? check_outputs(a) : DY_OK));
-    DY_TRY(weights_load(a->weights, d->world, &m, &wi));
+    DY_TRY(weights_load_on(rt->be, a->weights, d->world, &m, &wi));
+    /* the backend named is the model's own, so a path that ignored it shows here */
+    log_info("compute on %s, the network on backend %s (rank %d of %d)", rt->desc, yolo_model_backend(m)->name,
+             d->rank, d->size);
     int imgsz = a->imgsz ? a->imgsz : wi.imgsz;
     loader_opts lo;
     loader_opts_default(&lo);
@@ -147,7 +160,7 @@ static dy_status run_val(const val_args *a, const dist_ctx *d)
         s = DY_ERR(DY_EINVAL, "the weights %s are for %d classes but %s has %d", a->weights, wi.nc, a->data,
                    shard_nclass(loader_shards(l)));
     yolo_model_opts o = *yolo_model_opts_ptr(m);
-    o.threads = cli_default_threads(a->threads, d->local_size);
+    o.threads = cli_default_threads(a->threads ? a->threads : (int)cfg_int(c, "runtime.threads"), d->local_size);
     yolo_model_set_opts(m, &o);
     if (s == DY_OK) s = yolo_model_plan(m, a->batch, imgsz, imgsz);
     nms_params np = NMS_VAL_DEFAULTS;
@@ -171,9 +184,19 @@ int cli_val_main(int argc, char **argv)
     memset(&d, 0, sizeof d);
     if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("val");
     log_setup(d.rank, 0, LOG_INFO);
-    dy_status s = run_val(&a, &d);
+    cfg *c = NULL;
+    dist_runtime rt = {0};
+    /* The same options on every rank, but a config file may be readable on some only. */
+    dy_status s = dist_agree(d.world, cli_build_config(&a.common, &c));
+    if (s == DY_OK) {
+        cli_configure_logging(c, &a.common, d.rank);
+        s = dist_agree(d.world, dist_runtime_open_compute(c, &d, &rt));
+    }
+    if (s == DY_OK) s = run_val(&a, &d, c, &rt);
     /* Every failure above is agreed by all ranks (collective loads and gathers). */
     if (s != DY_OK && d.rank == 0) cli_fail("val");
+    dist_runtime_close(&rt); /* after the model: its memory is the backend's */
+    cfg_free(c);
     dist_finalize(&d);
     return s == DY_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }

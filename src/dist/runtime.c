@@ -12,8 +12,9 @@
 
 static const cfg_key runtime_keys[] = {
     {"runtime.threads", CFG_INT, "0", 0, 1024, NULL, "compute threads per rank (0: cores / local ranks)"},
-    {"runtime.device", CFG_ENUM, "\"auto\"", 1, 0, "auto|cpu|cuda",
-     "compute device: cuda (GPU by node-local rank, NCCL), cpu (MPI), auto (cuda when every rank sees a GPU)"},
+    {"runtime.device", CFG_ENUM, "\"auto\"", 1, 0, "auto|cpu|cuda|cpu-staged",
+     "compute device: cuda (GPU by node-local rank, NCCL), cpu (MPI), auto (cuda when every rank sees a GPU); "
+     "cpu-staged: for testing, the CPU through the device code paths (MPI)"},
     {"runtime.deterministic", CFG_BOOL, "false", 1, 0, NULL,
      "GPU: deterministic cuDNN algorithms only (reproducible, maybe slower)"},
     {"runtime.cuda_workspace_mb", CFG_FLOAT, "256", 0, 65536, NULL,
@@ -29,10 +30,11 @@ dy_status dist_runtime_decide(const char *device, const char *transport, int gpu
     DY_TRY_CTX(comm_transport_parse(transport, tr), "dist.transport");
     if (!strcmp(device, "cuda") && !gpu_usable)
         return DY_ERR(DY_ENOGPU, "runtime.device=cuda but this rank has no usable GPU: %s (use "
-                                 "runtime.device=cpu or auto to train on the CPU)",
+                                 "runtime.device=cpu or auto to run on the CPU)",
                       why_none && *why_none ? why_none : "none visible");
-    if (strcmp(device, "cuda") && strcmp(device, "cpu") && strcmp(device, "auto"))
-        return DY_ERR(DY_EINVAL, "runtime.device=%s: expected auto, cpu or cuda", device);
+    if (strcmp(device, "cuda") && strcmp(device, "cpu") && strcmp(device, "auto") && strcmp(device, "cpu-staged"))
+        return DY_ERR(DY_EINVAL, "runtime.device=%s: expected auto, cpu or cuda (or cpu-staged, for testing)",
+                      device);
     *use_gpu = !strcmp(device, "cuda") || (!strcmp(device, "auto") && gpu_usable);
     if (*use_gpu && *tr == COMM_TRANSPORT_MPI)
         return DY_ERR(DY_EINVAL, "dist.transport=mpi with the CUDA backend: MPI works on host buffers and the "
@@ -72,8 +74,8 @@ dy_status dist_runtime_choose(const cfg *c, const dist_ctx *d, dist_runtime_choi
     /* The same config on every rank, but not the same GPUs (runtime.device=cuda on a
      * node without one): all fail together before the node-wide mapping. */
     DY_TRY(dist_agree(d->world, s));
-    if (!ch->use_gpu && !strcmp(device, "cpu"))
-        snprintf(ch->why_cpu, sizeof ch->why_cpu, "runtime.device=cpu");
+    if (!ch->use_gpu && strcmp(device, "auto"))
+        snprintf(ch->why_cpu, sizeof ch->why_cpu, "runtime.device=%s", device);
     else if (!ch->use_gpu) /* the reason is at most 511 characters, and cut if need be */
         snprintf(ch->why_cpu, sizeof ch->why_cpu, "no usable GPU: %.480s", why && *why ? why : "none visible");
     DY_TRY(dist_select_device(d, ch->use_gpu, &ch->dev));
@@ -85,34 +87,50 @@ dy_status dist_runtime_choose(const cfg *c, const dist_ctx *d, dist_runtime_choi
 static dy_status open_backend(const cfg *c, dist_runtime *rt, const dist_runtime_choice *ch)
 {
     if (rt->dev.device < 0) {
-        rt->be = tn_backend_cpu();
-        snprintf(rt->desc, sizeof rt->desc, "cpu (OpenBLAS %s) + mpi", tn_cpu_blas_corename());
+        /* cpu-staged: the CPU's arithmetic through the device code paths (testing) */
+        int staged = !strcmp(cfg_str(c, "runtime.device"), "cpu-staged");
+        rt->be = staged ? tn_backend_cpu_staged() : tn_backend_cpu();
+        snprintf(rt->desc, sizeof rt->desc, "%s (OpenBLAS %s)", rt->be->name, tn_cpu_blas_corename());
         return DY_OK;
     }
     tn_cuda_opts o = {.device = rt->dev.device, .deterministic = cfg_bool(c, "runtime.deterministic"),
                       .ws_limit_bytes = (size_t)(cfg_float(c, "runtime.cuda_workspace_mb") * 1048576.0)};
     DY_TRY_CTX(tn_backend_cuda_open(&o, &rt->be), "runtime.device=cuda, device %d", rt->dev.device);
     rt->cuda = 1;
-    snprintf(rt->desc, sizeof rt->desc, "cuda:%d (%s, physical %s) + nccl", rt->dev.device,
+    snprintf(rt->desc, sizeof rt->desc, "cuda:%d (%s, physical %s)", rt->dev.device,
              ch->gpu_name[0] ? ch->gpu_name : "?", rt->dev.physical);
     return DY_OK;
 }
 
-dy_status dist_runtime_open(const cfg *c, const dist_ctx *d, dist_runtime *rt)
+/* The decision and the backend, no communicator; *ch is the decision. */
+static dy_status open_compute(const cfg *c, const dist_ctx *d, dist_runtime *rt, dist_runtime_choice *ch)
 {
     memset(rt, 0, sizeof *rt);
     rt->dev.device = -1;
+    DY_TRY(dist_runtime_choose(c, d, ch));
+    if (!ch->use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
+        log_info("runtime.device=auto, %s: using the CPU backend and the MPI transport", ch->why_cpu);
+    rt->dev = ch->dev;
+    return open_backend(c, rt, ch);
+}
+
+dy_status dist_runtime_open_compute(const cfg *c, const dist_ctx *d, dist_runtime *rt)
+{
     dist_runtime_choice ch;
-    DY_TRY(dist_runtime_choose(c, d, &ch));
-    if (!ch.use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
-        log_info("runtime.device=auto, %s: using the CPU backend and the MPI transport", ch.why_cpu);
-    rt->dev = ch.dev;
-    DY_TRY(open_backend(c, rt, &ch));
+    return open_compute(c, d, rt, &ch);
+}
+
+dy_status dist_runtime_open(const cfg *c, const dist_ctx *d, dist_runtime *rt)
+{
+    dist_runtime_choice ch;
+    DY_TRY(open_compute(c, d, rt, &ch));
     comm_opts co;
     DY_TRY(dist_opts_from_cfg(c, rt->dev.device, &co, &rt->dopt));
     co.transport = ch.transport;
     co.compute_stream = rt->be->stream(); /* NCCL waits for the backend's queued work */
     DY_TRY(comm_create(d->world, &co, &rt->comm));
+    size_t n = strlen(rt->desc);
+    snprintf(rt->desc + n, sizeof rt->desc - n, " + %s", ch.transport == COMM_TRANSPORT_NCCL ? "nccl" : "mpi");
     log_info("compute on %s (rank %d of %d)", rt->desc, d->rank, d->size);
     return DY_OK;
 }

@@ -5,6 +5,8 @@
  *
  *   runtime.device  dist.transport  GPU usable    result
  *   cpu             auto|mpi        any           cpu + mpi
+ *   cpu-staged      auto|mpi        any           cpu-staged + mpi (testing: the CPU
+ *                                                 through the device code paths)
  *   cuda            auto|nccl       yes           cuda + nccl
  *   cuda            any             no            error: no usable GPU (and why)
  *   auto            auto            yes (all)     cuda + nccl
@@ -19,7 +21,8 @@
  * of dist_runtime_open, so the dry run cannot drift from what a real job does.
  *
  * defines: dist_runtime, dist_runtime_choice, dist_runtime_decide, dist_runtime_choose,
- *          dist_runtime_open, dist_runtime_close, cfg_section_runtime */
+ *          dist_runtime_open, dist_runtime_open_compute, dist_runtime_close,
+ *          cfg_section_runtime */
 #ifndef DY_DIST_RUNTIME_H
 #define DY_DIST_RUNTIME_H
 
@@ -37,7 +40,8 @@ typedef struct {
     ddp_opts dopt;           /* DDP options from `dist` */
     dist_devmap_out dev;     /* CUDA device (-1 on the CPU) */
     int cuda;                /* be is the CUDA backend (close it on exit) */
-    char desc[512];          /* "cpu (OpenBLAS Haswell, 2 threads) + mpi", "cuda:0 (...) + nccl" */
+    char desc[512];          /* "cpu (OpenBLAS Haswell)", "cuda:0 (...)", then " + mpi" or
+                              * " + nccl" once dist_runtime_open opened the transport */
 } dist_runtime;
 
 /* The pure decision (unit-tested): device and transport as configured, whether this
@@ -65,6 +69,10 @@ dy_status dist_runtime_choose(const cfg *c, const dist_ctx *d, dist_runtime_choi
  * node-local rank, opens the backend and the communicator, and logs the choice once
  * (rank 0's line; every rank's with log.all_ranks). */
 dy_status dist_runtime_open(const cfg *c, const dist_ctx *d, dist_runtime *rt);
+/* The same without the communicator (rt->comm stays NULL), for `val` and `detect`:
+ * they gather host results over MPI and need no gradient transport.  Collective on
+ * d->world; the caller logs the choice (rt->desc) with the backend its model got. */
+dy_status dist_runtime_open_compute(const cfg *c, const dist_ctx *d, dist_runtime *rt);
 void dist_runtime_close(dist_runtime *rt);
 
 #endif

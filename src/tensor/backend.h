@@ -19,9 +19,10 @@
  * then does the same.  The graph checks it once per forward/backward.
  *
  * defines: tn_dtype, tn_device, tn_tensor, tn_conv_shape, tn_bn_args, tn_event,
- *          tn_backend, tn_backend_cpu, tn_backend_cpu_half, tn_backend_cuda_open, tn_backend_cuda_close,
- *          tn_cuda_opts, tn_conv_shape_init, tn_cpu_blas_fix_coretype,
- *          tn_cpu_blas_corename, tn_half_from_float, tn_float_from_half */
+ *          tn_backend, tn_backend_cpu, tn_backend_cpu_half, tn_backend_cpu_staged,
+ *          tn_backend_cuda_open, tn_backend_cuda_close, tn_cuda_opts, tn_conv_shape_init,
+ *          tn_cpu_blas_fix_coretype, tn_cpu_blas_corename, tn_half_from_float,
+ *          tn_float_from_half */
 #ifndef DY_TENSOR_BACKEND_H
 #define DY_TENSOR_BACKEND_H
 
@@ -169,6 +170,10 @@ const tn_backend *tn_backend_cpu(void);
 /* The CPU backend with half activation storage ("cpu-f16", backend_cpu_half.c): the
  * CPU reference of AMP's real half path, for tests. */
 const tn_backend *tn_backend_cpu_half(void);
+/* A testing device (backend_staged.c): the CPU backend with host_mem = 0, so code
+ * above it takes every device path (uploads, downloads, staging) on a machine
+ * without a GPU and must still give the CPU's results bit for bit. */
+const tn_backend *tn_backend_cpu_staged(void);
 
 /* CUDA backend options (runtime.* keys). */
 typedef struct {

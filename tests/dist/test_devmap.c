@@ -31,6 +31,8 @@ static void decide_table(void)
         {"auto", "auto", 0, DY_OK, 0, COMM_TRANSPORT_MPI, NULL},
         {"auto", "nccl", 0, DY_EINVAL, 0, 0, "auto found no usable GPU"},
         {"auto", "mpi", 1, DY_EINVAL, 0, 0, "dist.transport=mpi"},
+        {"cpu-staged", "auto", 1, DY_OK, 0, COMM_TRANSPORT_MPI, NULL},
+        {"cpu-staged", "nccl", 1, DY_EINVAL, 0, 0, "NCCL works on GPU buffers"},
         {"tpu", "auto", 1, DY_EINVAL, 0, 0, "expected auto, cpu or cuda"},
         {"cpu", "gloo", 0, DY_EINVAL, 0, 0, "dist.transport"},
     };

@@ -5,7 +5,8 @@
  * mismatches printed.
  *
  * Backends compared with the CPU:
- *  - "cpu-staged": the CPU backend's own ops with host_mem = 0, so the model takes
+ *  - "cpu-staged" (tn_backend_cpu_staged, the testing device `runtime.device=cpu-staged`):
+ *    the CPU backend's own ops with host_mem = 0, so the model takes
  *    every path a device backend takes (input upload, Detect-output download,
  *    loss-gradient upload, initialisation through a host copy, state get/put) while
  *    the arithmetic stays the CPU's.  It must agree bit for bit, on every machine.
@@ -205,12 +206,11 @@ int main(int argc, char **argv)
     int nt = draw_batch(img, tg);
 
     /* The CPU's own ops through the device paths: exact. */
-    static tn_backend staged;
-    staged = *tn_backend_cpu();
-    staged.name = "cpu-staged";
-    staged.host_mem = 0;
+    const tn_backend *staged = tn_backend_cpu_staged();
+    TAP_OK(!staged->host_mem && staged->conv_fwd == tn_backend_cpu()->conv_fwd,
+           "cpu-staged: the CPU backend's ops on memory declared as device memory");
     tols exact = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
-    compare(&staged, spec, img, tg, nt, &exact, steps);
+    compare(staged, spec, img, tg, nt, &exact, steps);
 
     /* cuDNN/cuBLAS sum in other orders (and may use TF32 where allowed): close, not equal. */
     const tn_backend *cuda = NULL;
