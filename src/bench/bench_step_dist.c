@@ -123,8 +123,9 @@ typedef struct {
 
 int bench_step_dist_wanted(int argc, char **argv)
 {
+    /* --warmup is not here: the single-process --device cuda / --full-step mode has it too */
     static const char *const only_dist[] = {"--dist", "--bucket-mb", "--first-bucket-mb", "--data", "--set",
-                                            "--sync-wait", "--warmup", "--json"};
+                                            "--sync-wait", "--json"};
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof only_dist / sizeof *only_dist; k++)
             if (!strcmp(argv[i], only_dist[k])) return 1;
