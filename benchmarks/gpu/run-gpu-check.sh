@@ -12,15 +12,26 @@
 #     (env -i; system Open MPI hidden in a private mount namespace when possible):
 #     no library "not found" apart from CUDA ones, and the test programs run.
 #
+#     The bundle also carries Ultralytics' side of the step benchmark (step-sweep.sh:
+#     the yolov5==7.0.14 and thop wheels, fallbacks, stubs, a font).
+#
 #   benchmarks/gpu/run-gpu-check.sh [--deadline S]     (on the GPU machine, repo root,
 #     gpubundle/ carried): unpacks the bundle and runs, within S seconds (default 470):
 #     nvidia-smi; the backend-parity test; the 1-rank NCCL test; the model-level
-#     CUDA-vs-CPU test (MISSING if not built); `dyolo bench step --device cuda` for
-#     yolov5n and yolov5s at 640 px, f32; compute-sanitizer (memcheck) on the parity
-#     test's quick mode with what time is left.  Results: $OUT/gpu.md (GPU, driver,
-#     date, exact commands, pass/fail counts, img/s) plus one log per step (at most 8
-#     files, what the device tool returns); without $OUT, in gpu-out/.  A person
-#     copies gpu.md into benchmarks/gpu.md.  See benchmarks/gpu/README.md.
+#     CUDA-vs-CPU test (MISSING if not built); the training-step sweep (yolov5n and
+#     yolov5s at 640 px, batch 16/32/64, f32 and AMP: `dyolo bench step --device cuda`
+#     and Ultralytics' own step, benchmarks/gpu/ultra_step_gpu.py, alternating);
+#     compute-sanitizer (memcheck) on the parity test's quick mode with what time is
+#     left.  Results: $OUT/gpu.md (GPU, driver, date, exact commands, pass/fail counts,
+#     the sweep table: img/s, ms/step, TFLOP/s, MFU, peak MiB, dyolo/Ultralytics) plus
+#     one log per step (at most 8 files, what the device tool returns); without $OUT,
+#     in gpu-out/.  A person copies gpu.md into benchmarks/gpu.md.
+#
+#   benchmarks/gpu/run-gpu-check.sh --dry-run-cpu     (here, after --bundle): the same
+#     device-mode run from the bundle on this CPU machine, the sweep at 64 px, batch
+#     2,4, one step (dyolo --device cpu --full-step, Ultralytics on the CPU), the GPU
+#     tests NOT RUN: catches a broken bundle or script before GPU time is spent.
+#     Results in $OUT or gpu-out-dry/.  See benchmarks/gpu/README.md.
 #
 # Library search order on the GPU machine: the bundle's lib/, then the lib/ folders of
 # the pip-installed nvidia-* wheels (found by asking python3), then /usr/local/cuda's,
@@ -44,6 +55,9 @@ fallback_re='^(libstdc\+\+|libgcc_s)\.so'
 skip_plugin_re='lib(ucp|ucs|uct|fabric|ibverbs|rdmacm|psm|psm2|nl-|slurm|cuda|xpmem|knem|hcoll|mxm|portals|efa|ze_loader)'
 
 die() { echo "run-gpu-check: $*" >&2; exit 1; }
+
+# shellcheck source=benchmarks/gpu/step-sweep.sh
+. "$top/benchmarks/gpu/step-sweep.sh"
 
 # ------------------------------------------------------------------ bundle (here)
 
@@ -121,6 +135,7 @@ make_bundle() {
   done
   cp -L /lib64/ld-linux-x86-64.so.2 "$B/glibc/"
   echo "   $n_plug Open MPI/PMIx plugins kept, $n_skip left out (fabrics: $skip_plugin_re)"
+  ultra_bundle "$B"
   {
     echo "dyolo GPU bundle"
     echo "commit: $(git -C "$top" rev-parse --short HEAD 2>/dev/null)$(git -C "$top" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
@@ -140,6 +155,7 @@ make_bundle() {
   raw=$(du -sm "$B" | cut -f1); packed=$(du -m "$tarball" | cut -f1)
   echo "   $tarball: $packed MB packed ($raw MB unpacked), $(find "$B" -type f | wc -l) files"
   [ "$packed" -lt 60 ] || die "bundle is $packed MB, over the 60 MB limit"
+  echo "   gpubundle/ in all: $(du -sm "$bundle_dir" | cut -f1) MiB (the device tool carries at most 64 MiB with the tree)"
   verify_bundle
 }
 
@@ -229,15 +245,28 @@ fi
 case "${1:-}" in
   --bundle) shift; make_bundle "$@"; exit $? ;;
   --verify) verify_bundle; exit $? ;;
-  -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
 esac
 
 # ------------------------------------------------------------------ run (GPU machine)
 
 deadline=470
-[ "${1:-}" = "--deadline" ] && { deadline=$2; shift 2; }
+dry=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --deadline) deadline=$2; shift 2 ;;
+    --dry-run-cpu) dry=1; shift ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
 t_start=$(date +%s)
 out=${OUT:-$top/gpu-out}
+if [ -n "$dry" ]; then # the whole device-mode path on this CPU, tiny sizes
+  out=${OUT:-$top/gpu-out-dry}
+  export SWEEP_DEVICE=cpu SWEEP_IMGSZ=${SWEEP_IMGSZ:-64} SWEEP_BATCHES=${SWEEP_BATCHES:-2,4} SWEEP_ITERS=${SWEEP_ITERS:-1} \
+    SWEEP_WARMUP=${SWEEP_WARMUP:-1}
+fi
+orig_ld=${LD_LIBRARY_PATH:-} # python/torch run with the machine's own libraries, not the bundle's
 mkdir -p "$out"
 [ -f "$tarball" ] || die "no $tarball: build it with --bundle on the build machine and carry gpubundle/"
 export GPU_CHECK_BUNDLE=/tmp/dyolo-gpu
@@ -308,33 +337,28 @@ missing() { echo "| $1 | MISSING ($2) | | | | | |" >> "$rows"; }
 export DYOLO_REQUIRE_GPU=1 # a SKIP for lack of a GPU is a failure here
 export TOP_SRCDIR=$top     # the model test reads configs/models/ from the tree
 
-step "backend parity (CUDA vs CPU, every op)" parity.log 150 "${RUN[@]}" "$B/tests/test_backend_parity"
-step "NCCL 1 rank (MPI singleton)" nccl.log 60 "${MPIRUN[@]}" "$B/tests/test_nccl1"
-model=""
-for t in test_model_backend; do [ -x "$B/tests/$t" ] && model=$B/tests/$t; done
-if [ -n "$model" ]; then step "model yolov5n 160 px CUDA vs CPU" model.log 120 "${MPIRUN[@]}" "$model"
-else missing "model yolov5n 160 px CUDA vs CPU" "tests/nn/test_model_backend not in the bundle"; fi
-if [ -x "$B/tests/test_kernels_hd" ]; then step "kernels_hd (host side)" model.log 30 "${RUN[@]}" "$B/tests/test_kernels_hd"; fi
+dry_skip() { echo "| $1 | NOT RUN (dry run on the CPU) | | | | | |" >> "$rows"; }
+if [ -n "$dry" ]; then
+  dry_skip "backend parity (CUDA vs CPU, every op)"; dry_skip "NCCL 1 rank (MPI singleton)"
+  dry_skip "model yolov5n 160 px CUDA vs CPU"
+else
+  step "backend parity (CUDA vs CPU, every op)" parity.log 100 "${RUN[@]}" "$B/tests/test_backend_parity"
+  step "NCCL 1 rank (MPI singleton)" nccl.log 40 "${MPIRUN[@]}" "$B/tests/test_nccl1"
+  model=""
+  for t in test_model_backend; do [ -x "$B/tests/$t" ] && model=$B/tests/$t; done
+  if [ -n "$model" ]; then step "model yolov5n 160 px CUDA vs CPU" model.log 80 "${MPIRUN[@]}" "$model"
+  else missing "model yolov5n 160 px CUDA vs CPU" "tests/nn/test_model_backend not in the bundle"; fi
+  if [ -x "$B/tests/test_kernels_hd" ]; then step "kernels_hd (host side)" model.log 20 "${RUN[@]}" "$B/tests/test_kernels_hd"; fi
+fi
 
-bench() { # bench MODEL: one f32 training-step benchmark at 640 px on the GPU
-  local m=$1 batch=${BENCH_BATCH:-16}
-  LAST_RC=0
-  step "bench step $m 640 f32" bench.log 70 "${MPIRUN[@]}" "$B/bin/dyolo" bench step --device cuda --config "$top/configs/models/$m.json" \
-    --imgsz 640 --batch "$batch" --iters "${BENCH_ITERS:-10}" --threads "$(nproc)" ${BENCH_EXTRA:-}
-  local sect ips ms
-  sect=$(awk -v n="== bench step $m 640 f32: " 'index($0, n) == 1 {buf = ""; on = 1} on {buf = buf $0 "\n"} END {printf "%s", buf}' "$out/bench.log")
-  ips=$(printf '%s' "$sect" | awk '/^total/ {print $4}' | tail -1)
-  ms=$(printf '%s' "$sect" | awk '/^total/ {print $2}' | tail -1)
-  local note=""
-  printf '%s' "$sect" | grep -qiE "unknown option|unrecognized|usage:" && note="--device not accepted by this dyolo"
-  [ "$LAST_RC" -ne 0 ] && [ -z "$note" ] && note="failed (rc $LAST_RC), see bench.log"
-  echo "| $m | 640 | $batch | ${ips:-n/a} | ${ms:-n/a} | ${note:-ok} |" >> "$bench_rows"
-}
-bench yolov5n
-bench yolov5s
+# the step sweep: what is left minus a minute for the sanitizer, at most 4 minutes
+sweep_left=$(( $(left) - 60 )); [ $sweep_left -gt 240 ] && sweep_left=240
+: >> "$out/sweep.log"
+SWEEP_BUDGET=${SWEEP_BUDGET:-$sweep_left} sweep_run
 
 san=$(command -v compute-sanitizer || { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; })
-if [ -n "$san" ]; then
+if [ -n "$dry" ]; then dry_skip "compute-sanitizer memcheck on parity (quick)"
+elif [ -n "$san" ]; then
   PARITY_QUICK=1 step "compute-sanitizer memcheck on parity (quick)" sanitizer.log 200 \
     "$san" --tool memcheck --error-exitcode 99 --print-limit 20 "${RUN[@]}" "$B/tests/test_backend_parity"
 else missing "compute-sanitizer memcheck on parity (quick)" "no compute-sanitizer on this machine"; fi
@@ -357,15 +381,22 @@ total=$(( $(date +%s) - t_start ))
   echo "|---|---|---|---|---|---|---|"
   cat "$rows"
   echo
-  echo "## Training step, f32 (\`dyolo bench step --device cuda\`)"
+  echo "## Training step: dyolo beside Ultralytics YOLOv5 v7.0, same GPU, same run"
   echo
-  echo "| model | px | batch | img/s | ms/img | note |"
-  echo "|---|---|---|---|---|---|"
-  cat "$bench_rows"
+  echo "One step = forward, loss, backward, optimizer (AMP unscale, clip 10, SGD nesterov, EMA), every"
+  echo "batch, synthetic images, ${SWEEP_ITERS:-10} timed steps after ${SWEEP_WARMUP:-2} warm-up (Ultralytics: 3), on ${SWEEP_DEVICE:-cuda}."
+  echo "dyolo: \`dyolo bench step --device cuda\` (CUDA backend, FP32 FMA math; AMP = f16 storage + loss"
+  echo "scaling, FP32 arithmetic), peak = the backend's allocations during the timed steps.  Ultralytics:"
+  echo "\`benchmarks/gpu/ultra_step_gpu.py\` (yolov5==7.0.14, torch autocast + GradScaler as train.py,"
+  echo "init_seeds(deterministic=True) as train.py; det=0 in sweep.log if that had to be dropped), peak ="
+  echo "torch.cuda.max_memory_allocated.  TFLOP/s = forward GFLOPs/img (dyolo's count, both sides) x 3 x img/s."
+  echo "Commands: the sweep rows of the table above."
+  echo
+  sweep_table "$out/sweep.log"
   echo
   echo "## First failures"
   echo
-  for f in parity nccl model sanitizer bench; do
+  for f in parity nccl model sanitizer sweep; do
     [ -f "$out/$f.log" ] || continue
     if grep -qE '^not ok|Bail out|ERROR SUMMARY: [1-9]|error:' "$out/$f.log"; then
       echo "$f.log:"; echo '```'
@@ -374,8 +405,8 @@ total=$(( $(date +%s) - t_start ))
     fi
   done
   echo
-  echo "Logs: env.log, parity.log, nccl.log, model.log, bench.log, sanitizer.log (beside this file)."
+  echo "Logs: env.log, parity.log, nccl.log, model.log, sweep.log, sanitizer.log (beside this file)."
 } > "$md"
 cat "$md"
-grep -qE '\| (FAIL|TIMEOUT|MISSING|NOT RUN)' "$rows" && exit 1
+grep -v 'NOT RUN (dry run' "$rows" | grep -qE '\| (FAIL|TIMEOUT|MISSING|NOT RUN)' && exit 1
 exit 0

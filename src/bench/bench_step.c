@@ -1,11 +1,12 @@
-/* bench_step.c -- `dyolo bench step`: times forward, loss and backward of a full
- * training step on synthetic images and targets, reports time per image, images/s,
- * achieved GFLOP/s (whole step and 3x3 convolutions alone), peak activation memory,
- * the machine's OpenBLAS SGEMM peak, and optionally runs a PyTorch script on the
- * same model, batch and threads so both land side by side in one table.  With
- * --device cuda the same step runs on the CUDA backend (bench_device).
+/* bench_step.c -- `dyolo bench step`: its options, and the CPU report: times
+ * forward, loss and backward of a training step on synthetic images and targets,
+ * reports time per image, images/s, achieved GFLOP/s (whole step and 3x3
+ * convolutions alone), peak activation and backend memory, the machine's OpenBLAS
+ * SGEMM peak, and optionally runs a PyTorch script on the same model, batch and
+ * threads so both land side by side in one table.  With --device cuda (or
+ * --full-step) the whole training step runs on a backend instead (bench_step_dev.c).
  *
- * defines: bench_step_main, bench_sgemm_peak */
+ * defines: bench_step_main, bench_sgemm_peak, bench_synth_batch, bench_spec_name */
 #include <cblas.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,20 +21,28 @@
 #include "model/model.h"
 
 static const char step_help[] =
-    "usage: dyolo bench step --config SPEC [--imgsz PX] [--batch B] [--threads T]\n"
-    "                        [--iters N] [--nc N] [--torch SCRIPT]\n"
+    "usage: dyolo bench step --config SPEC[,SPEC..] [--imgsz PX] [--batch B[,B..]]\n"
+    "                        [--amp 0|1[,..]] [--threads T] [--iters N] [--warmup W]\n"
+    "                        [--nc N] [--torch SCRIPT] [--device cpu|cuda] [--full-step]\n"
     "\n"
-    "Time full training steps (forward + loss + backward) of a model spec on synthetic\n"
-    "images and report forward/backward/total ms per image, images/s, GFLOP/s, the\n"
-    "GFLOP/s of the 3x3 convolutions alone, peak activation memory and the OpenBLAS\n"
-    "SGEMM peak on the same threads. --torch runs `python3 SCRIPT --spec SPEC --imgsz\n"
-    "PX --batch B --threads T --iters N` and prints its images/s beside dyolo's.\n"
+    "Time training steps of a model spec on synthetic images.  On the CPU (default):\n"
+    "forward + loss + backward, forward/backward/total ms per image, images/s, GFLOP/s,\n"
+    "the GFLOP/s of the 3x3 convolutions alone, peak activation and backend memory and\n"
+    "the OpenBLAS SGEMM peak on the same threads. --torch runs `python3 SCRIPT --spec\n"
+    "SPEC --imgsz PX --batch B --threads T --iters N` and prints its images/s beside.\n"
+    "With --device cuda (or --full-step on the CPU): the whole training step as `dyolo\n"
+    "train` runs it (forward, loss, backward, AMP unscale + overflow check, clipping,\n"
+    "SGD, EMA) timed per phase, img/s, ms/step, TFLOP/s, MFU against the GPU's peak\n"
+    "and the peak backend memory of the step.  Lists run every spec x amp x batch.\n"
+    "Every configuration ends with one \"bench-row\" line (key=value, for scripts).\n"
     "\n"
-    "  --config SPEC   model spec (default configs/models/yolov5n.json)\n"
-    "  --imgsz PX      input size (default 320)     --batch B   batch (default 8)\n"
+    "  --config SPEC   model spec(s) (default configs/models/yolov5n.json)\n"
+    "  --imgsz PX      input size (default 320)     --batch B   batch(es) (default 8)\n"
+    "  --amp A         0: f32, 1: AMP (f16 storage + loss scaling); list allowed\n"
     "  --threads T     threads (default: all cores) --iters N   timed steps (default 5)\n"
-    "  --device D      cpu (default) or cuda: the CUDA backend on GPU 0 (f32); reports\n"
-    "                  ms per step phase, images/s, TFLOP/s and device memory\n"
+    "  --warmup W      untimed steps first (--device cuda / --full-step; default 2)\n"
+    "  --device D      cpu (default) or cuda: the CUDA backend on GPU 0\n"
+    "  --full-step     the backend report (as with cuda) on the CPU backend\n"
     "  -h, --help      show this help\n"
     "\n"
     "Distributed mode (step-time breakdown, all-reduce hidden behind backward):\n"
@@ -99,12 +108,62 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-typedef struct {
-    const char *spec, *torch, *device;
-    int imgsz, batch, threads, iters, nc;
-} step_args;
+/* "16,32,64" -> {16, 32, 64}; every value in [lo, hi]. */
+static int parse_int_list(const char *o, const char *v, int lo, int hi, int *out, int *n)
+{
+    *n = 0;
+    for (const char *p = v;;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || x < lo || x > hi || *n == BENCH_MAX_LIST)
+            return cli_usage_error("bench step", "%s wants up to %d integers in [%d, %d] separated by commas, got \"%s\"",
+                                   o, BENCH_MAX_LIST, lo, hi, v);
+        out[(*n)++] = (int)x;
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
 
-static int parse_args(int argc, char **argv, step_args *a)
+/* "a.json,b.json" -> pointers into a copy kept for the run (argv stays as it is). */
+static int parse_spec_list(const char *v, bench_step_args *a)
+{
+    static char buf[4096];
+    if (strlen(v) >= sizeof buf) return cli_usage_error("bench step", "--config list too long");
+    strcpy(buf, v);
+    a->nspecs = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (a->nspecs == BENCH_MAX_LIST) return cli_usage_error("bench step", "at most %d specs", BENCH_MAX_LIST);
+        a->specs[a->nspecs++] = t;
+    }
+    return a->nspecs ? 0 : cli_usage_error("bench step", "--config wants a spec");
+}
+
+static int parse_value(bench_step_args *a, const char *o, const char *v)
+{
+    int *dst = !strcmp(o, "--imgsz") ? &a->imgsz : !strcmp(o, "--threads") ? &a->threads
+             : !strcmp(o, "--iters") ? &a->iters : !strcmp(o, "--nc") ? &a->nc
+             : !strcmp(o, "--warmup") ? &a->warmup : NULL;
+    if (dst) { /* one value */
+        int one[BENCH_MAX_LIST], n = 0, r = parse_int_list(o, v, dst == &a->warmup ? 0 : 1, 100000, one, &n);
+        if (r) return r;
+        if (n != 1) return cli_usage_error("bench step", "%s wants one value, got \"%s\"", o, v);
+        *dst = one[0];
+        return 0;
+    }
+    if (!strcmp(o, "--batch")) return parse_int_list(o, v, 1, 100000, a->batches, &a->nbatches);
+    if (!strcmp(o, "--amp")) return parse_int_list(o, v, 0, 1, a->amps, &a->namps);
+    if (!strcmp(o, "--config") || !strcmp(o, "--spec")) return parse_spec_list(v, a);
+    if (!strcmp(o, "--torch")) a->torch = v;
+    else if (!strcmp(o, "--device")) {
+        if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+            return cli_usage_error("bench step", "--device wants cpu or cuda, got \"%s\"", v);
+        a->device = v;
+    } else return cli_usage_error("bench step", "unknown option \"%s\"", o);
+    return 0;
+}
+
+/* 0: run; 1: help shown; else an exit code + 1. */
+static int parse_args(int argc, char **argv, bench_step_args *a)
 {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -112,28 +171,24 @@ static int parse_args(int argc, char **argv, step_args *a)
             fputs(step_help, stdout);
             return 1;
         }
-        if (i + 1 >= argc) return cli_usage_error("bench step", "unknown option or missing value \"%s\"", o) + 1;
-        const char *v = argv[++i];
-        int *dst = !strcmp(o, "--imgsz") ? &a->imgsz : !strcmp(o, "--batch") ? &a->batch
-                 : !strcmp(o, "--threads") ? &a->threads : !strcmp(o, "--iters") ? &a->iters
-                 : !strcmp(o, "--nc") ? &a->nc : NULL;
-        if (dst) {
-            char *end;
-            long x = strtol(v, &end, 10);
-            if (*end || x < 1 || x > 100000)
-                return cli_usage_error("bench step", "%s wants a positive integer, got \"%s\"", o, v) + 1;
-            *dst = (int)x;
-        } else if (!strcmp(o, "--config") || !strcmp(o, "--spec")) a->spec = v;
-        else if (!strcmp(o, "--torch")) a->torch = v;
-        else if (!strcmp(o, "--device")) {
-            if (strcmp(v, "cpu") && strcmp(v, "cuda"))
-                return cli_usage_error("bench step", "--device wants cpu or cuda, got \"%s\"", v) + 1;
-            a->device = v;
+        if (!strcmp(o, "--full-step")) {
+            a->full_step = 1;
+            continue;
         }
-        else return cli_usage_error("bench step", "unknown option \"%s\"", o) + 1;
+        if (i + 1 >= argc) return cli_usage_error("bench step", "unknown option or missing value \"%s\"", o) + 1;
+        int r = parse_value(a, o, argv[++i]);
+        if (r) return r + 1;
     }
     if (a->imgsz % 32) return cli_usage_error("bench step", "--imgsz must be a multiple of 32") + 1;
     return 0;
+}
+
+void bench_spec_name(const char *spec, char *out, int len)
+{
+    const char *b = strrchr(spec, '/');
+    b = b ? b + 1 : spec;
+    int n = (int)strcspn(b, ".");
+    snprintf(out, (size_t)len, "%.*s", n, b);
 }
 
 void bench_synth_batch(uint8_t *img, float *tg, int batch, int imgsz, int nc, uint64_t key, uint64_t stream)
@@ -178,11 +233,11 @@ static void print_profile(const nn_graph *g, const double *prof, int iters)
     }
 }
 
-static int run_torch(const step_args *a, double *ips)
+static int run_torch(const bench_step_args *a, const char *spec, int batch, double *ips)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "python3 '%s' --spec '%s' --imgsz %d --batch %d --threads %d --iters %d 2>&1",
-             a->torch, a->spec, a->imgsz, a->batch, a->threads, a->iters);
+             a->torch, spec, a->imgsz, batch, a->threads, a->iters);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     char line[512];
@@ -195,23 +250,24 @@ static int run_torch(const step_args *a, double *ips)
     return pclose(p) == 0 && *ips > 0 ? 0 : -1;
 }
 
-static int bench(const step_args *a)
+/* The CPU report of one configuration (spec, batch, amp). */
+static int bench(const bench_step_args *a, const char *spec, int batch, int amp)
 {
     yolo_model *m;
-    if (yolo_model_create(a->spec, a->nc, &m) != DY_OK) return cli_fail("bench step");
-    yolo_model_opts o = {.threads = a->threads, .loss_scale = 1.f};
+    if (yolo_model_create(spec, a->nc, &m) != DY_OK) return cli_fail("bench step");
+    yolo_model_opts o = {.threads = a->threads, .f16 = amp, .loss_scale = 1.f};
     yolo_model_set_opts(m, &o);
     yolo_model_init(m, 1);
     int nc = yolo_model_nc(m);
-    uint8_t *img = malloc((size_t)a->batch * 3 * a->imgsz * a->imgsz);
-    float *tg = malloc(sizeof(float) * 24 * (size_t)a->batch);
+    uint8_t *img = malloc((size_t)batch * 3 * a->imgsz * a->imgsz);
+    float *tg = malloc(sizeof(float) * 24 * (size_t)batch);
     nn_graph *g = yolo_model_graph(m);
     double *prof = calloc(3 * (size_t)g->nnodes, sizeof(double));
-    if (!img || !tg || !prof || yolo_model_plan(m, a->batch, a->imgsz, a->imgsz) != DY_OK) {
+    if (!img || !tg || !prof || yolo_model_plan(m, batch, a->imgsz, a->imgsz) != DY_OK) {
         free(img); free(tg); free(prof); yolo_model_free(m);
         return cli_fail("bench step");
     }
-    bench_synth_batch(img, tg, a->batch, a->imgsz, nc, 0xbe, 0);
+    bench_synth_batch(img, tg, batch, a->imgsz, nc, 0xbe, 0);
     enum { SG_N = 1024 };
     double *ratio = calloc((size_t)a->iters, sizeof(double)), sg_lo = 1e30, sg_hi = 0;
     if (!ratio) {
@@ -221,14 +277,17 @@ static int bench(const step_args *a)
     const double f3 = conv3_flops(g, prof + 2 * g->nnodes, &(double){0}); /* per step */
     double tf = 0, tl = 0, tb = 0, s3_prev = 0, s3_best = 1e30, s3;
     yolo_loss_parts lp;
+    const tn_backend *be = tn_backend_cpu();
+    size_t mem_now = 0, mem_peak = 0;
     for (int it = -1; it < a->iters; it++) { /* iteration -1 warms up */
+        if (it == 0 && be->mem_reset_peak) be->mem_reset_peak(); /* the peak of the timed steps */
         g->prof_fwd = it >= 0 ? prof : NULL;
         g->prof_bwd = it >= 0 ? prof + g->nnodes : NULL;
         g->prof_conv = it >= 0 ? prof + 2 * g->nnodes : NULL;
         double t0 = timer_now();
         yolo_model_forward(m, img, 1);
         double t1 = timer_now();
-        if (yolo_model_loss(m, tg, 4 * a->batch, &lp) != DY_OK) return cli_fail("bench step");
+        if (yolo_model_loss(m, tg, 4 * batch, &lp) != DY_OK) return cli_fail("bench step");
         double t2 = timer_now();
         yolo_model_backward(m);
         double t3 = timer_now();
@@ -247,12 +306,12 @@ static int bench(const step_args *a)
     const double r_med = a->iters % 2 ? ratio[a->iters / 2] : (ratio[a->iters / 2 - 1] + ratio[a->iters / 2]) / 2;
     free(ratio);
     g->prof_fwd = g->prof_bwd = g->prof_conv = NULL;
-    double n = (double)a->iters * a->batch, step = (tf + tl + tb) / n;
+    double n = (double)a->iters * batch, step = (tf + tl + tb) / n;
     double gf = yolo_model_gflops(m, a->imgsz, a->imgsz); /* forward GFLOPs per image */
     openblas_set_num_threads(a->threads); /* the peak of the library on all threads */
     double peak = bench_sgemm_peak(2048, 10);
     openblas_set_num_threads(1);
-    printf("model %s  imgsz %d  batch %d  threads %d  iters %d\n", a->spec, a->imgsz, a->batch, a->threads, a->iters);
+    printf("model %s  imgsz %d  batch %d  threads %d  iters %d\n", spec, a->imgsz, batch, a->threads, a->iters);
     printf("forward   %8.2f ms/img\nloss      %8.2f ms/img\nbackward  %8.2f ms/img\n", 1e3 * tf / n, 1e3 * tl / n, 1e3 * tb / n);
     printf("total     %8.2f ms/img   %.2f images/s\n", 1e3 * step, 1.0 / step);
     printf("step GFLOP/s   %.1f  (%.2f GFLOPs/img forward, x3 for a step)\n", 3 * gf / step, gf);
@@ -264,79 +323,43 @@ static int bench(const step_args *a)
            100.0 * r_med, a->threads, SG_N, sg_lo, sg_hi, 100.0 * c3 / peak);
     printf("SGEMM peak     %.1f GFLOP/s (2048^3, best of 10, %d threads)\n", peak, a->threads);
     printf("peak activation memory %.1f MB\n", nn_graph_arena_bytes(g) / 1e6);
+    if (be->mem_stats) be->mem_stats(&mem_now, &mem_peak);
+    if (be->mem_stats) printf("peak backend memory %.1f MiB (all CPU-backend buffers: parameters, gradients, activations)\n",
+                              mem_peak / 1048576.0);
     printf("dyolo images/s %.2f\n", 1.0 / step);
     if (getenv("DYOLO_BENCH_PROFILE")) print_profile(g, prof, a->iters);
+    char name[64];
+    bench_spec_name(spec, name, sizeof name);
+    bench_row row = {.tool = "dyolo", .model = name, .prec = amp ? "amp" : "f32", .step = "fwd+loss+bwd",
+                     .device = "cpu", .math = GPU_MATH_FP32, .imgsz = a->imgsz, .batch = batch, .iters = a->iters,
+                     .ms_step = 1e3 * step * batch, .img_s = 1.0 / step, .gflops_img = gf,
+                     .peak_mib = be->mem_stats ? mem_peak / 1048576.0 : -1};
+    bench_row_print(&row);
     double tips;
     if (a->torch) {
-        if (run_torch(a, &tips) == 0) printf("torch images/s %.2f   (dyolo/torch %.2fx)\n", tips, 1.0 / step / tips);
+        if (run_torch(a, spec, batch, &tips) == 0) printf("torch images/s %.2f   (dyolo/torch %.2fx)\n", tips, 1.0 / step / tips);
         else printf("torch images/s n/a (the script failed; is torch installed?)\n");
     }
     free(img); free(tg); free(prof);
     yolo_model_free(m);
+    fflush(stdout);
     return CLI_EXIT_OK;
-}
-
-/* One timed phase on a device backend: its work is queued, so wait for it. */
-static double dev_now(const tn_backend *be)
-{
-    be->sync();
-    return timer_now();
-}
-
-/* `--device cuda`: the whole step on the CUDA backend, timed with a sync after each
- * phase (the loss runs on the host on the downloaded Detect outputs). */
-static int bench_device(const step_args *a)
-{
-    const tn_backend *be = NULL;
-    tn_cuda_opts co = {.device = 0, .ws_limit_bytes = (size_t)256 << 20};
-    if (tn_backend_cuda_open(&co, &be) != DY_OK) return cli_fail("bench step --device cuda");
-    yolo_model *m = NULL;
-    uint8_t *img = malloc((size_t)a->batch * 3 * a->imgsz * a->imgsz);
-    float *tg = malloc(sizeof(float) * 24 * (size_t)a->batch);
-    dy_status s = img && tg ? yolo_model_create_on(be, a->spec, a->nc, &m) : DY_ERR(DY_ENOMEM, "out of memory");
-    if (s == DY_OK) s = yolo_model_init(m, 1);
-    if (s == DY_OK) s = yolo_model_plan(m, a->batch, a->imgsz, a->imgsz);
-    if (s == DY_OK) bench_synth_batch(img, tg, a->batch, a->imgsz, yolo_model_nc(m), 0xbe, 0);
-    double tf = 0, tl = 0, tb = 0;
-    yolo_loss_parts lp;
-    for (int it = -2; s == DY_OK && it < a->iters; it++) { /* two warm-up steps (algorithm choice) */
-        double t0 = dev_now(be);
-        s = yolo_model_forward(m, img, 1);
-        double t1 = dev_now(be);
-        if (s == DY_OK) s = yolo_model_loss(m, tg, 4 * a->batch, &lp);
-        double t2 = timer_now();
-        if (s == DY_OK) s = yolo_model_backward(m);
-        double t3 = dev_now(be);
-        if (s == DY_OK) s = be->status();
-        if (it >= 0) tf += t1 - t0, tl += t2 - t1, tb += t3 - t2;
-    }
-    if (s == DY_OK) {
-        double n = (double)a->iters * a->batch, step = (tf + tl + tb) / n;
-        double gf = yolo_model_gflops(m, a->imgsz, a->imgsz);
-        printf("model %s  imgsz %d  batch %d  iters %d  device cuda:0 (%s)  f32\n", a->spec, a->imgsz, a->batch,
-               a->iters, be->name);
-        printf("forward   %8.3f ms/img\nloss      %8.3f ms/img (host, %.1f MB moved per step)\nbackward  %8.3f ms/img\n",
-               1e3 * tf / n, 1e3 * tl / n, yolo_model_loss_transfer_bytes(m) / 1e6, 1e3 * tb / n);
-        printf("total     %8.3f ms/img   %.2f images/s\n", 1e3 * step, 1.0 / step);
-        printf("step      %8.2f ms (batch %d)\n", 1e3 * step * a->batch, a->batch);
-        printf("step TFLOP/s   %.2f  (%.2f GFLOPs/img forward, x3 for a step)\n", 3 * gf / step / 1e3, gf);
-        printf("activation memory %.1f MB\n", nn_graph_arena_bytes(yolo_model_graph(m)) / 1e6);
-        printf("dyolo images/s %.2f\n", 1.0 / step);
-    }
-    yolo_model_free(m);
-    free(img);
-    free(tg);
-    tn_backend_cuda_close();
-    return s == DY_OK ? CLI_EXIT_OK : cli_fail("bench step --device cuda");
 }
 
 int bench_step_main(int argc, char **argv)
 {
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-    step_args a = {.spec = "configs/models/yolov5n.json", .imgsz = 320, .batch = 8,
-                   .threads = nproc > 0 ? (int)nproc : 1, .iters = 5};
+    bench_step_args a = {.specs = {"configs/models/yolov5n.json"}, .nspecs = 1, .batches = {8}, .nbatches = 1,
+                         .amps = {0}, .namps = 1, .imgsz = 320, .threads = nproc > 0 ? (int)nproc : 1, .iters = 5,
+                         .warmup = 2};
     int r = parse_args(argc, argv, &a);
     if (r) return r == 1 ? CLI_EXIT_OK : r - 1;
-    if (a.device && !strcmp(a.device, "cuda")) return bench_device(&a);
-    return bench(&a);
+    if (a.full_step || (a.device && !strcmp(a.device, "cuda"))) return bench_step_dev_run(&a);
+    for (int i = 0; i < a.nspecs; i++)
+        for (int k = 0; k < a.namps; k++)
+            for (int j = 0; j < a.nbatches; j++) {
+                r = bench(&a, a.specs[i], a.batches[j], a.amps[k]);
+                if (r != CLI_EXIT_OK) return r;
+            }
+    return CLI_EXIT_OK;
 }

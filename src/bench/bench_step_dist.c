@@ -26,6 +26,12 @@
  * Data: synthetic images and boxes (different per rank; data wait 0), or with
  * --data the real loader on those shards.
  *
+ * On a GPU (--set runtime.device=cuda: CUDA backend, NCCL) the same breakdown holds
+ * because the micro-step waits for the compute stream at the end of backward and of
+ * the optimizer (train/micro_step.c): backward is then its kernels' time, exposed
+ * comm only the NCCL work left after them, and nothing leaks into the next step.
+ * Rank 0 also prints the backend's peak memory over the timed steps.
+ *
  * --json PATH: rank 0 also writes the numbers (rank 0's means and the maximum over
  * ranks, and each bucket's size and launch time within the last step's backward) for
  * `dyolo bench scaling`, which predicts other rank counts from them.
@@ -123,8 +129,9 @@ typedef struct {
 
 int bench_step_dist_wanted(int argc, char **argv)
 {
+    /* --warmup is not here: the single-process --device cuda / --full-step mode has it too */
     static const char *const only_dist[] = {"--dist", "--bucket-mb", "--first-bucket-mb", "--data", "--set",
-                                            "--sync-wait", "--warmup", "--json"};
+                                            "--sync-wait", "--json"};
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof only_dist / sizeof *only_dist; k++)
             if (!strcmp(argv[i], only_dist[k])) return 1;
@@ -365,6 +372,7 @@ static dy_status run_steps(bench_ctx *b, const dist_args *a, bench_times *bt)
     for (long ni = 0; ni < a->warmup + a->iters; ni++) {
         if (ni == a->warmup) {
             ddp_stats_reset(b->ddp);
+            if (b->rt.be->mem_reset_peak) b->rt.be->mem_reset_peak();
             MPI_CHECK(MPI_Barrier(b->d.world));
         }
         const uint8_t *img = NULL;
@@ -475,6 +483,11 @@ static void print_report(const bench_ctx *b, const dist_args *a, const double *v
     printf("\nall-reduced per step: %.0f bytes in %.1f collective(s) (gradients: %zu bytes)\n", ds->bytes / steps,
            ds->collectives / steps, yolo_model_num_params(b->model) * sizeof(float));
     printf("images/s (global): %.2f\n", a->batch * b->d.size / vmax[V_STEP]);
+    if (b->rt.be->mem_stats) {
+        size_t now = 0, peak = 0;
+        b->rt.be->mem_stats(&now, &peak);
+        printf("peak backend memory (rank 0, %s): %.1f MiB\n", b->rt.be->name, peak / 1048576.0);
+    }
     printf("(max ranks: the largest per-rank mean; its hidden is the worst rank's)\n");
 }
 

@@ -4,4 +4,5 @@
 dyolo_SOURCES += src/bench/bench.h src/bench/bench_step.c src/bench/bench_step.h \
 	src/bench/bench_step_dist.c src/bench/bench_step_dist.h src/bench/bench_allreduce.c \
 	src/bench/bench_allreduce.h src/bench/bench_ckpt.c src/bench/bench_loader.c \
-	src/bench/bench_scaling.c src/bench/scaling_model.c src/bench/scaling_model.h
+	src/bench/bench_scaling.c src/bench/scaling_model.c src/bench/scaling_model.h \
+	src/bench/gpu_peaks.c src/bench/gpu_peaks.h src/bench/bench_step_dev.c

@@ -76,6 +76,7 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
     o.loss_scale = (float)comm_size(m->comm) * (ts->hyp.amp ? ts->scaler.scale : 1.0f);
     yolo_model_set_opts(m->model, &o);
     ddp_set_sync(m->ddp, sync);
+    const tn_backend *be = yolo_model_backend(m->model);
     double t0 = timer_now();
     DY_TRY(yolo_model_forward(m->model, images, 1));
     DY_TRY(fault_at("step")); /* tests: the peers go on to the loss all-reduce */
@@ -83,6 +84,14 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
     DY_TRY(yolo_model_loss(m->model, targets, ntargets, &out->parts));
     double t2 = timer_now();
     DY_TRY(yolo_model_backward(m->model));
+    /* On a device backend backward has only been queued when it returns.  Waiting
+     * here for the compute stream (not the NCCL stream, which all-reduces the
+     * buckets beside it) makes "backward" the compute and "exposed comm" only what
+     * communication adds after it; without it the rest of backward's kernels were
+     * counted as exposed communication.  ddp_finish would wait for them anyway, so
+     * this costs nothing; on the CPU it is a status check.  (Forward needs no such
+     * wait: it ends by downloading the Detect outputs for the loss.) */
+    DY_TRY(be->sync());
     double t3 = timer_now();
     if (m->sync_barrier != MPI_COMM_NULL && sync) MPI_CHECK(MPI_Barrier(m->sync_barrier));
     double t4 = timer_now();
@@ -96,6 +105,10 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
     out->tm[TRAIN_TM_COMM] = t5 - t4;
     if (sync) {
         DY_TRY(optimizer_step(m, epoch, ni, &out->info));
+        /* The update kernels too are only queued: wait, or their time would land in
+         * the next step's data wait and forward.  What it costs is the host no longer
+         * queueing the next forward while the last kernels run (microseconds). */
+        DY_TRY(be->sync());
         out->tm[TRAIN_TM_OPTIM] = timer_now() - t5;
         out->stepped = 1;
     }

@@ -410,6 +410,14 @@ static void add_timing(const trainer *t, cJSON *o)
     cJSON_AddNumberToObject(d, "exposed_s", ds.exposed_s);
     cJSON_AddNumberToObject(d, "comm_s", ds.comm_s);
     cJSON_AddNumberToObject(d, "hidden_fraction", ds.hidden);
+    /* every buffer of the backend (parameters, gradients, optimizer and EMA state,
+     * activations, workspaces) at its peak over the run: device memory on a GPU */
+    const tn_backend *be = t->rt.be;
+    if (be && be->mem_stats) {
+        size_t now = 0, peak = 0;
+        be->mem_stats(&now, &peak);
+        cJSON_AddNumberToObject(o, "peak_backend_mib", peak / 1048576.0);
+    }
     cJSON *c = cJSON_AddObjectToObject(o, "checkpoints");
     cJSON_AddNumberToObject(c, "count", (double)t->ckpt_count);
     cJSON_AddBoolToObject(c, "async", t->policy.async);
