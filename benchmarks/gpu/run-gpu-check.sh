@@ -385,8 +385,8 @@ total=$(( $(date +%s) - t_start ))
   echo
   echo "One step = forward, loss, backward, optimizer (AMP unscale, clip 10, SGD nesterov, EMA), every"
   echo "batch, synthetic images, ${SWEEP_ITERS:-10} timed steps after ${SWEEP_WARMUP:-2} warm-up (Ultralytics: 3), on ${SWEEP_DEVICE:-cuda}."
-  echo "dyolo: \`dyolo bench step --device cuda\` (CUDA backend, FP32 FMA math; AMP = f16 storage + loss"
-  echo "scaling, FP32 arithmetic), peak = the backend's allocations during the timed steps.  Ultralytics:"
+  echo "dyolo: \`dyolo bench step --device cuda\` (CUDA backend, FP32 FMA math; AMP = half activations,"
+  echo "cuDNN/cuBLAS in half on tensor cores, loss scaling), peak = the backend's allocations during the timed steps.  Ultralytics:"
   echo "\`benchmarks/gpu/ultra_step_gpu.py\` (yolov5==7.0.14, torch autocast + GradScaler as train.py,"
   echo "init_seeds(deterministic=True) as train.py; det=0 in sweep.log if that had to be dropped), peak ="
   echo "torch.cuda.max_memory_allocated.  TFLOP/s = forward GFLOPs/img (dyolo's count, both sides) x 3 x img/s."

@@ -38,7 +38,7 @@ static const char step_help[] =
     "\n"
     "  --config SPEC   model spec(s) (default configs/models/yolov5n.json)\n"
     "  --imgsz PX      input size (default 320)     --batch B   batch(es) (default 8)\n"
-    "  --amp A         0: f32, 1: AMP (f16 storage + loss scaling); list allowed\n"
+    "  --amp A         0: f32, 1: AMP (half storage on a GPU, emulated on the CPU; loss scaling); list allowed\n"
     "  --threads T     threads (default: all cores) --iters N   timed steps (default 5)\n"
     "  --warmup W      untimed steps first (--device cuda / --full-step; default 2)\n"
     "  --device D      cpu (default) or cuda: the CUDA backend on GPU 0\n"

@@ -18,10 +18,11 @@
  *
  * FLOPs: yolo_model_gflops (2 x multiply-accumulates of the forward pass, as YOLOv5
  * reports) x 3 for forward + backward-data + backward-filter; BN, SiLU, the loss and
- * the optimizer are not counted.  MFU: that rate over the dense FP32 peak of the GPU
- * (gpu_peaks.c): dyolo's CUDA backend computes in FP32 FMA (no TF32), and its AMP
- * is f16 STORAGE (values rounded to binary16) with FP32 arithmetic, so the FP32
- * peak is the yardstick in both precisions.
+ * the optimizer are not counted.  MFU: that rate over the dense peak of the GPU
+ * (gpu_peaks.c) for the math the step used: FP32 (FMA, no TF32) for f32, and the
+ * FP16 tensor-core peak for AMP where the backend stores activations as half
+ * (act_dtype TN_F16: cuDNN/cuBLAS in half on tensor cores); an AMP that is only
+ * emulated (f32 values rounded, the CPU) keeps the FP32 yardstick.
  *
  * defines: bench_step_dev_run, bench_row_print
  */
@@ -170,22 +171,27 @@ static void dev_report(const dev_run *r, const bench_step_args *a, const char *s
     const tn_backend *be = yolo_model_backend(r->m);
     double n = a->iters, step = (ph[PH_FWD] + ph[PH_LOSS] + ph[PH_BWD] + ph[PH_OPT]) / n;
     double gf = yolo_model_gflops(r->m, a->imgsz, a->imgsz);
+    const int half = be->act_dtype == TN_F16;
+    const gpu_math math = half ? GPU_MATH_FP16 : GPU_MATH_FP32;
     printf("model %s  imgsz %d  batch %d  %s  iters %d after %d warm-up  device %s (%s)\n", spec, a->imgsz,
-           r->batch, r->amp ? "AMP (f16 storage, loss scale)" : "f32", a->iters, a->warmup, device, be->name);
+           r->batch, !r->amp ? "f32" : half ? "AMP (half storage, tensor cores, loss scale)" : "AMP (emulated: f32 rounded to f16)",
+           a->iters, a->warmup, device, be->name);
     printf("forward   %8.3f ms/step\nloss      %8.3f ms/step (host, %.1f MB moved per step)\nbackward  %8.3f ms/step\n"
            "optimizer %8.3f ms/step (%s%d of %d steps skipped on overflow)\n",
            1e3 * ph[PH_FWD] / n, 1e3 * ph[PH_LOSS] / n, yolo_model_loss_transfer_bytes(r->m) / 1e6,
            1e3 * ph[PH_BWD] / n, 1e3 * ph[PH_OPT] / n, r->amp ? "unscale, " : "", skipped, a->iters);
     printf("step      %8.3f ms   %.2f images/s   %.3f ms/img\n", 1e3 * step, r->batch / step, 1e3 * step / r->batch);
-    double tf = 3 * gf * r->batch / step / 1e3, pk = gpu_peak_tflops(device, GPU_MATH_FP32);
+    double tf = 3 * gf * r->batch / step / 1e3, pk = gpu_peak_tflops(device, math);
     printf("TFLOP/s   %8.3f  (%.3f GFLOPs/img forward, x3 for forward + backward)", tf, gf);
-    if (pk > 0) printf("; MFU %.1f%% of %g FP32 (%s)\n", 100 * tf / pk, pk, gpu_peak_find(device)->model);
+    if (pk > 0)
+        printf("; MFU %.1f%% of %g %s (%s)\n", 100 * tf / pk, pk, half ? "FP16 tensor" : "FP32",
+               gpu_peak_find(device)->model);
     else printf("; MFU n/a (no peak known for \"%s\")\n", device);
     if (be->mem_stats) printf("peak backend memory %.1f MiB during the timed steps\n", peak / 1048576.0);
     char name[64];
     bench_spec_name(spec, name, sizeof name);
     bench_row row = {.tool = "dyolo", .model = name, .prec = r->amp ? "amp" : "f32", .step = "fwd+loss+bwd+opt",
-                     .device = device, .math = GPU_MATH_FP32, .imgsz = a->imgsz, .batch = r->batch,
+                     .device = device, .math = math, .imgsz = a->imgsz, .batch = r->batch,
                      .iters = a->iters, .ms_step = 1e3 * step, .img_s = r->batch / step, .gflops_img = gf,
                      .peak_mib = be->mem_stats ? peak / 1048576.0 : -1};
     bench_row_print(&row);
