@@ -237,6 +237,39 @@ static void *cuda_stream(void)
     return (void *)tc.stream;
 }
 
+/* ---- input staging: page-locked batches, uploads on the copy stream ---- */
+
+static dy_status cuda_host_alloc(size_t bytes, void **out)
+{
+    *out = NULL;
+    cudaError_t e = cudaMallocHost(out, bytes ? bytes : 64);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        *out = NULL;
+        return err_set(DY_ENOMEM, "cuda backend: cudaMallocHost of %.1f MB (page-locked input staging) failed: %s",
+                       (double)bytes / 1e6, cudaGetErrorString(e));
+    }
+    return DY_OK;
+}
+
+static void cuda_host_free(void *p)
+{
+    if (p) TC_CUDA(cudaFreeHost(p));
+}
+
+static dy_status cuda_upload_async(void *dst, const void *src, size_t bytes, tn_event *after, tn_event *done)
+{
+    if (after) CUDA_CHECK(cudaStreamWaitEvent(tc.copy, after->ev, 0)); /* its old contents were read */
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, tc.copy));
+    if (done) CUDA_CHECK(cudaEventRecord(done->ev, tc.copy));
+    return DY_OK;
+}
+
+static void cuda_stream_wait(tn_event *e)
+{
+    if (e) TC_CUDA(cudaStreamWaitEvent(tc.stream, e->ev, 0));
+}
+
 /* ---- the table ---- */
 
 static const tn_backend *cuda_half_acts(void);
@@ -262,6 +295,10 @@ static const tn_backend cuda_backend = {
     .event_wait = cuda_event_wait,
     .event_done = cuda_event_done,
     .stream = cuda_stream,
+    .host_alloc = cuda_host_alloc,
+    .host_free = cuda_host_free,
+    .upload_async = cuda_upload_async,
+    .stream_wait = cuda_stream_wait,
     .conv_workspace = tc_conv_workspace,
     .conv_fwd = tc_conv_fwd,
     .conv_bwd_data = tc_conv_bwd_data,
@@ -357,6 +394,7 @@ static dy_status open_device(const tn_cuda_opts *o)
     /* non-blocking: the legacy default stream (used by stray synchronous calls) must
      * not serialise with the compute stream */
     CUDA_CHECK(cudaStreamCreateWithFlags(&tc.stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&tc.copy, cudaStreamNonBlocking));
     CUDNN_CHECK(cudnnCreate(&tc.cudnn));
     CUDNN_CHECK(cudnnSetStream(tc.cudnn, tc.stream));
     CUBLAS_CHECK(cublasCreate(&tc.cublas));
@@ -397,6 +435,7 @@ extern "C" void tn_backend_cuda_close(void)
 {
     if (!tc.open) return;
     if (tc.stream) cudaStreamSynchronize(tc.stream);
+    if (tc.copy) cudaStreamSynchronize(tc.copy);
     tc_conv_cache_clear();
     if (tc.scratch) cudaFree(tc.scratch);
     tn_memtrack_clear(&tc.mem);
@@ -404,6 +443,7 @@ extern "C" void tn_backend_cuda_close(void)
     if (tc.cublas) cublasDestroy(tc.cublas);
     if (tc.cudnn) cudnnDestroy(tc.cudnn);
     if (tc.stream) cudaStreamDestroy(tc.stream);
+    if (tc.copy) cudaStreamDestroy(tc.copy);
     (void)cudaGetLastError();
     memset(&tc, 0, sizeof tc);
 }

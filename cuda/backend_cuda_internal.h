@@ -35,6 +35,7 @@ struct tc_ctx {
     int open, device, deterministic, sms;
     size_t ws_limit;            /* per-convolution workspace limit, bytes */
     cudaStream_t stream;        /* every op is queued here */
+    cudaStream_t copy;          /* input uploads (upload_async) overlap the compute here */
     cudnnHandle_t cudnn;
     cublasHandle_t cublas;
     dy_status status;           /* sticky: first failure since open */

@@ -28,9 +28,11 @@ extern "C" {
 typedef struct dnccl dnccl;
 
 dy_status dnccl_unique_id(unsigned char id[DNCCL_ID_BYTES]);
-/* cudaSetDevice(device), ncclCommInitRank, a non-blocking stream, nslots events. */
+/* cudaSetDevice(device), a non-blocking communicator (ncclCommInitRankConfig, set-up
+ * polled: DY_ETIMEOUT and the communicator aborted when a peer has not joined within
+ * timeout_s, <= 0: wait forever), a non-blocking stream, nslots events. */
 dy_status dnccl_create(const unsigned char id[DNCCL_ID_BYTES], int rank, int size, int device,
-                       int nslots, dnccl **out);
+                       int nslots, double timeout_s, dnccl **out);
 dy_status dnccl_allreduce(dnccl *d, void *buf, size_t n, comm_dtype t, comm_redop op, int slot);
 dy_status dnccl_broadcast(dnccl *d, void *buf, size_t n, comm_dtype t, int root, int slot);
 dy_status dnccl_allgatherv(dnccl *d, const void *send, size_t n, void *recv, const int *counts,

@@ -279,7 +279,14 @@ static dy_status alloc_ring(data_loader *l)
     for (int i = 0; i < l->o.prefetch; i++) {
         data_batch *b = &l->ring[i].b;
         b->capacity = B, b->h = b->w = S;
-        b->images = malloc((size_t)B * 3 * S * S);
+        size_t ib = (size_t)B * 3 * S * S;
+        if (l->o.host_alloc) {
+            void *p = NULL;
+            DY_TRY_CTX(l->o.host_alloc(ib, &p), "loader: batch %d of %d images of %d^2 (page-locked)", i, B, S);
+            b->images = p;
+        } else {
+            b->images = malloc(ib);
+        }
         b->index = malloc(sizeof(int64_t) * (size_t)B);
         b->orig_size = malloc(sizeof(int32_t) * 2 * (size_t)B);
         b->letterbox = malloc(sizeof(float) * 3 * (size_t)B);
@@ -452,7 +459,9 @@ dy_status loader_close(data_loader *l)
             for (int j = 0; j < 4; j++) free(e->slots[k].buf[j]);
             aug_img_free(&e->slots[k].out);
         }
-        free(e->slots), free(e->b.images), free(e->b.index), free(e->b.orig_size), free(e->b.letterbox);
+        if (l->o.host_free) l->o.host_free(e->b.images);
+        else free(e->b.images);
+        free(e->slots), free(e->b.index), free(e->b.orig_size), free(e->b.letterbox);
         free(e->b.targets), free(e->b.target_flags);
     }
     free(l->ring), free(l->idx), free(l->queue), free(l->workers), free(l->ar);

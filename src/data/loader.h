@@ -49,6 +49,11 @@ typedef struct {
     int stride;    /* rect: batch shapes are multiples of this (32) */
     uint64_t seed;
     aug_params aug;
+    /* Where the batches' image buffers live (NULL: malloc/free): a device backend's
+     * page-locked memory (tn_backend host_alloc), so that uploads are DMA that
+     * overlaps the compute (nn_graph_prefetch_u8). */
+    dy_status (*host_alloc)(size_t bytes, void **out);
+    void (*host_free)(void *p);
 } loader_opts;
 
 typedef struct {

@@ -47,7 +47,7 @@ dy_status comm_nccl_init(comm *c)
     if (!all_ok) return s != DY_OK ? s : DY_ERR(DY_ECUDA, "rank 0 could not create the NCCL unique id");
     MPI_CHECK(MPI_Bcast(id, DNCCL_ID_BYTES, MPI_BYTE, 0, c->mpi));
     dnccl *d = NULL;
-    s = dnccl_create(id, c->rank, c->size, c->o.device < 0 ? 0 : c->o.device, COMM_MAX_REQS, &d);
+    s = dnccl_create(id, c->rank, c->size, c->o.device < 0 ? 0 : c->o.device, COMM_MAX_REQS, c->o.timeout_s, &d);
     if (s == DY_OK && c->o.compute_stream) s = dnccl_follow_stream(d, c->o.compute_stream);
     c->impl = d;
     c->ops = &nccl_ops;

@@ -10,9 +10,9 @@ static dy_status no_nccl(void)
 
 dy_status dnccl_unique_id(unsigned char id[DNCCL_ID_BYTES]) { (void)id; return no_nccl(); }
 dy_status dnccl_create(const unsigned char id[DNCCL_ID_BYTES], int rank, int size, int device,
-                       int nslots, dnccl **out)
+                       int nslots, double timeout_s, dnccl **out)
 {
-    (void)id, (void)rank, (void)size, (void)device, (void)nslots, (void)out;
+    (void)id, (void)rank, (void)size, (void)device, (void)nslots, (void)timeout_s, (void)out;
     return no_nccl();
 }
 dy_status dnccl_allreduce(dnccl *d, void *b, size_t n, comm_dtype t, comm_redop op, int s)

@@ -11,7 +11,7 @@
  *
  * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
  *          yolo_model_create_json, yolo_model_from_config, yolo_model_free, yolo_model_init, yolo_model_plan,
- *          yolo_model_forward, yolo_model_loss, yolo_model_backward, yolo_model_decode,
+ *          yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_backward, yolo_model_decode,
  *          yolo_model_* accessors (yolo_model_detect_node ...), yolo_model_check_finite */
 #ifndef DY_MODEL_MODEL_H
 #define DY_MODEL_MODEL_H
@@ -72,6 +72,10 @@ yolo_model_opts *yolo_model_opts_ptr(yolo_model *m);
 dy_status yolo_model_init(yolo_model *m, uint64_t seed);
 dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w);
 dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training);
+/* Starts the upload of the next batch (n x 3 x h x w uint8, untouched until it is
+ * passed to yolo_model_forward) while the current step computes; a no-op where
+ * there is nothing to gain (nn_graph_prefetch_u8). */
+dy_status yolo_model_prefetch(yolo_model *m, const uint8_t *images, int n, int h, int w);
 /* targets: nt x 6 (image, class, cx, cy, w, h normalised); imgsz scales the obj gain. */
 dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss_parts *parts);
 dy_status yolo_model_backward(yolo_model *m);

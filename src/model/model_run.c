@@ -7,7 +7,7 @@
  * for yolov5n, nc 3, 640 px, batch 16 (yolo_model_loss_transfer_bytes).  Objectness
  * and class rows are contiguous in CNHW, so this is one copy per level.
  *
- * defines: yolo_model_plan, yolo_model_forward, yolo_model_loss, yolo_model_backward,
+ * defines: yolo_model_plan, yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_backward,
  *          yolo_model_decode, yolo_model_summary, yolo_model_state_get/put and the
  *          accessors of model.h */
 #include <math.h>
@@ -124,6 +124,12 @@ dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training)
     if (be->act_dtype != TN_F32 && off)
         DY_TRY_CTX(be->download(m->hout, m->ddev, sizeof(float) * off), "model %s: Detect outputs", m->name);
     DY_TRY_CTX(be->status(), "model %s: forward on %s", m->name, be->name);
+    return DY_OK;
+}
+
+dy_status yolo_model_prefetch(yolo_model *m, const uint8_t *images, int n, int h, int w)
+{
+    DY_TRY_CTX(nn_graph_prefetch_u8(m->g, images, n, h, w), "model %s", m->name);
     return DY_OK;
 }
 

@@ -31,10 +31,9 @@ static void free_plan(nn_graph *g)
     be->free(g->garena);
     be->free(g->ws);
     be->free(g->stats);
-    be->free(g->in_u8);
+    nn_graph_input_free(g, 0);
     g->arena = g->garena = g->ws = g->stats = NULL;
-    g->in_u8 = NULL;
-    g->arena_cap = g->garena_cap = g->ws_cap = g->stats_cap = g->in_cap = 0;
+    g->arena_cap = g->garena_cap = g->ws_cap = g->stats_cap = 0;
 }
 
 void nn_graph_free(nn_graph *g)
@@ -47,6 +46,7 @@ void nn_graph_free(nn_graph *g)
     g->be->free(g->grads);
     g->be->free(g->buffers);
     free_plan(g);
+    nn_graph_input_free(g, 1);
     free(g);
 }
 
@@ -420,11 +420,7 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
     if (st == DY_OK) st = reserve(g, ab * (grad + tmp + 1), &g->garena, &g->garena_cap, "activation gradients");
     if (st == DY_OK) st = reserve_floats(g, ws, &g->ws, &g->ws_cap, "convolution workspace");
     if (st == DY_OK) st = reserve_floats(g, stats + 2 * (size_t)maxc + 1, &g->stats, &g->stats_cap, "BN statistics");
-    if (st == DY_OK && !g->be->host_mem) {
-        void *p = g->in_u8;
-        st = reserve(g, in_bytes, &p, &g->in_cap, "input staging");
-        g->in_u8 = p;
-    }
+    if (st == DY_OK) st = nn_graph_input_reserve(g, in_bytes);
     if (st != DY_OK) {
         free_plan(g);
         return err_wrap(st, "planning activations for batch %d at %dx%d (%.1f MB)", batch, in_h, in_w,
@@ -469,19 +465,6 @@ dy_status nn_graph_plan(nn_graph *g, int batch, int in_h, int in_w)
 size_t nn_graph_arena_bytes(const nn_graph *g)
 {
     return nn_graph_act_bytes(g) * (g->arena_floats + g->garena_floats) + sizeof(float) * g->ws_floats;
-}
-
-dy_status nn_graph_set_input_u8(nn_graph *g, const uint8_t *images)
-{
-    const nn_node *n = &g->nodes[0];
-    const uint8_t *x = images;
-    if (!g->be->host_mem) {
-        size_t bytes = (size_t)g->batch * n->c * n->h * n->w;
-        DY_TRY_CTX(g->be->upload(g->in_u8, images, bytes), "uploading the input batch");
-        x = g->in_u8;
-    }
-    g->be->u8_to_f32(g->batch, n->c, n->h, n->w, x, n->out);
-    return DY_OK;
 }
 
 static tn_bn_args bn_args(nn_graph *g, nn_node *n, int training)

@@ -75,13 +75,21 @@ typedef struct {
     int batch, in_h, in_w;
     void *arena, *garena;    /* activations and their gradients (act_dtype values) */
     float *ws, *stats;       /* backend memory */
-    uint8_t *in_u8;          /* input staging in backend memory (device backends only) */
+    /* input staging (graph_input.c; device backends only): two slots of backend
+     * memory so that the next batch uploads (copy queue) while this one computes */
+    uint8_t *in_u8[2];
+    size_t in_cap[2];
+    tn_event *in_ready[2], *in_used[2]; /* upload done / last read by the compute queue */
+    int in_cur;                 /* slot the current batch was read from */
+    const uint8_t *pref_src;    /* host batch uploading into slot pref_slot, or NULL */
+    size_t pref_bytes;
+    int pref_slot;
     size_t arena_floats, garena_floats, ws_floats; /* element counts */
     size_t plan_act_bytes;   /* activation width the plan was laid out for */
     /* Allocated sizes in bytes: a plan reuses what is there when it
      * fits, so switching between the training, validation and rectangular-batch
      * shapes every epoch does not allocate and zero-fill hundreds of MB each time. */
-    size_t arena_cap, garena_cap, ws_cap, stats_cap, in_cap;
+    size_t arena_cap, garena_cap, ws_cap, stats_cap;
 } nn_graph;
 
 dy_status nn_graph_new(nn_graph **out, const tn_backend *be);
@@ -114,8 +122,18 @@ size_t nn_graph_act_bytes(const nn_graph *g);
 int nn_graph_planned(const nn_graph *g, int batch, int in_h, int in_w);
 
 /* Fills the input node from uint8 NCHW images (0..255) in host memory (uploaded
- * first on a device backend). */
+ * first on a device backend, unless nn_graph_prefetch_u8 already sent them). */
 dy_status nn_graph_set_input_u8(nn_graph *g, const uint8_t *images);
+/* Starts uploading the NEXT batch (n x 3 x h x w, host memory that stays untouched
+ * until it has been passed to nn_graph_set_input_u8) on the backend's copy queue, so
+ * it overlaps the current step's compute.  A no-op on host-memory backends and when
+ * the shape is not the planned one (the batch is then uploaded when it is used). */
+dy_status nn_graph_prefetch_u8(nn_graph *g, const uint8_t *images, int n, int h, int w);
+/* graph_input.c's part of planning: both slots of `bytes` (device backends); and of
+ * freeing: the slots (and with events = 1 the events too).  A pending upload is
+ * waited for first. */
+dy_status nn_graph_input_reserve(nn_graph *g, size_t bytes);
+void nn_graph_input_free(nn_graph *g, int events);
 void nn_graph_forward(nn_graph *g, int training);
 /* Gradients of the outputs must already be in the output nodes' gout (see
  * nn_graph_zero_grads); walks nodes in reverse and fills g->grads. */

@@ -104,6 +104,16 @@ typedef struct tn_backend {
     dy_status (*event_wait)(tn_event *e); /* host blocks until that work is done */
     int (*event_done)(tn_event *e);      /* non-blocking: 1 when done */
     void *(*stream)(void);               /* the compute queue (cudaStream_t), NULL on the CPU */
+    /* ---- input staging: the loader's batches reach the device while it computes.
+     * host_alloc: page-locked host memory (DMA reads it directly; the CPU backend gives
+     * plain memory; not counted by mem_stats).  upload_async: host_src (host_alloc
+     * memory, kept untouched until `done`) to dst on the backend's copy queue, after
+     * `after` (an event of the compute queue, or NULL), then records `done` there;
+     * returns at once.  stream_wait: the compute queue waits, on the device, for e. */
+    dy_status (*host_alloc)(size_t bytes, void **out);
+    void (*host_free)(void *p);
+    dy_status (*upload_async)(void *dst, const void *host_src, size_t bytes, tn_event *after, tn_event *done);
+    void (*stream_wait)(tn_event *e);
 
     /* ---- convolution.  Workspace floats this backend needs for a shape, at most
      * cap_floats where it can trade speed for memory (0 for what needs none).

@@ -5,7 +5,8 @@
  *
  * defines: tn_cpu_alloc, tn_cpu_free, tn_cpu_upload, tn_cpu_download, tn_cpu_copy,
  *          tn_cpu_memset0, tn_cpu_mem_stats, tn_cpu_mem_reset_peak, tn_cpu_status,
- *          tn_cpu_event_* , tn_cpu_stream */
+ *          tn_cpu_event_* , tn_cpu_stream, tn_cpu_host_alloc, tn_cpu_host_free,
+ *          tn_cpu_upload_async, tn_cpu_stream_wait */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,3 +88,28 @@ int tn_cpu_event_done(tn_event *e)
     return 1;
 }
 void *tn_cpu_stream(void) { return NULL; }
+
+/* Input staging on the CPU: plain aligned memory, copies that are done on return. */
+dy_status tn_cpu_host_alloc(size_t bytes, void **out)
+{
+    *out = NULL;
+    size_t n = (bytes + 63) & ~(size_t)63;
+    if (n < bytes) return DY_ERR(DY_ENOMEM, "cpu backend: host allocation of %zu bytes overflows", bytes);
+    int e = posix_memalign(out, 64, n ? n : 64);
+    if (e != 0) {
+        *out = NULL;
+        return DY_ERR(DY_ENOMEM, "cpu backend: out of memory allocating %.1f MB of staging: %s", (double)bytes / 1e6,
+                      strerror(e));
+    }
+    return DY_OK;
+}
+
+void tn_cpu_host_free(void *p) { free(p); }
+
+dy_status tn_cpu_upload_async(void *dst, const void *src, size_t bytes, tn_event *after, tn_event *done)
+{
+    (void)after, (void)done;
+    return tn_cpu_upload(dst, src, bytes);
+}
+
+void tn_cpu_stream_wait(tn_event *e) { (void)e; }

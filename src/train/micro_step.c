@@ -84,6 +84,9 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
     DY_TRY(yolo_model_loss(m->model, targets, ntargets, &out->parts));
     double t2 = timer_now();
     DY_TRY(yolo_model_backward(m->model));
+    double tp = timer_now();
+    if (m->after_backward) DY_TRY(m->after_backward(m->hook_user));
+    tp = timer_now() - tp;
     /* On a device backend backward has only been queued when it returns.  Waiting
      * here for the compute stream (not the NCCL stream, which all-reduces the
      * buckets beside it) makes "backward" the compute and "exposed comm" only what
@@ -100,7 +103,8 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
     out->t_forward_end = t1, out->t_backward[0] = t2, out->t_backward[1] = t3, out->t_comm_end = t5;
     out->tm[TRAIN_TM_FORWARD] = t1 - t0;
     out->tm[TRAIN_TM_LOSS] = t2 - t1;
-    out->tm[TRAIN_TM_BACKWARD] = t3 - t2;
+    out->tm[TRAIN_TM_BACKWARD] = t3 - t2 - tp;
+    out->tm[TRAIN_TM_DATA] = tp;
     out->tm[TRAIN_TM_SYNC] = t4 - t3;
     out->tm[TRAIN_TM_COMM] = t5 - t4;
     if (sync) {

@@ -34,7 +34,8 @@
 #include "train/step.h"
 
 enum {
-    TRAIN_TM_DATA = 0, /* waiting for the loader (the caller measures it) */
+    TRAIN_TM_DATA = 0, /* waiting for the loader (the caller measures it; a step reports
+                        * only the time in its after_backward hook) */
     TRAIN_TM_FORWARD,
     TRAIN_TM_LOSS,     /* includes the loss normalizer's small all-reduce */
     TRAIN_TM_BACKWARD, /* includes launching and polling bucket all-reduces */
@@ -51,6 +52,11 @@ typedef struct {
     train_state *ts;
     ema *buf_ema;           /* EMA of the BN buffers (NULL: none) */
     MPI_Comm sync_barrier;  /* MPI_COMM_NULL: no barrier (training) */
+    /* Called once backward is queued (NULL: none): the trainer fetches the next batch
+     * and starts its upload, which on a device overlaps backward.  Its time is
+     * reported as TRAIN_TM_DATA. */
+    dy_status (*after_backward)(void *user);
+    void *hook_user;
 } train_micro;
 
 typedef struct {

@@ -48,6 +48,10 @@ static dy_status open_loader(trainer *t, const char *key, int train, int batch, 
     loader_opts lo;
     loader_opts_from_cfg(t->cfg, train, &lo);
     lo.batch = batch;
+    if (train && !t->rt.be->host_mem) { /* page-locked batches: the upload is a DMA beside compute */
+        lo.host_alloc = t->rt.be->host_alloc;
+        lo.host_free = t->rt.be->host_free;
+    }
     DY_TRY_CTX(loader_open(out, &path, 1, &lo, t->dist->world), "%s = \"%s\"", key, path);
     return DY_OK;
 }
@@ -189,6 +193,9 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_run_dir(t));
     DY_TRY(setup_data(t));
     DY_TRY(setup_model(t, &t->rt.dopt));
+    /* the next batch uploads during backward where there is a device to feed and the
+     * loader can hand out two batches at once */
+    t->can_prefetch = !t->rt.be->host_mem && cfg_int(t->cfg, "data.prefetch") >= 2;
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
@@ -234,13 +241,31 @@ typedef struct {
 /* One micro-batch (train/micro_step.c: forward, loss, backward with the DDP
  * all-reduce overlapped through the gradient hook and, every `accumulate`
  * micro-batches, the optimizer step), plus the trainer's bookkeeping. */
+/* The after_backward hook: while backward runs on the device, fetch the next batch
+ * and start its upload (nn_graph_prefetch_u8).  Holding two batches at once needs
+ * data.prefetch >= 2 (can_prefetch); the trainer's position, not the loader's, is
+ * what a checkpoint records, so fetching ahead changes no resume point. */
+static dy_status prefetch_next(void *user)
+{
+    trainer *t = user;
+    t->next_wait = 0;
+    if (!t->want_next || t->next) return DY_OK;
+    double w0 = timer_now();
+    dy_status s = loader_next(t->train, &t->next);
+    t->next_wait = timer_now() - w0;
+    DY_TRY(s);
+    if (!t->next) return DY_OK;
+    return yolo_model_prefetch(t->model, t->next->images, t->next->n, t->next->h, t->next->w);
+}
+
 static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, int *stepped)
 {
-    train_micro mc = {t->model, t->ddp, t->comm, &t->ts, &t->buf_ema, MPI_COMM_NULL};
+    train_micro mc = {t->model, t->ddp, t->comm, &t->ts, &t->buf_ema, MPI_COMM_NULL,
+                      t->can_prefetch ? prefetch_next : NULL, t};
     train_micro_out mo;
     DY_TRY(train_micro_step(&mc, b->images, b->targets, b->ntargets, (int)t->epoch, (long)t->ni,
                             (long)t->last_opt_step, &mo));
-    for (int i = TRAIN_TM_FORWARD; i <= TRAIN_TM_OPTIM; i++) t->tm[i] += mo.tm[i];
+    for (int i = TRAIN_TM_DATA; i <= TRAIN_TM_OPTIM; i++) t->tm[i] += mo.tm[i];
     t->tm_steps++;
     t->cyc[0] += mo.parts.box, t->cyc[1] += mo.parts.obj, t->cyc[2] += mo.parts.cls;
     t->cyc_n++;
@@ -312,6 +337,12 @@ static void progress_extra(const trainer *t, const epoch_stats *es, char *buf, s
 
 /* Runs the rest of the current epoch; *stop = 1 when a signal asks to checkpoint
  * and leave. */
+static void release_next(trainer *t)
+{
+    if (t->next) loader_release(t->train, t->next);
+    t->next = NULL;
+}
+
 static dy_status run_epoch(trainer *t, int *stop)
 {
     epoch_stats es = {0};
@@ -325,27 +356,41 @@ static dy_status run_epoch(trainer *t, int *stop)
     train_step_info info = {0};
     *stop = 0;
     for (int64_t k = start; k < steps; k++) {
-        data_batch *b = NULL;
+        data_batch *b = t->next;
+        t->next = NULL;
         double w0 = timer_now();
-        DY_TRY(loader_next(t->train, &b));
+        if (!b) DY_TRY(loader_next(t->train, &b));
         es.wait += timer_now() - w0;
         t->tm[0] += timer_now() - w0;
         if (!b) break;
         trainer_plots_batch(t, b); /* rank 0, the run's first micro-batches: a copy, drawn later */
         int stepped = 0;
+        t->want_next = k + 1 < steps;
         dy_status s = micro_step(t, b, &info, &stepped);
+        es.wait += t->next_wait;
         loader_release(t->train, b);
+        if (s != DY_OK) release_next(t);
         DY_TRY(s);
         es.images += (double)t->global_batch;
         if (!stepped) continue;
         int ckpt_now = 0;
-        DY_TRY(step_agree(t, &info, &es, stop, &ckpt_now));
+        s = step_agree(t, &info, &es, stop, &ckpt_now);
+        if (s != DY_OK) release_next(t);
+        DY_TRY(s);
         progress_extra(t, &es, extra, sizeof extra);
         if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
         /* A signal's checkpoint is durable before we exit (an async one is waited for). */
-        if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0, *stop));
-        if (*stop) return DY_OK;
+        if (*stop || (ckpt_now && k + 1 < steps)) {
+            dy_status cs = trainer_save(t, 0, *stop);
+            if (cs != DY_OK) release_next(t);
+            DY_TRY(cs);
+        }
+        if (*stop) {
+            release_next(t); /* fetched ahead: the resumed run reads it again */
+            return DY_OK;
+        }
     }
+    release_next(t);
     progress_extra(t, &es, extra, sizeof extra);
     log_progress_end(&bar, (long)steps, extra);
     return DY_OK;

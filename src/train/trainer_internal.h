@@ -70,6 +70,12 @@ typedef struct {
     long ep_n;
     double ep_lr[3];
     struct trainer_plots *plots; /* rank 0's plot worker (trainer_plots.h); NULL elsewhere */
+    /* Input pipeline on a device (trainer.c prefetch_next): the next batch, fetched
+     * and uploading while this step's backward runs; want_next says whether the step
+     * running now should fetch it (not the last of an epoch). */
+    int can_prefetch, want_next;
+    data_batch *next;
+    double next_wait;       /* loader wait inside the last step's hook */
 } trainer;
 
 /* Checkpoint now.  With ckpt.async and !durable the write continues in the
