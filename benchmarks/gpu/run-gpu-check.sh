@@ -45,7 +45,7 @@ bundle_dir=${GPU_BUNDLE_DIR:-$top/gpubundle}
 tarball=$bundle_dir/dyolo-gpu.tar.xz
 # test programs: required, then optional (other engineers add them; MISSING if absent)
 req_tests="tests/tensor/test_backend_parity tests/dist/test_nccl1"
-opt_tests="tests/nn/test_model_backend tests/tensor/test_kernels_hd"
+opt_tests="tests/nn/test_model_backend tests/nn/test_model_half tests/tensor/test_kernels_hd"
 # shared libraries the GPU machine brings itself (CUDA) or that must come from its own
 # C library; matched against the soname
 cuda_re='^lib(cuda|cudart|cublas|cublasLt|cudnn[a-z_]*|nccl|nvrtc[a-z-]*|nvJitLink|nvrtc-builtins|cufft|curand|cusparse|cusolver|nvToolsExt|cupti|nvidia-ml)\.so'
@@ -340,7 +340,7 @@ export TOP_SRCDIR=$top     # the model test reads configs/models/ from the tree
 dry_skip() { echo "| $1 | NOT RUN (dry run on the CPU) | | | | | |" >> "$rows"; }
 if [ -n "$dry" ]; then
   dry_skip "backend parity (CUDA vs CPU, every op)"; dry_skip "NCCL 1 rank (MPI singleton)"
-  dry_skip "model yolov5n 160 px CUDA vs CPU"
+  dry_skip "model yolov5n 160 px CUDA vs CPU"; dry_skip "AMP: half storage on cuda vs the CPU's (yolov5n 160 px)"
 else
   step "backend parity (CUDA vs CPU, every op)" parity.log 100 "${RUN[@]}" "$B/tests/test_backend_parity"
   step "NCCL 1 rank (MPI singleton)" nccl.log 40 "${MPIRUN[@]}" "$B/tests/test_nccl1"
@@ -348,6 +348,9 @@ else
   for t in test_model_backend; do [ -x "$B/tests/$t" ] && model=$B/tests/$t; done
   if [ -n "$model" ]; then step "model yolov5n 160 px CUDA vs CPU" model.log 80 "${MPIRUN[@]}" "$model"
   else missing "model yolov5n 160 px CUDA vs CPU" "tests/nn/test_model_backend not in the bundle"; fi
+  if [ -x "$B/tests/test_model_half" ]; then
+    step "AMP: half storage on cuda vs the CPU's (yolov5n 160 px)" model.log 90 "${MPIRUN[@]}" "$B/tests/test_model_half"
+  else missing "AMP: half storage on cuda vs the CPU's (yolov5n 160 px)" "tests/nn/test_model_half not in the bundle"; fi
   if [ -x "$B/tests/test_kernels_hd" ]; then step "kernels_hd (host side)" model.log 20 "${RUN[@]}" "$B/tests/test_kernels_hd"; fi
 fi
 

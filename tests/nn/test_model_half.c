@@ -209,8 +209,9 @@ static void set_optim(optim *o, yolo_model *m)
     free(r);
 }
 
+/* h's 20-step SGD loss curve against reference e's (named ref). */
 static void compare_trajectory(yolo_model *e, yolo_model *h, const uint8_t *img, const float *tg, int nt,
-                               const char *nm, int steps)
+                               const char *nm, const char *ref, int steps)
 {
     optim oe, oh;
     set_optim(&oe, e);
@@ -224,12 +225,12 @@ static void compare_trajectory(yolo_model *e, yolo_model *h, const uint8_t *img,
         optim_step(&oh, yolo_model_params(h), yolo_model_grads(h));
         le[s] = (float)pe.total, lh[s] = (float)ph.total;
     }
-    if (ok) tap_diag("%s: loss %.5f -> %.5f over %d steps (emulation %.5f -> %.5f)", nm, lh[0], lh[steps - 1], steps,
+    if (ok) tap_diag("%s: loss %.5f -> %.5f over %d steps (%s %.5f -> %.5f)", nm, lh[0], lh[steps - 1], steps, ref,
                      le[0], le[steps - 1]);
     /* half filters hide updates below half an ULP of a weight until the f32 master
      * weights have moved enough (as with autocast): the curves part by ~2% at first */
     TAP_OK(ok && mismatches("loss trajectory", lh, le, (size_t)steps, 0, 5e-2) == 0 && lh[steps - 1] < 0.9 * lh[0],
-           "%s: a %d-step SGD trajectory stays within 5%% of the AMP emulation's and falls", nm, steps);
+           "%s: a %d-step SGD trajectory stays within 5%% of %s's and falls", nm, steps, ref);
     optim_destroy(&oe);
     optim_destroy(&oh);
     free(le);
@@ -263,11 +264,18 @@ static void run_half(const tn_backend *base, const char *spec, const uint8_t *im
     if (TAP_OK(f && e && h, "%s: yolov5n at %d px, batch %d: f32, AMP emulation and half storage", nm, S, B)) {
         check_memory(f, h, nm);
         compare_step(f, e, h, img, tg, nt, nm);
-        compare_trajectory(e, h, img, tg, nt, nm, steps);
+        compare_trajectory(e, h, img, tg, nt, nm, "the AMP emulation", steps);
     }
     yolo_model_free(f);
     yolo_model_free(e);
     yolo_model_free(h);
+    if (base->device == TN_CUDA) { /* AMP on the GPU against f32 on the same GPU */
+        yolo_model *g32 = make(base, spec, 0, 1.f), *g16 = make(base, spec, 1, 1.f);
+        if (TAP_OK(g32 && g16, "cuda: f32 and AMP models"))
+            compare_trajectory(g32, g16, img, tg, nt, "cuda AMP", "cuda f32", steps);
+        yolo_model_free(g32);
+        yolo_model_free(g16);
+    }
     check_overflow(base, spec, img, tg, nt);
 }
 
