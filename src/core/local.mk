@@ -5,6 +5,6 @@ libdyolo_a_SOURCES += \
 	src/core/metrics.c src/core/metrics.h \
 	src/core/config.c src/core/config.h src/core/config_schema.c \
 	src/core/rng.c src/core/rng.h src/core/crc32c.c src/core/crc32c.h \
-	src/core/version.c src/core/version.h src/core/gpu.h src/core/fsutil.c src/core/fsutil.h \
+	src/core/version.c src/core/version.h src/core/gpu.h src/core/fsutil.c src/core/fsutil.h src/core/affinity.c src/core/affinity.h \
 	src/core/h5lock.c src/core/h5lock.h \
 	src/core/fault.c src/core/fault.h

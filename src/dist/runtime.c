@@ -2,6 +2,8 @@
  * runtime.h), and the `runtime` configuration section. */
 #include "dist/runtime.h"
 
+#include "core/affinity.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +13,11 @@
 #include "dist/dist_config.h"
 
 static const cfg_key runtime_keys[] = {
-    {"runtime.threads", CFG_INT, "0", 0, 1024, NULL, "compute threads per rank (0: cores / local ranks)"},
+    {"runtime.threads", CFG_INT, "0", 0, 1024, NULL,
+     "compute threads per rank (0: the node's CPUs / local ranks, as bound)"},
+    {"runtime.bind", CFG_ENUM, "\"auto\"", 1, 0, "auto|keep",
+     "auto: a rank the launcher bound to fewer CPUs than its threads moves to its own block of CPUs; "
+     "keep: keep the launcher's binding (warn)"},
     {"runtime.device", CFG_ENUM, "\"auto\"", 1, 0, "auto|cpu|cuda|cpu-staged",
      "compute device: cuda (GPU by node-local rank, NCCL), cpu (MPI), auto (cuda when every rank sees a GPU); "
      "cpu-staged: for testing, the CPU through the device code paths (MPI)"},
@@ -102,11 +108,39 @@ static dy_status open_backend(const cfg *c, dist_runtime *rt, const dist_runtime
     return DY_OK;
 }
 
+/* Open MPI binds a rank to one core when it starts <= 2 ranks: give the compute
+ * threads the CPUs they need (core/affinity.h). */
+static void bind_threads(const cfg *c, const dist_ctx *d)
+{
+    int cur_ids[AFF_MAX], allowed[AFF_MAX], out[AFF_MAX], nout = 0;
+    int cur = aff_cpus(cur_ids, AFF_MAX), na = aff_allowed(allowed, AFF_MAX);
+    int threads = (int)cfg_int(c, "runtime.threads"), ls = d->local_size > 0 ? d->local_size : 1;
+    if (threads == 0) threads = na / ls > 0 ? na / ls : 1;
+    if (cur <= 0 || !aff_plan(allowed, na, cur, d->local_rank, ls, threads, out, &nout)) return;
+    char from[256], to[256];
+    aff_format(cur_ids, cur, from, sizeof from);
+    aff_format(out, nout, to, sizeof to);
+    if (!strcmp(cfg_str(c, "runtime.bind"), "keep")) {
+        log_warn("rank %d runs on CPU(s) %s (the launcher's binding) but uses %d compute threads: they share "
+                 "them (runtime.bind=auto moves it to CPUs %s; or start it with mpirun --bind-to none or "
+                 "--map-by slot:PE=%d)", d->rank, from, threads, to, threads);
+        return;
+    }
+    if (aff_apply(out, nout) != DY_OK) {
+        log_warn("rank %d runs on CPU(s) %s with %d compute threads and could not move to CPUs %s: %s", d->rank,
+                 from, threads, to, err_msg());
+        return;
+    }
+    log_info("rank %d: the launcher bound it to CPU(s) %s; for %d compute threads it now runs on CPUs %s "
+             "(runtime.bind=keep keeps the launcher's binding)", d->rank, from, threads, to);
+}
+
 /* The decision and the backend, no communicator; *ch is the decision. */
 static dy_status open_compute(const cfg *c, const dist_ctx *d, dist_runtime *rt, dist_runtime_choice *ch)
 {
     memset(rt, 0, sizeof *rt);
     rt->dev.device = -1;
+    bind_threads(c, d);
     DY_TRY(dist_runtime_choose(c, d, ch));
     if (!ch->use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
         log_info("runtime.device=auto, %s: using the CPU backend and the MPI transport", ch->why_cpu);

@@ -3,8 +3,8 @@
  * model from an effective configuration.
  *
  * defines: cfg_section_model, yolo_model_from_config */
-#include <unistd.h>
 
+#include "core/affinity.h"
 #include "core/config.h"
 #include "model/model.h"
 
@@ -28,10 +28,7 @@ dy_status yolo_model_from_config(const cfg *c, int nc, const tn_backend *be, yol
     if (nc <= 0) nc = (int)cfg_int(c, "model.nc");
     DY_TRY_CTX(yolo_model_create_on(be, spec, nc, out), "model.spec");
     int threads = (int)cfg_int(c, "runtime.threads");
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)n : 1;
-    }
+    if (threads == 0) threads = aff_threads(); /* the CPUs the rank is bound to (core/affinity.h) */
     yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "train.amp"), .loss_scale = 1.f};
     yolo_model_set_opts(*out, &o);
     yolo_loss_hyp *h = yolo_model_hyp(*out);
