@@ -21,10 +21,11 @@
 
 #include "core/rng.h"
 #include "model/model.h"
+#include "tests/nn/model_harness.h"
 #include "tests/tap.h"
 #include "train/optim.h"
 
-enum { B = 4, S = 160, NC = 3, MAXT = 6 * B };
+enum { B = MH_B, S = MH_S, NC = MH_NC, MAXT = MH_MAXT };
 
 typedef struct {
     double atol, rtol;
@@ -43,22 +44,6 @@ static size_t mismatches(const char *what, const float *x, const float *ref, siz
     return bad;
 }
 
-static int draw_batch(uint8_t *img, float *tg)
-{
-    rng_stream r;
-    rng_stream_init(&r, 7, 0x6d62, 0, 0);
-    for (size_t i = 0; i < (size_t)B * 3 * S * S; i++) img[i] = (uint8_t)rng_below(&r, 256);
-    int nt = 0;
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < 1 + b % 3; k++, nt++) {
-            float *t = tg + 6 * nt;
-            t[0] = (float)b, t[1] = (float)rng_below(&r, NC);
-            t[4] = rng_uniform_range(&r, 0.1f, 0.5f), t[5] = rng_uniform_range(&r, 0.1f, 0.5f);
-            t[2] = rng_uniform_range(&r, t[4] / 2, 1 - t[4] / 2), t[3] = rng_uniform_range(&r, t[5] / 2, 1 - t[5] / 2);
-        }
-    return nt;
-}
-
 static yolo_model *make(const tn_backend *be, const char *spec)
 {
     yolo_model *m = NULL;
@@ -71,25 +56,6 @@ static yolo_model *make(const tn_backend *be, const char *spec)
     }
     yolo_model_set_opts(m, &o);
     return m;
-}
-
-static float *host_grads(yolo_model *m)
-{
-    size_t n = yolo_model_num_params(m);
-    float *h = malloc(sizeof(float) * (n + 1));
-    if (h && yolo_model_backend(m)->download(h, yolo_model_grads(m), sizeof(float) * n) != DY_OK) {
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
-/* One training step's loss (forward, loss, backward) on m. */
-static dy_status step_loss(yolo_model *m, const uint8_t *img, const float *tg, int nt, yolo_loss_parts *lp)
-{
-    DY_TRY(yolo_model_forward(m, img, 1));
-    DY_TRY(yolo_model_loss(m, tg, nt, lp));
-    return yolo_model_backward(m);
 }
 
 static void compare_outputs(yolo_model *a, yolo_model *x, const uint8_t *img, const char *nm, tol t)
@@ -111,13 +77,13 @@ static void compare_grads(yolo_model *a, yolo_model *x, const uint8_t *img, cons
                           const char *nm, tol tl, tol tg_)
 {
     yolo_loss_parts la, lx;
-    int ok = step_loss(a, img, tg, nt, &la) == DY_OK && step_loss(x, img, tg, nt, &lx) == DY_OK;
+    int ok = mh_step_loss(a, img, tg, nt, &la) == DY_OK && mh_step_loss(x, img, tg, nt, &lx) == DY_OK;
     if (!ok) tap_diag("%s", err_msg());
     float pa[4] = {(float)la.box, (float)la.obj, (float)la.cls, (float)la.total};
     float px[4] = {(float)lx.box, (float)lx.obj, (float)lx.cls, (float)lx.total};
     TAP_OK(ok && mismatches("loss (box obj cls total)", px, pa, 4, tl) == 0,
            "%s: training-mode loss parts match the CPU (total %.6f vs %.6f)", nm, lx.total, la.total);
-    float *ga = host_grads(a), *gx = host_grads(x);
+    float *ga = mh_host_copy(a, yolo_model_grads(a)), *gx = mh_host_copy(x, yolo_model_grads(x));
     size_t n = yolo_model_num_params(a), bad = 0;
     /* gradients are compared per named tensor, atol scaled by the tensor's largest value */
     for (int i = 0; ok && ga && gx && i < yolo_model_num_param_ranges(a); i++) {
@@ -133,31 +99,17 @@ static void compare_grads(yolo_model *a, yolo_model *x, const uint8_t *img, cons
     free(gx);
 }
 
-static void set_optim(optim *o, yolo_model *m)
-{
-    int nr = yolo_model_num_param_ranges(m);
-    optim_range *r = malloc(sizeof *r * (size_t)nr);
-    for (int i = 0; r && i < nr; i++) {
-        const nn_param_range *p = yolo_model_param_range(m, i);
-        r[i] = (optim_range){p->offset, p->count, p->group};
-    }
-    if (!r || optim_create(o, yolo_model_backend(m), OPTIM_SGD, yolo_model_num_params(m), r, nr, 5e-4f) != DY_OK)
-        tap_diag("optimizer: %s", err_msg());
-    for (int g = 0; g < OPT_NGROUPS; g++) o->lr[g] = 0.01f;
-    free(r);
-}
-
 static void compare_trajectory(yolo_model *a, yolo_model *x, const uint8_t *img, const float *tg, int nt,
                                const char *nm, tol t, int steps)
 {
     optim oa, ox;
-    set_optim(&oa, a);
-    set_optim(&ox, x);
+    mh_set_optim(&oa, a);
+    mh_set_optim(&ox, x);
     float *la = calloc((size_t)steps, sizeof(float)), *lx = calloc((size_t)steps, sizeof(float));
     int ok = la && lx && oa.m && ox.m;
     for (int s = 0; ok && s < steps; s++) {
         yolo_loss_parts pa, px;
-        ok = step_loss(a, img, tg, nt, &pa) == DY_OK && step_loss(x, img, tg, nt, &px) == DY_OK;
+        ok = mh_step_loss(a, img, tg, nt, &pa) == DY_OK && mh_step_loss(x, img, tg, nt, &px) == DY_OK;
         optim_step(&oa, yolo_model_params(a), yolo_model_grads(a));
         optim_step(&ox, yolo_model_params(x), yolo_model_grads(x));
         la[s] = (float)pa.total, lx[s] = (float)px.total;
@@ -203,7 +155,7 @@ int main(int argc, char **argv)
     snprintf(spec, sizeof spec, "%s/configs/models/yolov5n.json", top ? top : "..");
     uint8_t *img = malloc((size_t)B * 3 * S * S);
     float tg[6 * MAXT];
-    int nt = draw_batch(img, tg);
+    int nt = mh_draw_batch(img, tg, 7, 0x6d62);
 
     /* The CPU's own ops through the device paths: exact. */
     const tn_backend *staged = tn_backend_cpu_staged();

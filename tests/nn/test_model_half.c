@@ -25,11 +25,12 @@
 #include "core/rng.h"
 #include "model/model.h"
 #include "nn/graph.h"
+#include "tests/nn/model_harness.h"
 #include "tests/tap.h"
 #include "train/optim.h"
 #include "train/scaler.h"
 
-enum { B = 4, S = 160, NC = 3, MAXT = 6 * B };
+enum { B = MH_B, S = MH_S, NC = MH_NC, MAXT = MH_MAXT };
 
 /* |x - ref| <= atol * max|ref| + rtol |ref| per tensor; returns the number of bad values. */
 static size_t mismatches(const char *what, const float *x, const float *ref, size_t n, double atol, double rtol)
@@ -44,22 +45,6 @@ static size_t mismatches(const char *what, const float *x, const float *ref, siz
     }
     if (bad > 3) tap_diag("%s: %zu of %zu values differ", what, bad, n);
     return bad;
-}
-
-static int draw_batch(uint8_t *img, float *tg)
-{
-    rng_stream r;
-    rng_stream_init(&r, 11, 0x6831, 0, 0);
-    for (size_t i = 0; i < (size_t)B * 3 * S * S; i++) img[i] = (uint8_t)rng_below(&r, 256);
-    int nt = 0;
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < 1 + b % 3; k++, nt++) {
-            float *t = tg + 6 * nt;
-            t[0] = (float)b, t[1] = (float)rng_below(&r, NC);
-            t[4] = rng_uniform_range(&r, 0.1f, 0.5f), t[5] = rng_uniform_range(&r, 0.1f, 0.5f);
-            t[2] = rng_uniform_range(&r, t[4] / 2, 1 - t[4] / 2), t[3] = rng_uniform_range(&r, t[5] / 2, 1 - t[5] / 2);
-        }
-    return nt;
 }
 
 static yolo_model *make(const tn_backend *be, const char *spec, int f16, float loss_scale)
@@ -79,24 +64,6 @@ static yolo_model *make(const tn_backend *be, const char *spec, int f16, float l
         return NULL;
     }
     return m;
-}
-
-static float *host_copy(yolo_model *m, const float *dev)
-{
-    size_t n = yolo_model_num_params(m);
-    float *h = malloc(sizeof(float) * (n + 1));
-    if (h && yolo_model_backend(m)->download(h, dev, sizeof(float) * n) != DY_OK) {
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
-static dy_status step_loss(yolo_model *m, const uint8_t *img, const float *tg, int nt, yolo_loss_parts *lp)
-{
-    DY_TRY(yolo_model_forward(m, img, 1));
-    DY_TRY(yolo_model_loss(m, tg, nt, lp));
-    return yolo_model_backward(m);
 }
 
 /* Activation storage: 2-byte values, and at most 0.55x the f32 plan's bytes. */
@@ -149,8 +116,8 @@ static double rel_l2(const float *x, const float *ref, size_t n)
 
 static void compare_grads(yolo_model *f, yolo_model *e, yolo_model *h, const char *nm)
 {
-    float *gf = host_copy(f, yolo_model_grads(f)), *ge = host_copy(e, yolo_model_grads(e)),
-          *gh = host_copy(h, yolo_model_grads(h));
+    float *gf = mh_host_copy(f, yolo_model_grads(f)), *ge = mh_host_copy(e, yolo_model_grads(e)),
+          *gh = mh_host_copy(h, yolo_model_grads(h));
     size_t bad = 0, n = yolo_model_num_params(f);
     double sum_e = 0, sum_h = 0;
     int nr = yolo_model_num_param_ranges(f);
@@ -185,8 +152,8 @@ static void compare_step(yolo_model *f, yolo_model *e, yolo_model *h, const uint
     free(de);
     free(dh);
     yolo_loss_parts lf, le, lh;
-    ok = step_loss(f, img, tg, nt, &lf) == DY_OK && step_loss(e, img, tg, nt, &le) == DY_OK &&
-         step_loss(h, img, tg, nt, &lh) == DY_OK;
+    ok = mh_step_loss(f, img, tg, nt, &lf) == DY_OK && mh_step_loss(e, img, tg, nt, &le) == DY_OK &&
+         mh_step_loss(h, img, tg, nt, &lh) == DY_OK;
     if (!ok) tap_diag("%s", err_msg());
     float pe[4] = {(float)le.box, (float)le.obj, (float)le.cls, (float)le.total};
     float ph[4] = {(float)lh.box, (float)lh.obj, (float)lh.cls, (float)lh.total};
@@ -195,32 +162,18 @@ static void compare_step(yolo_model *f, yolo_model *e, yolo_model *h, const uint
     if (ok) compare_grads(f, e, h, nm);
 }
 
-static void set_optim(optim *o, yolo_model *m)
-{
-    int nr = yolo_model_num_param_ranges(m);
-    optim_range *r = malloc(sizeof *r * (size_t)nr);
-    for (int i = 0; r && i < nr; i++) {
-        const nn_param_range *p = yolo_model_param_range(m, i);
-        r[i] = (optim_range){p->offset, p->count, p->group};
-    }
-    if (!r || optim_create(o, yolo_model_backend(m), OPTIM_SGD, yolo_model_num_params(m), r, nr, 5e-4f) != DY_OK)
-        tap_diag("optimizer: %s", err_msg());
-    for (int g = 0; g < OPT_NGROUPS; g++) o->lr[g] = 0.01f;
-    free(r);
-}
-
 /* h's 20-step SGD loss curve against reference e's (named ref). */
 static void compare_trajectory(yolo_model *e, yolo_model *h, const uint8_t *img, const float *tg, int nt,
                                const char *nm, const char *ref, int steps)
 {
     optim oe, oh;
-    set_optim(&oe, e);
-    set_optim(&oh, h);
+    mh_set_optim(&oe, e);
+    mh_set_optim(&oh, h);
     float *le = calloc((size_t)steps, sizeof(float)), *lh = calloc((size_t)steps, sizeof(float));
     int ok = le && lh && oe.m && oh.m;
     for (int s = 0; ok && s < steps; s++) {
         yolo_loss_parts pe, ph;
-        ok = step_loss(e, img, tg, nt, &pe) == DY_OK && step_loss(h, img, tg, nt, &ph) == DY_OK;
+        ok = mh_step_loss(e, img, tg, nt, &pe) == DY_OK && mh_step_loss(h, img, tg, nt, &ph) == DY_OK;
         optim_step(&oe, yolo_model_params(e), yolo_model_grads(e));
         optim_step(&oh, yolo_model_params(h), yolo_model_grads(h));
         le[s] = (float)pe.total, lh[s] = (float)ph.total;
@@ -246,7 +199,7 @@ static void check_overflow(const tn_backend *be, const char *spec, const uint8_t
     loss_scaler sc;
     scaler_init(&sc, 1e9f, 2000, 1.f, 0);
     yolo_loss_parts lp;
-    int skip = 0, ok = m && step_loss(m, img, tg, nt, &lp) == DY_OK;
+    int skip = 0, ok = m && mh_step_loss(m, img, tg, nt, &lp) == DY_OK;
     int over = ok && scaler_unscale(&sc, yolo_model_backend(m), yolo_model_grads(m), yolo_model_num_params(m));
     ok = ok && scaler_update(&sc, NULL, over, &skip) == DY_OK;
     TAP_OK(ok && over && skip && sc.scale == 5e8f && sc.skipped == 1,
@@ -290,7 +243,7 @@ int main(int argc, char **argv)
     snprintf(spec, sizeof spec, "%s/configs/models/yolov5n.json", top ? top : "..");
     uint8_t *img = malloc((size_t)B * 3 * S * S);
     float tg[6 * MAXT];
-    int nt = draw_batch(img, tg);
+    int nt = mh_draw_batch(img, tg, 11, 0x6831);
 
     TAP_OK(tn_backend_cpu()->half_acts == NULL && tn_backend_cpu_half()->act_dtype == TN_F16,
            "the CPU emulates AMP (no half table); cpu-f16 stores half");
