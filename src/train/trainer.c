@@ -238,9 +238,6 @@ typedef struct {
     double t0, wait, images;
 } epoch_stats;
 
-/* One micro-batch (train/micro_step.c: forward, loss, backward with the DDP
- * all-reduce overlapped through the gradient hook and, every `accumulate`
- * micro-batches, the optimizer step), plus the trainer's bookkeeping. */
 /* The after_backward hook: while backward runs on the device, fetch the next batch
  * and start its upload (nn_graph_prefetch_u8).  Holding two batches at once needs
  * data.prefetch >= 2 (can_prefetch); the trainer's position, not the loader's, is
@@ -258,6 +255,9 @@ static dy_status prefetch_next(void *user)
     return yolo_model_prefetch(t->model, t->next->images, t->next->n, t->next->h, t->next->w);
 }
 
+/* One micro-batch (train/micro_step.c: forward, loss, backward with the DDP
+ * all-reduce overlapped through the gradient hook and, every `accumulate`
+ * micro-batches, the optimizer step), plus the trainer's bookkeeping. */
 static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, int *stepped)
 {
     train_micro mc = {t->model, t->ddp, t->comm, &t->ts, &t->buf_ema, MPI_COMM_NULL,
@@ -335,14 +335,15 @@ static void progress_extra(const trainer *t, const epoch_stats *es, char *buf, s
              el > 0 ? 100 * es->wait / el : 0);
 }
 
-/* Runs the rest of the current epoch; *stop = 1 when a signal asks to checkpoint
- * and leave. */
+/* Gives back a batch fetched ahead (prefetch_next) that will not be trained on. */
 static void release_next(trainer *t)
 {
     if (t->next) loader_release(t->train, t->next);
     t->next = NULL;
 }
 
+/* Runs the rest of the current epoch; *stop = 1 when a signal asks to checkpoint
+ * and leave. */
 static dy_status run_epoch(trainer *t, int *stop)
 {
     epoch_stats es = {0};
