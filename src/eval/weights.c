@@ -35,19 +35,6 @@ static const char *pick(const ckpt_reader *r, const char **src)
     return *src = "weights", "";
 }
 
-/* Reads n floats of dataset `name` into the model's backend memory dst: directly on
- * a host-memory backend, through a host copy on a device backend. */
-static dy_status get_into(const ckpt_reader *r, const char *name, const tn_backend *be, float *dst, int64_t n)
-{
-    if (be->host_mem) return ckpt_get(r, name, CKPT_F32, dst, n);
-    float *h = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    if (!h) return DY_ERR(DY_ENOMEM, "out of memory reading %s", name);
-    dy_status s = ckpt_get(r, name, CKPT_F32, h, n);
-    if (s == DY_OK) s = be->upload(dst, h, sizeof(float) * (size_t)n);
-    free(h);
-    return s;
-}
-
 static dy_status fill(const ckpt_reader *r, const char *prefix, yolo_model *m)
 {
     char a[64], b[64];
@@ -59,8 +46,8 @@ static dy_status fill(const ckpt_reader *r, const char *prefix, yolo_model *m)
                       ckpt_reader_path(r), (long long)ep->n, (long long)eb->n, yolo_model_num_params(m),
                       yolo_model_num_buffers(m));
     const tn_backend *be = yolo_model_backend(m);
-    DY_TRY(get_into(r, a, be, yolo_model_params(m), ep->n));
-    return get_into(r, b, be, yolo_model_buffers(m), eb->n);
+    DY_TRY(ckpt_get_f32_on(r, be, a, yolo_model_params(m), ep->n));
+    return ckpt_get_f32_on(r, be, b, yolo_model_buffers(m), eb->n);
 }
 
 dy_status weights_load(const char *path, MPI_Comm comm, yolo_model **out, weights_info *info)

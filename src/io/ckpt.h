@@ -27,7 +27,7 @@
  *          ckpt_add_table, ckpt_attr_set_int, ckpt_attr_set_float, ckpt_attr_set_str,
  *          ckpt_writer_set_best, ckpt_writer_set_pointers, ckpt_writer_set_keep, ckpt_commit, ckpt_commit_async, ckpt_poll, ckpt_wait, ckpt_writer_free,
  *          ckpt_reader, ckpt_entry, ckpt_reader_open, ckpt_reader_close, ckpt_find,
- *          ckpt_get, ckpt_get_row, ckpt_text, ckpt_attr_int, ckpt_attr_float,
+ *          ckpt_get, ckpt_get_f32_on, ckpt_get_row, ckpt_text, ckpt_attr_int, ckpt_attr_float,
  *          ckpt_attr_str, ckpt_reader_nentries, ckpt_reader_entry, ckpt_reader_nattrs,
  *          ckpt_reader_attr, ckpt_table_row, ckpt_agree, ckpt_name_for_step,
  *          ckpt_find_kind, ckpt_list, ckpt_listing, ckpt_resume_auto, ckpt_retain, ckpt_resolve_pointer, ckpt_export,
@@ -146,6 +146,11 @@ const ckpt_entry *ckpt_find(const ckpt_reader *r, const char *name);
 const ckpt_entry *ckpt_find_kind(const ckpt_reader *r, const char *name, ckpt_kind kind);
 /* Copy a shared array (type and length must match). */
 dy_status ckpt_get(const ckpt_reader *r, const char *name, ckpt_dtype t, void *dst, int64_t n);
+/* The same for an f32 array into a compute backend's memory dst: straight in on a
+ * host-memory backend, else through a host buffer and an upload (tensor/backend.h). */
+struct tn_backend;
+dy_status ckpt_get_f32_on(const ckpt_reader *r, const struct tn_backend *be, const char *name, float *dst,
+                          int64_t n);
 /* Copy row `row` of a rank array. */
 dy_status ckpt_get_row(const ckpt_reader *r, const char *name, ckpt_dtype t, int row, void *dst,
                        int64_t n);

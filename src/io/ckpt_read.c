@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/check.h"
+#include "tensor/backend.h"
 #include "core/crc32c.h"
 #include "core/fsutil.h"
 #include "core/log.h"
@@ -384,6 +385,17 @@ dy_status ckpt_get(const ckpt_reader *r, const char *name, ckpt_dtype t, void *d
     DY_TRY(get_common(r, name, CKPT_KIND_ARRAY, t, n, &e));
     memcpy(dst, e->data, (size_t)n * ckpt_dtype_size(t));
     return DY_OK;
+}
+
+dy_status ckpt_get_f32_on(const ckpt_reader *r, const tn_backend *be, const char *name, float *dst, int64_t n)
+{
+    if (be->host_mem) return ckpt_get(r, name, CKPT_F32, dst, n);
+    float *h = malloc(sizeof(float) * ((size_t)(n > 0 ? n : 0) + 1));
+    if (!h) return DY_ERR(DY_ENOMEM, "checkpoint %s: out of memory for %s", ckpt_reader_path(r), name);
+    dy_status s = ckpt_get(r, name, CKPT_F32, h, n);
+    if (s == DY_OK) s = be->upload(dst, h, sizeof(float) * (size_t)n);
+    free(h);
+    return s;
 }
 
 dy_status ckpt_get_row(const ckpt_reader *r, const char *name, ckpt_dtype t, int row, void *dst, int64_t n)

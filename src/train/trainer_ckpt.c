@@ -244,32 +244,19 @@ static dy_status get_int(const ckpt_reader *r, const char *k, int64_t *v)
     return DY_OK;
 }
 
-/* Reads an array into backend memory: straight in on a host-memory backend, else
- * through a host buffer and an upload. */
-static dy_status get_array(const ckpt_reader *r, const tn_backend *be, const char *name, float *dst, int64_t n)
-{
-    if (be->host_mem) return ckpt_get(r, name, CKPT_F32, dst, n);
-    float *h = malloc(sizeof(float) * ((size_t)n + 1));
-    if (!h) return DY_ERR(DY_ENOMEM, "checkpoint %s: out of memory for %s", ckpt_reader_path(r), name);
-    dy_status s = ckpt_get(r, name, CKPT_F32, h, n);
-    if (s == DY_OK) s = be->upload(dst, h, sizeof(float) * (size_t)n);
-    free(h);
-    return s;
-}
-
 static dy_status restore_arrays(trainer *t, const ckpt_reader *r)
 {
     yolo_model *m = t->model;
     const tn_backend *be = yolo_model_backend(m);
     int64_t np = (int64_t)yolo_model_num_params(m), nb = (int64_t)yolo_model_num_buffers(m);
-    DY_TRY(get_array(r, be, "model.params", yolo_model_params(m), np));
-    DY_TRY(get_array(r, be, "model.buffers", yolo_model_buffers(m), nb));
+    DY_TRY(ckpt_get_f32_on(r, be, "model.params", yolo_model_params(m), np));
+    DY_TRY(ckpt_get_f32_on(r, be, "model.buffers", yolo_model_buffers(m), nb));
     if (t->ts.hyp.ema && ckpt_find(r, "ema.params")) {
-        DY_TRY(get_array(r, be, "ema.params", t->ts.ema.v, np));
-        DY_TRY(get_array(r, be, "ema.buffers", t->buf_ema.v, nb));
+        DY_TRY(ckpt_get_f32_on(r, be, "ema.params", t->ts.ema.v, np));
+        DY_TRY(ckpt_get_f32_on(r, be, "ema.buffers", t->buf_ema.v, nb));
     }
-    if (t->ts.opt.m) DY_TRY(get_array(r, be, "optim.momentum", t->ts.opt.m, np));
-    if (t->ts.opt.v) DY_TRY(get_array(r, be, "optim.v", t->ts.opt.v, np));
+    if (t->ts.opt.m) DY_TRY(ckpt_get_f32_on(r, be, "optim.momentum", t->ts.opt.m, np));
+    if (t->ts.opt.v) DY_TRY(ckpt_get_f32_on(r, be, "optim.v", t->ts.opt.v, np));
     return DY_OK;
 }
 
