@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/affinity.h"
 #include "core/log.h"
 #include "dist/dist.h"
 
@@ -142,9 +143,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * rounding of the GEMMs between 1 and 3 ranks. */
 int cli_default_threads(int requested, int local_ranks)
 {
-    if (requested > 0) return requested;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    int per = (int)((n > 0 ? n : 1) / (local_ranks > 0 ? local_ranks : 1));
-    return per > 0 ? per : 1;
+    return requested > 0 ? requested : aff_default_threads(local_ranks);
 }
 

@@ -225,14 +225,14 @@ static dy_status write_json(const char *dir, cJSON *list)
     return bad ? DY_ERR(DY_EIO, "cannot write \"%s\": %s", path, strerror(errno)) : DY_OK;
 }
 
-static dy_status setup(detector *dt, const det_args *a, const cfg *c, const dist_runtime *rt)
+static dy_status setup(detector *dt, const det_args *a, const dist_runtime *rt)
 {
     DY_TRY(weights_load_on(rt->be, a->weights, MPI_COMM_SELF, &dt->m, &dt->wi));
     /* the backend named is the model's own, so a path that ignored it shows here */
     log_info("compute on %s, the network on backend %s", rt->desc, yolo_model_backend(dt->m)->name);
     dt->imgsz = a->imgsz ? a->imgsz : dt->wi.imgsz;
     yolo_model_opts o = *yolo_model_opts_ptr(dt->m);
-    o.threads = cli_default_threads(a->threads ? a->threads : (int)cfg_int(c, "runtime.threads"), 1);
+    o.threads = a->threads ? a->threads : rt->threads;
     yolo_model_set_opts(dt->m, &o);
     DY_TRY(yolo_model_plan(dt->m, 1, dt->imgsz, dt->imgsz));
     size_t na = yolo_model_num_anchors_total(dt->m);
@@ -244,14 +244,14 @@ static dy_status setup(detector *dt, const det_args *a, const cfg *c, const dist
 }
 
 /* Returns the number of images that failed (each reported), or -1 on a fatal error. */
-static int run_detect(const det_args *a, const cfg *c, const dist_runtime *rt)
+static int run_detect(const det_args *a, const dist_runtime *rt)
 {
     detector dt;
     memset(&dt, 0, sizeof dt);
     char **files = NULL;
     int nfiles = 0, failed = 0;
     dy_status s = list_sources(a->source, &files, &nfiles);
-    if (s == DY_OK) s = setup(&dt, a, c, rt);
+    if (s == DY_OK) s = setup(&dt, a, rt);
     cJSON *list = cJSON_CreateArray();
     for (int i = 0; s == DY_OK && i < nfiles; i++) {
         img_rgb im = {0};
@@ -293,7 +293,7 @@ static int detect_on_rank0(const det_args *a, const dist_ctx *d)
         cli_configure_logging(c, &a->common, 0);
         s = dist_runtime_open_compute(c, &self, &rt);
     }
-    int failed = s == DY_OK ? run_detect(a, c, &rt) : (cli_fail("detect"), -1);
+    int failed = s == DY_OK ? run_detect(a, &rt) : (cli_fail("detect"), -1);
     dist_runtime_close(&rt); /* after run_detect freed the model: its memory is the backend's */
     cfg_free(c);
     return failed;

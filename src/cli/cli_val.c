@@ -141,7 +141,7 @@ static dy_status check_outputs(const val_args *a)
     return a->json ? fs_check_file_writable(a->json, "--json") : DY_OK;
 }
 
-static dy_status run_val(const val_args *a, const dist_ctx *d, const cfg *c, const dist_runtime *rt)
+static dy_status run_val(const val_args *a, const dist_ctx *d, const dist_runtime *rt)
 {
     yolo_model *m = NULL;
     weights_info wi;
@@ -160,7 +160,7 @@ static dy_status run_val(const val_args *a, const dist_ctx *d, const cfg *c, con
         s = DY_ERR(DY_EINVAL, "the weights %s are for %d classes but %s has %d", a->weights, wi.nc, a->data,
                    shard_nclass(loader_shards(l)));
     yolo_model_opts o = *yolo_model_opts_ptr(m);
-    o.threads = cli_default_threads(a->threads ? a->threads : (int)cfg_int(c, "runtime.threads"), d->local_size);
+    o.threads = a->threads ? a->threads : rt->threads;
     yolo_model_set_opts(m, &o);
     if (s == DY_OK) s = yolo_model_plan(m, a->batch, imgsz, imgsz);
     nms_params np = NMS_VAL_DEFAULTS;
@@ -192,7 +192,7 @@ int cli_val_main(int argc, char **argv)
         cli_configure_logging(c, &a.common, d.rank);
         s = dist_agree(d.world, dist_runtime_open_compute(c, &d, &rt));
     }
-    if (s == DY_OK) s = run_val(&a, &d, c, &rt);
+    if (s == DY_OK) s = run_val(&a, &d, &rt);
     /* Every failure above is agreed by all ranks (collective loads and gathers). */
     if (s != DY_OK && d.rank == 0) cli_fail("val");
     dist_runtime_close(&rt); /* after the model: its memory is the backend's */

@@ -95,6 +95,13 @@ int aff_threads(void)
     return c > 0 ? (int)c : 1;
 }
 
+int aff_default_threads(int local_ranks)
+{
+    int ids[AFF_MAX];
+    int n = aff_allowed(ids, AFF_MAX) / (local_ranks > 0 ? local_ranks : 1);
+    return n > 0 ? n : 1;
+}
+
 void aff_format(const int *ids, int n, char *buf, size_t len)
 {
     size_t o = 0;

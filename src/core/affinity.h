@@ -10,7 +10,8 @@
  * r takes the r-th block of the CPUs its cgroup allows), saying so in the log;
  * runtime.bind=keep keeps the launcher's binding and only warns.
  *
- * defines: aff_plan, aff_cpus, aff_allowed, aff_apply, aff_threads, aff_format, AFF_MAX */
+ * defines: aff_plan, aff_cpus, aff_allowed, aff_apply, aff_threads, aff_default_threads,
+ *          aff_format, AFF_MAX */
 #ifndef DY_CORE_AFFINITY_H
 #define DY_CORE_AFFINITY_H
 
@@ -34,8 +35,11 @@ dy_status aff_apply(const int *ids, int n);
 /* The CPUs this node lets the rank use (cgroup v2 cpuset.cpus.effective, else every
  * online CPU); returns the count. */
 int aff_allowed(int *ids, int max);
-/* The default thread count (runtime.threads = 0): the CPUs of the affinity mask. */
+/* The CPUs of the calling thread's affinity mask (at least 1). */
 int aff_threads(void);
+/* The default compute threads of a rank (runtime.threads = 0, --threads absent): the
+ * CPUs the node allows over its local ranks, at least 1. */
+int aff_default_threads(int local_ranks);
 /* "0-3,8" for ids (sorted) into buf. */
 void aff_format(const int *ids, int n, char *buf, size_t len);
 

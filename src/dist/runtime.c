@@ -14,7 +14,7 @@
 
 static const cfg_key runtime_keys[] = {
     {"runtime.threads", CFG_INT, "0", 0, 1024, NULL,
-     "compute threads per rank (0: the node's CPUs / local ranks, as bound)"},
+     "compute threads per rank (0: the CPUs the node allows / its local ranks)"},
     {"runtime.bind", CFG_ENUM, "\"auto\"", 1, 0, "auto|keep",
      "auto: a rank the launcher bound to fewer CPUs than its threads moves to its own block of CPUs; "
      "keep: keep the launcher's binding (warn)"},
@@ -110,12 +110,11 @@ static dy_status open_backend(const cfg *c, dist_runtime *rt, const dist_runtime
 
 /* Open MPI binds a rank to one core when it starts <= 2 ranks: give the compute
  * threads the CPUs they need (core/affinity.h). */
-static void bind_threads(const cfg *c, const dist_ctx *d)
+static void bind_threads(const cfg *c, const dist_ctx *d, int threads)
 {
     int cur_ids[AFF_MAX], allowed[AFF_MAX], out[AFF_MAX], nout = 0;
     int cur = aff_cpus(cur_ids, AFF_MAX), na = aff_allowed(allowed, AFF_MAX);
-    int threads = (int)cfg_int(c, "runtime.threads"), ls = d->local_size > 0 ? d->local_size : 1;
-    if (threads == 0) threads = na / ls > 0 ? na / ls : 1;
+    int ls = d->local_size > 0 ? d->local_size : 1;
     if (cur <= 0 || !aff_plan(allowed, na, cur, d->local_rank, ls, threads, out, &nout)) return;
     char from[256], to[256];
     aff_format(cur_ids, cur, from, sizeof from);
@@ -140,7 +139,9 @@ static dy_status open_compute(const cfg *c, const dist_ctx *d, dist_runtime *rt,
 {
     memset(rt, 0, sizeof *rt);
     rt->dev.device = -1;
-    bind_threads(c, d);
+    int threads = (int)cfg_int(c, "runtime.threads");
+    rt->threads = threads > 0 ? threads : aff_default_threads(d->local_size);
+    bind_threads(c, d, rt->threads);
     DY_TRY(dist_runtime_choose(c, d, ch));
     if (!ch->use_gpu && !strcmp(cfg_str(c, "runtime.device"), "auto") && d->rank == 0)
         log_info("runtime.device=auto, %s: using the CPU backend and the MPI transport", ch->why_cpu);

@@ -40,6 +40,7 @@ typedef struct {
     ddp_opts dopt;           /* DDP options from `dist` */
     dist_devmap_out dev;     /* CUDA device (-1 on the CPU) */
     int cuda;                /* be is the CUDA backend (close it on exit) */
+    int threads;             /* compute threads: runtime.threads, or aff_default_threads */
     char desc[512];          /* "cpu (OpenBLAS Haswell)", "cuda:0 (...)", then " + mpi" or
                               * " + nccl" once dist_runtime_open opened the transport */
 } dist_runtime;

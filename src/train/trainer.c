@@ -117,6 +117,9 @@ static dy_status build_model(trainer *t)
 {
     DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
     DY_TRY(yolo_model_from_config(t->cfg, t->nc, t->rt.be, &t->model));
+    yolo_model_opts o = *yolo_model_opts_ptr(t->model);
+    o.threads = t->rt.threads; /* runtime.threads, or the node's CPUs over its local ranks */
+    yolo_model_set_opts(t->model, &o);
     DY_TRY(yolo_model_init(t->model, (uint64_t)cfg_int(t->cfg, "run.seed")));
     return yolo_model_plan(t->model, (int)t->batch, t->imgsz, t->imgsz);
 }
