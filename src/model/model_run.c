@@ -77,7 +77,7 @@ dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
 {
     if (batch < 1 || h < 1 || w < 1)
         return DY_ERR(DY_EINVAL, "model %s: invalid input shape %dx%dx%d", m->name, batch, h, w);
-    int same = nn_graph_planned(m->g, batch, h, w) && m->det_floats;
+    int same = nn_graph_planned(m->g, batch, h, w);
     DY_TRY_CTX(nn_graph_plan(m->g, batch, h, w), "model %s", m->name);
     if (same) return DY_OK;
     size_t tot = 0;

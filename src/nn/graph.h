@@ -85,7 +85,6 @@ typedef struct {
     size_t pref_bytes;
     int pref_slot;
     size_t arena_floats, garena_floats, ws_floats; /* element counts */
-    size_t plan_act_bytes;   /* activation width the plan was laid out for */
     /* Allocated sizes in bytes: a plan reuses what is there when it
      * fits, so switching between the training, validation and rectangular-batch
      * shapes every epoch does not allocate and zero-fill hundreds of MB each time. */
@@ -118,7 +117,7 @@ size_t nn_graph_arena_bytes(const nn_graph *g);
 void nn_graph_set_f16(nn_graph *g, int f16);
 /* Bytes per stored activation value (4, or 2 with half storage). */
 size_t nn_graph_act_bytes(const nn_graph *g);
-/* Whether the current plan is for this shape and the backend's activation width. */
+/* Whether the current plan is for this shape (a width change drops the plan). */
 int nn_graph_planned(const nn_graph *g, int batch, int in_h, int in_w);
 
 /* Fills the input node from uint8 NCHW images (0..255) in host memory (uploaded
