@@ -20,19 +20,29 @@ struct tn_event {
     int unused; /* a CPU event carries no state */
 };
 
-dy_status tn_cpu_alloc(size_t bytes, void **out)
+/* 64-byte aligned host memory of at least `bytes` (64 at least); *size: its size. */
+static dy_status aligned_alloc64(size_t bytes, void **out, size_t *size, const char *what)
 {
     *out = NULL;
     size_t n = (bytes + 63) & ~(size_t)63;
-    if (n < bytes) return DY_ERR(DY_ENOMEM, "cpu backend: allocation of %zu bytes overflows", bytes);
-    void *p = NULL;
-    int e = posix_memalign(&p, 64, n ? n : 64);
-    if (e != 0)
-        return DY_ERR(DY_ENOMEM, "cpu backend: out of memory allocating %.1f MB: %s", (double)bytes / 1e6,
-                      strerror(e));
-    memset(p, 0, n ? n : 64);
-    (void)tn_memtrack_add(&cpu_mem, p, n ? n : 64);
-    *out = p;
+    if (n < bytes) return DY_ERR(DY_ENOMEM, "cpu backend: %s of %zu bytes overflows", what, bytes);
+    if (n == 0) n = 64;
+    int e = posix_memalign(out, 64, n);
+    if (e != 0) {
+        *out = NULL;
+        return DY_ERR(DY_ENOMEM, "cpu backend: out of memory allocating %.1f MB of %s: %s", (double)bytes / 1e6,
+                      what, strerror(e));
+    }
+    *size = n;
+    return DY_OK;
+}
+
+dy_status tn_cpu_alloc(size_t bytes, void **out)
+{
+    size_t n = 0;
+    DY_TRY(aligned_alloc64(bytes, out, &n, "backend memory"));
+    memset(*out, 0, n);
+    (void)tn_memtrack_add(&cpu_mem, *out, n);
     return DY_OK;
 }
 
@@ -92,16 +102,8 @@ void *tn_cpu_stream(void) { return NULL; }
 /* Input staging on the CPU: plain aligned memory, copies that are done on return. */
 dy_status tn_cpu_host_alloc(size_t bytes, void **out)
 {
-    *out = NULL;
-    size_t n = (bytes + 63) & ~(size_t)63;
-    if (n < bytes) return DY_ERR(DY_ENOMEM, "cpu backend: host allocation of %zu bytes overflows", bytes);
-    int e = posix_memalign(out, 64, n ? n : 64);
-    if (e != 0) {
-        *out = NULL;
-        return DY_ERR(DY_ENOMEM, "cpu backend: out of memory allocating %.1f MB of staging: %s", (double)bytes / 1e6,
-                      strerror(e));
-    }
-    return DY_OK;
+    size_t n = 0;
+    return aligned_alloc64(bytes, out, &n, "input staging");
 }
 
 void tn_cpu_host_free(void *p) { free(p); }
