@@ -345,6 +345,41 @@ static void release_next(trainer *t)
     t->next = NULL;
 }
 
+/* The epoch's micro-steps from `start`; may leave a batch fetched ahead in t->next
+ * (run_epoch gives it back whatever happens). */
+static dy_status epoch_steps(trainer *t, int *stop, epoch_stats *es, log_progress *bar, int64_t start,
+                             int64_t steps)
+{
+    train_step_info info = {0};
+    char extra[256];
+    for (int64_t k = start; k < steps; k++) {
+        data_batch *b = t->next;
+        t->next = NULL;
+        double w0 = timer_now();
+        if (!b) DY_TRY(loader_next(t->train, &b));
+        es->wait += timer_now() - w0;
+        t->tm[0] += timer_now() - w0;
+        if (!b) break;
+        trainer_plots_batch(t, b); /* rank 0, the run's first micro-batches: a copy, drawn later */
+        int stepped = 0;
+        t->want_next = k + 1 < steps;
+        dy_status s = micro_step(t, b, &info, &stepped);
+        es->wait += t->next_wait;
+        loader_release(t->train, b);
+        DY_TRY(s);
+        es->images += (double)t->global_batch;
+        if (!stepped) continue;
+        int ckpt_now = 0;
+        DY_TRY(step_agree(t, &info, es, stop, &ckpt_now));
+        progress_extra(t, es, extra, sizeof extra);
+        if (k + 1 < steps) log_progress_update(bar, (long)(k + 1), extra);
+        /* A signal's checkpoint is durable before we exit (an async one is waited for). */
+        if (*stop || (ckpt_now && k + 1 < steps)) DY_TRY(trainer_save(t, 0, *stop));
+        if (*stop) return DY_OK;
+    }
+    return DY_OK;
+}
+
 /* Runs the rest of the current epoch; *stop = 1 when a signal asks to checkpoint
  * and leave. */
 static dy_status run_epoch(trainer *t, int *stop)
@@ -357,44 +392,10 @@ static dy_status run_epoch(trainer *t, int *stop)
     int64_t steps = loader_steps(t->train), start = t->position / t->global_batch;
     log_progress_begin(&bar, label, (long)steps, cfg_float(t->cfg, "log.progress_interval"));
     DY_TRY(loader_start_epoch(t->train, t->epoch, t->position));
-    train_step_info info = {0};
     *stop = 0;
-    for (int64_t k = start; k < steps; k++) {
-        data_batch *b = t->next;
-        t->next = NULL;
-        double w0 = timer_now();
-        if (!b) DY_TRY(loader_next(t->train, &b));
-        es.wait += timer_now() - w0;
-        t->tm[0] += timer_now() - w0;
-        if (!b) break;
-        trainer_plots_batch(t, b); /* rank 0, the run's first micro-batches: a copy, drawn later */
-        int stepped = 0;
-        t->want_next = k + 1 < steps;
-        dy_status s = micro_step(t, b, &info, &stepped);
-        es.wait += t->next_wait;
-        loader_release(t->train, b);
-        if (s != DY_OK) release_next(t);
-        DY_TRY(s);
-        es.images += (double)t->global_batch;
-        if (!stepped) continue;
-        int ckpt_now = 0;
-        s = step_agree(t, &info, &es, stop, &ckpt_now);
-        if (s != DY_OK) release_next(t);
-        DY_TRY(s);
-        progress_extra(t, &es, extra, sizeof extra);
-        if (k + 1 < steps) log_progress_update(&bar, (long)(k + 1), extra);
-        /* A signal's checkpoint is durable before we exit (an async one is waited for). */
-        if (*stop || (ckpt_now && k + 1 < steps)) {
-            dy_status cs = trainer_save(t, 0, *stop);
-            if (cs != DY_OK) release_next(t);
-            DY_TRY(cs);
-        }
-        if (*stop) {
-            release_next(t); /* fetched ahead: the resumed run reads it again */
-            return DY_OK;
-        }
-    }
-    release_next(t);
+    dy_status s = epoch_steps(t, stop, &es, &bar, start, steps);
+    release_next(t); /* fetched ahead and not trained on: a resumed run reads it again */
+    if (s != DY_OK || *stop) return s;
     progress_extra(t, &es, extra, sizeof extra);
     log_progress_end(&bar, (long)steps, extra);
     return DY_OK;
