@@ -359,7 +359,11 @@ static void pw_bwd_filter(const tn_conv_shape *s, const void *x, const void *gy,
             return;
 }
 
-/* ---- the table's convolution ops ---- */
+/* ---- the table's convolution ops, f32 and half activation storage ----
+ * Half (AMP): the workspace starts with a half copy of the filter (cast from the f32
+ * master weights each call, as autocast does; also where a cuDNN filter gradient
+ * lands in half before it is added to the f32 gradient), padded to 256 bytes;
+ * cuDNN's own workspace follows.  f32: cuDNN has the whole workspace. */
 
 static size_t out_per_channel(const tn_conv_shape *s)
 {
@@ -367,58 +371,6 @@ static size_t out_per_channel(const tn_conv_shape *s)
     tn_conv_shape_init(&t);
     return (size_t)t.n * t.oh * t.ow;
 }
-
-void tc_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias, float *y, float *ws,
-                 size_t ws_floats)
-{
-    if (is_pointwise(s)) {
-        pw_fwd(s, x, w, y, CUDA_R_32F, sizeof(float));
-    } else {
-        conv_entry *e = entry_for(s, ws, ws_floats, 0);
-        if (!e) return;
-        const float one = 1.f, zero = 0.f;
-        if (!TC_CUDNN(cudnnConvolutionForward(tc.cudnn, &one, e->xd, x, e->wd, w, e->cd, e->fwd,
-                                              e->fwd_ws ? ws : NULL, e->fwd_ws, &zero, e->yd, y)))
-            return;
-    }
-    if (bias) tc_k_bias_add(s->cout, out_per_channel(s), bias, y);
-}
-
-void tc_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
-                      size_t ws_floats)
-{
-    if (is_pointwise(s)) {
-        pw_bwd_data(s, w, gy, gx, CUDA_R_32F, sizeof(float));
-        return;
-    }
-    conv_entry *e = entry_for(s, ws, ws_floats, 0);
-    if (!e) return;
-    const float one = 1.f; /* beta = 1: the gradient ACCUMULATES into gx */
-    TC_CUDNN(cudnnConvolutionBackwardData(tc.cudnn, &one, e->wd, w, e->yd, gy, e->cd, e->bwd_data,
-                                          e->data_ws ? ws : NULL, e->data_ws, &one, e->xd, gx));
-}
-
-void tc_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
-                        int accumulate, float *ws, size_t ws_floats)
-{
-    if (is_pointwise(s)) {
-        pw_bwd_filter(s, x, gy, gw, accumulate, CUDA_R_32F, sizeof(float));
-    } else {
-        conv_entry *e = entry_for(s, ws, ws_floats, 0);
-        if (!e) return;
-        const float one = 1.f, beta = accumulate ? 1.f : 0.f;
-        if (!TC_CUDNN(cudnnConvolutionBackwardFilter(tc.cudnn, &one, e->xd, x, e->yd, gy, e->cd, e->bwd_filter,
-                                                     e->filter_ws ? ws : NULL, e->filter_ws, &beta, e->wd, gw)))
-            return;
-    }
-    if (gbias) tc_row_sum(s->cout, out_per_channel(s), gy, gbias, accumulate);
-}
-
-/* ---- half activation storage (AMP) ----
- * The workspace starts with a half copy of the filter (cast from the f32 master
- * weights each call, as autocast does; also where a cuDNN filter gradient lands in
- * half before it is added to the f32 gradient), padded to 256 bytes; cuDNN's own
- * workspace follows. */
 
 static size_t filter_elems(const tn_conv_shape *s)
 {
@@ -431,74 +383,128 @@ static size_t half_hdr_floats(const tn_conv_shape *s)
     return bytes / sizeof(float);
 }
 
+/* What one op works with: the element type of its data, and cuDNN's part of ws. */
+typedef struct {
+    int half;
+    cudaDataType_t t;
+    size_t esz;
+    float *cws;  /* cuDNN's workspace */
+    size_t left; /* its size in floats */
+} conv_mode;
+
+static conv_mode mode_of(const tn_conv_shape *s, int half, float *ws, size_t ws_floats)
+{
+    conv_mode m = {half, half ? CUDA_R_16F : CUDA_R_32F, half ? (size_t)2 : sizeof(float), ws, ws_floats};
+    if (half) {
+        size_t hdr = half_hdr_floats(s);
+        m.left = ws_floats > hdr ? ws_floats - hdr : 0;
+        m.cws = ws + hdr;
+    }
+    return m;
+}
+
+/* The filter the op reads: w itself, or its half copy cast into the workspace. */
+static const void *filter_of(const tn_conv_shape *s, const conv_mode *m, const float *w, float *ws)
+{
+    if (!m->half) return w;
+    tc_h_weights_to_half(filter_elems(s), w, ws);
+    return ws;
+}
+
+static void conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias, float *y, float *ws,
+                     size_t ws_floats, int half)
+{
+    conv_mode m = mode_of(s, half, ws, ws_floats);
+    const void *wf = filter_of(s, &m, w, ws);
+    if (is_pointwise(s)) {
+        pw_fwd(s, x, wf, y, m.t, m.esz);
+    } else {
+        conv_entry *e = entry_for(s, m.cws, m.left, half);
+        if (!e) return;
+        const float one = 1.f, zero = 0.f;
+        if (!TC_CUDNN(cudnnConvolutionForward(tc.cudnn, &one, e->xd, x, e->wd, wf, e->cd, e->fwd,
+                                              e->fwd_ws ? m.cws : NULL, e->fwd_ws, &zero, e->yd, y)))
+            return;
+    }
+    if (bias && half) tc_h_bias_add(s->cout, out_per_channel(s), bias, y);
+    else if (bias) tc_k_bias_add(s->cout, out_per_channel(s), bias, y);
+}
+
+static void conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                          size_t ws_floats, int half)
+{
+    conv_mode m = mode_of(s, half, ws, ws_floats);
+    const void *wf = filter_of(s, &m, w, ws);
+    if (is_pointwise(s)) {
+        pw_bwd_data(s, wf, gy, gx, m.t, m.esz);
+        return;
+    }
+    conv_entry *e = entry_for(s, m.cws, m.left, half);
+    if (!e) return;
+    const float one = 1.f; /* beta = 1: the gradient ACCUMULATES into gx */
+    TC_CUDNN(cudnnConvolutionBackwardData(tc.cudnn, &one, e->wd, wf, e->yd, gy, e->cd, e->bwd_data,
+                                          e->data_ws ? m.cws : NULL, e->data_ws, &one, e->xd, gx));
+}
+
+static void conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
+                            int accumulate, float *ws, size_t ws_floats, int half)
+{
+    conv_mode m = mode_of(s, half, ws, ws_floats);
+    if (is_pointwise(s)) {
+        pw_bwd_filter(s, x, gy, gw, accumulate, m.t, m.esz); /* half: accumulated in f32 */
+    } else {
+        conv_entry *e = entry_for(s, m.cws, m.left, half);
+        if (!e) return;
+        /* cuDNN's filter gradient has the data's type: half lands in the workspace */
+        void *dw = half ? (void *)ws : (void *)gw;
+        const float one = 1.f, beta = accumulate && !half ? 1.f : 0.f;
+        if (!TC_CUDNN(cudnnConvolutionBackwardFilter(tc.cudnn, &one, e->xd, x, e->yd, gy, e->cd, e->bwd_filter,
+                                                     e->filter_ws ? m.cws : NULL, e->filter_ws, &beta, e->wd, dw)))
+            return;
+        if (half) tc_h_add_to_f32(filter_elems(s), ws, gw, accumulate);
+    }
+    if (gbias && half) tc_h_row_sum(s->cout, out_per_channel(s), gy, gbias, accumulate);
+    else if (gbias) tc_row_sum(s->cout, out_per_channel(s), gy, gbias, accumulate);
+}
+
+void tc_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias, float *y, float *ws,
+                 size_t ws_floats)
+{
+    conv_fwd(s, x, w, bias, y, ws, ws_floats, 0);
+}
+
+void tc_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
+                      size_t ws_floats)
+{
+    conv_bwd_data(s, w, gy, gx, ws, ws_floats, 0);
+}
+
+void tc_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
+                        int accumulate, float *ws, size_t ws_floats)
+{
+    conv_bwd_filter(s, x, gy, gw, gbias, accumulate, ws, ws_floats, 0);
+}
+
 size_t tc_h_conv_workspace(const tn_conv_shape *s, size_t cap_floats)
 {
     size_t hdr = half_hdr_floats(s);
     return hdr + cudnn_workspace(s, cap_floats > hdr ? cap_floats - hdr : 0, 1);
 }
 
-/* The cuDNN part of the workspace (after the half filter) and its size. */
-static float *cudnn_part(const tn_conv_shape *s, float *ws, size_t ws_floats, size_t *left)
-{
-    size_t hdr = half_hdr_floats(s);
-    *left = ws_floats > hdr ? ws_floats - hdr : 0;
-    return ws + hdr;
-}
-
 void tc_h_conv_fwd(const tn_conv_shape *s, const float *x, const float *w, const float *bias, float *y, float *ws,
                    size_t ws_floats)
 {
-    void *hw = ws;
-    tc_h_weights_to_half(filter_elems(s), w, hw);
-    if (is_pointwise(s)) {
-        pw_fwd(s, x, hw, y, CUDA_R_16F, 2);
-    } else {
-        size_t left;
-        float *cws = cudnn_part(s, ws, ws_floats, &left);
-        conv_entry *e = entry_for(s, cws, left, 1);
-        if (!e) return;
-        const float one = 1.f, zero = 0.f;
-        if (!TC_CUDNN(cudnnConvolutionForward(tc.cudnn, &one, e->xd, x, e->wd, hw, e->cd, e->fwd,
-                                              e->fwd_ws ? cws : NULL, e->fwd_ws, &zero, e->yd, y)))
-            return;
-    }
-    if (bias) tc_h_bias_add(s->cout, out_per_channel(s), bias, y);
+    conv_fwd(s, x, w, bias, y, ws, ws_floats, 1);
 }
 
 void tc_h_conv_bwd_data(const tn_conv_shape *s, const float *w, const float *gy, float *gx, float *ws,
                         size_t ws_floats)
 {
-    void *hw = ws;
-    tc_h_weights_to_half(filter_elems(s), w, hw);
-    if (is_pointwise(s)) {
-        pw_bwd_data(s, hw, gy, gx, CUDA_R_16F, 2);
-        return;
-    }
-    size_t left;
-    float *cws = cudnn_part(s, ws, ws_floats, &left);
-    conv_entry *e = entry_for(s, cws, left, 1);
-    if (!e) return;
-    const float one = 1.f; /* beta = 1: the gradient ACCUMULATES into gx */
-    TC_CUDNN(cudnnConvolutionBackwardData(tc.cudnn, &one, e->wd, hw, e->yd, gy, e->cd, e->bwd_data,
-                                          e->data_ws ? cws : NULL, e->data_ws, &one, e->xd, gx));
+    conv_bwd_data(s, w, gy, gx, ws, ws_floats, 1);
 }
 
 void tc_h_conv_bwd_filter(const tn_conv_shape *s, const float *x, const float *gy, float *gw, float *gbias,
                           int accumulate, float *ws, size_t ws_floats)
 {
-    if (is_pointwise(s)) {
-        pw_bwd_filter(s, x, gy, gw, accumulate, CUDA_R_16F, 2);
-    } else {
-        size_t left;
-        float *cws = cudnn_part(s, ws, ws_floats, &left);
-        conv_entry *e = entry_for(s, cws, left, 1);
-        if (!e) return;
-        void *hgw = ws; /* cuDNN's filter gradient has the data's type */
-        const float one = 1.f, zero = 0.f;
-        if (!TC_CUDNN(cudnnConvolutionBackwardFilter(tc.cudnn, &one, e->xd, x, e->yd, gy, e->cd, e->bwd_filter,
-                                                     e->filter_ws ? cws : NULL, e->filter_ws, &zero, e->wd, hgw)))
-            return;
-        tc_h_add_to_f32(filter_elems(s), hgw, gw, accumulate);
-    }
-    if (gbias) tc_h_row_sum(s->cout, out_per_channel(s), gy, gbias, accumulate);
+    conv_bwd_filter(s, x, gy, gw, gbias, accumulate, ws, ws_floats, 1);
 }
