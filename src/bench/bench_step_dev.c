@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "bench/bench_step.h"
+#include "bench/bench_step_dist.h"
 #include "bench/gpu_peaks.h"
 #include "cli/cli.h"
 #include "core/config.h"
@@ -98,22 +99,7 @@ static dy_status dev_setup(dev_run *r, const tn_backend *be, const bench_step_ar
     DY_TRY(yolo_model_from_config(r->cfg, a->nc, be, &r->m));
     DY_TRY(yolo_model_init(r->m, 1));
     DY_TRY(yolo_model_plan(r->m, r->batch, a->imgsz, a->imgsz));
-    int nr = yolo_model_num_param_ranges(r->m);
-    optim_range *orr = malloc(sizeof *orr * (size_t)nr);
-    if (!orr) return DY_ERR(DY_ENOMEM, "bench step: out of memory");
-    for (int i = 0; i < nr; i++) {
-        const nn_param_range *pr = yolo_model_param_range(r->m, i);
-        orr[i] = (optim_range){pr->offset, pr->count, pr->group};
-    }
-    train_hyp hyp;
-    dy_status s = train_hyp_from_cfg(r->cfg, &hyp);
-    hyp.sched.batches_per_epoch = 1000; /* the LR stays in warm-up's range */
-    if (s == DY_OK) s = train_state_init(&r->ts, be, &hyp, yolo_model_params(r->m), yolo_model_num_params(r->m), orr, nr);
-    free(orr);
-    DY_TRY(s);
-    r->have_ts = 1;
-    DY_TRY(ema_init(&r->buf_ema, be, yolo_model_buffers(r->m), yolo_model_num_buffers(r->m), hyp.ema_decay, hyp.ema_tau));
-    r->have_ema = 1;
+    DY_TRY(bench_train_state(r->cfg, r->m, be, &r->ts, &r->buf_ema, &r->have_ts, &r->have_ema));
     r->img = malloc((size_t)r->batch * 3 * a->imgsz * a->imgsz);
     r->tg = malloc(sizeof(float) * 24 * (size_t)r->batch);
     if (!r->img || !r->tg) return DY_ERR(DY_ENOMEM, "bench step: out of memory for the synthetic batch");

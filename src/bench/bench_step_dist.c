@@ -280,27 +280,40 @@ static dy_status setup_model(bench_ctx *b, const dist_args *a, int nc)
     DY_TRY(yolo_model_plan(m, a->batch, a->imgsz, a->imgsz));
     int nr = yolo_model_num_param_ranges(m);
     ddp_range *dr = malloc(sizeof *dr * (size_t)nr);
-    optim_range *orr = malloc(sizeof *orr * (size_t)nr);
-    dy_status s = dr && orr ? DY_OK : DY_ERR(DY_ENOMEM, "out of memory");
+    dy_status s = dr ? DY_OK : DY_ERR(DY_ENOMEM, "out of memory");
     for (int i = 0; s == DY_OK && i < nr; i++) {
         const nn_param_range *r = yolo_model_param_range(m, i);
         dr[i] = (ddp_range){r->offset, r->count};
-        orr[i] = (optim_range){r->offset, r->count, r->group};
     }
     if (s == DY_OK) s = ddp_create(b->comm, yolo_model_grads(m), dr, nr, &dopt, &b->ddp);
-    train_hyp hyp;
-    if (s == DY_OK) s = train_hyp_from_cfg(b->cfg, &hyp);
-    hyp.sched.batches_per_epoch = 1000;
-    if (s == DY_OK) s = train_state_init(&b->ts, b->rt.be, &hyp, yolo_model_params(m), yolo_model_num_params(m), orr, nr);
-    b->have_state = s == DY_OK;
     free(dr);
-    free(orr);
     DY_TRY(s);
-    DY_TRY(ema_init(&b->buf_ema, b->rt.be, yolo_model_buffers(m), yolo_model_num_buffers(m), hyp.ema_decay, hyp.ema_tau));
-    b->have_ema = 1;
+    DY_TRY(bench_train_state(b->cfg, m, b->rt.be, &b->ts, &b->buf_ema, &b->have_state, &b->have_ema));
     train_micro_attach(m, b->ddp, b->comm, cfg_bool(b->cfg, "dist.sync_bn"), cfg_bool(b->cfg, "dist.global_loss_norm"));
     DY_TRY(ddp_broadcast_params(b->comm, yolo_model_params(m), yolo_model_num_params(m), COMM_F32));
     return ddp_broadcast_params(b->comm, yolo_model_buffers(m), yolo_model_num_buffers(m), COMM_F32);
+}
+
+dy_status bench_train_state(const cfg *c, yolo_model *m, const tn_backend *be, train_state *ts, ema *buf_ema,
+                            int *have_ts, int *have_ema)
+{
+    int nr = yolo_model_num_param_ranges(m);
+    optim_range *orr = malloc(sizeof *orr * (size_t)nr);
+    if (!orr) return DY_ERR(DY_ENOMEM, "bench step: out of memory");
+    for (int i = 0; i < nr; i++) {
+        const nn_param_range *r = yolo_model_param_range(m, i);
+        orr[i] = (optim_range){r->offset, r->count, r->group};
+    }
+    train_hyp hyp;
+    dy_status s = train_hyp_from_cfg(c, &hyp);
+    hyp.sched.batches_per_epoch = 1000; /* the LR stays in warm-up's range */
+    if (s == DY_OK) s = train_state_init(ts, be, &hyp, yolo_model_params(m), yolo_model_num_params(m), orr, nr);
+    free(orr);
+    DY_TRY(s);
+    *have_ts = 1;
+    DY_TRY(ema_init(buf_ema, be, yolo_model_buffers(m), yolo_model_num_buffers(m), hyp.ema_decay, hyp.ema_tau));
+    *have_ema = 1;
+    return DY_OK;
 }
 
 static void teardown(bench_ctx *b)
