@@ -358,3 +358,51 @@ static void init_host(yolo_model *m, uint64_t seed, float *params, float *buffer
         }
     }
 }
+
+/* ---------------------------------------------------- anchors (AutoAnchor) */
+
+void yolo_model_set_anchors(yolo_model *m, const float *k)
+{
+    for (int l = 0; l < m->head.nl; l++)
+        for (int a = 0; a < m->head.na; a++) {
+            m->head.anchors[l][a][0] = k[2 * (l * m->head.na + a)];
+            m->head.anchors[l][a][1] = k[2 * (l * m->head.na + a) + 1];
+        }
+}
+
+dy_status yolo_model_anchors_from_spec(yolo_model *m, const char *spec_text)
+{
+    cJSON *root = cJSON_Parse(spec_text);
+    if (!root) return DY_ERR(DY_EFORMAT, "%s: the saved model spec is not valid JSON", m->name);
+    yolo_head was = m->head;
+    dy_status s = parse_anchors(m, root);
+    if (s == DY_OK && (m->head.nl != was.nl || m->head.na != was.na))
+        s = DY_ERR(DY_EFORMAT, "%s: the saved spec has %d levels of %d anchors, the model %d of %d", m->name,
+                   m->head.nl, m->head.na, was.nl, was.na);
+    if (s != DY_OK) m->head = was;
+    cJSON_Delete(root);
+    return s;
+}
+
+dy_status yolo_spec_with_anchors(const char *spec_text, const yolo_model *m, char **out)
+{
+    *out = NULL;
+    cJSON *root = cJSON_Parse(spec_text), *an = cJSON_CreateArray();
+    for (int l = 0; an && l < m->head.nl; l++) {
+        cJSON *lv = cJSON_CreateArray();
+        for (int a = 0; lv && a < m->head.na; a++) {
+            cJSON_AddItemToArray(lv, cJSON_CreateNumber(m->head.anchors[l][a][0]));
+            cJSON_AddItemToArray(lv, cJSON_CreateNumber(m->head.anchors[l][a][1]));
+        }
+        cJSON_AddItemToArray(an, lv);
+    }
+    int ok = root && an;
+    if (ok && cJSON_GetObjectItemCaseSensitive(root, "anchors"))
+        ok = cJSON_ReplaceItemInObjectCaseSensitive(root, "anchors", an);
+    else if (ok)
+        ok = cJSON_AddItemToObject(root, "anchors", an);
+    if (!ok) cJSON_Delete(an);
+    *out = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    return *out ? DY_OK : DY_ERR(DY_EFORMAT, "%s: cannot write the anchors into the model spec", m->name);
+}

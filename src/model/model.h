@@ -12,7 +12,8 @@
  * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
  *          yolo_model_create_json, yolo_model_from_config, yolo_model_free, yolo_model_init, yolo_model_plan,
  *          yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_backward, yolo_model_decode,
- *          yolo_model_* accessors (yolo_model_detect_node ...), yolo_model_check_finite */
+ *          yolo_model_* accessors (yolo_model_detect_node ...), yolo_model_check_finite,
+ *          yolo_model_set_anchors, yolo_model_anchors_from_spec, yolo_spec_with_anchors */
 #ifndef DY_MODEL_MODEL_H
 #define DY_MODEL_MODEL_H
 
@@ -110,6 +111,15 @@ size_t yolo_model_check_finite(const yolo_model *m, size_t off, size_t count);
 
 int yolo_model_nc(const yolo_model *m);
 const yolo_head *yolo_model_head(const yolo_model *m);
+/* Replace the Detect anchors: k holds nl levels of na (w, h) pairs in pixels
+ * (AutoAnchor, model/autoanchor.h). */
+void yolo_model_set_anchors(yolo_model *m, const float *k);
+/* The anchors of a saved spec (a checkpoint's model_spec text), which must have the
+ * model's number of levels and anchors; the model is unchanged on error. */
+dy_status yolo_model_anchors_from_spec(yolo_model *m, const char *spec_text);
+/* spec_text with its "anchors" replaced by the model's (malloc'd JSON text): the
+ * spec a checkpoint keeps, so that val, detect, export and resume use them. */
+dy_status yolo_spec_with_anchors(const char *spec_text, const yolo_model *m, char **out);
 /* Graph node of the Detect output conv of level l (-1 without Detect or l out of range). */
 int yolo_model_detect_node(const yolo_model *m, int l);
 yolo_loss_hyp *yolo_model_hyp(yolo_model *m);

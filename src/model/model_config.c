@@ -16,6 +16,10 @@ static const cfg_key model_keys[] = {
      "start from these weights (dyolo import / ckpt export file, or a checkpoint; EMA weights preferred): every "
      "tensor whose name and size match is copied, the rest (e.g. Detect outputs for another nc) keeps its init"},
     {"model.anchor_t", CFG_FLOAT, "4.0", 1.0, 100.0, NULL, "anchor-target size ratio threshold"},
+    {"model.autoanchor", CFG_BOOL, "true", 1, 0, NULL,
+     "YOLOv5's AutoAnchor: before a fresh run, if 98% or fewer of the training boxes fit an anchor (w and h "
+     "within anchor_t), evolve new anchors (k-means + 1000 generations) and train with them if they fit better; "
+     "the checkpoints' model spec keeps them"},
     {"model.label_smoothing", CFG_FLOAT, "0.0", 0.0, 0.5, NULL, "class label smoothing epsilon"},
 };
 

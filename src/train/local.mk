@@ -7,5 +7,5 @@ libdyolo_a_SOURCES += \
 
 libdyolo_a_SOURCES += src/train/signals.c src/train/signals.h
 libdyolo_a_SOURCES += src/train/trainer.c src/train/trainer.h src/train/trainer_internal.h \
-	src/train/trainer_ckpt.c src/train/trainer_val.c src/train/transfer.c src/train/transfer.h \
+	src/train/trainer_ckpt.c src/train/trainer_anchor.c src/train/trainer_val.c src/train/transfer.c src/train/transfer.h \
 	src/train/trainer_plots.c src/train/trainer_plots.h

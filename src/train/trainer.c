@@ -117,6 +117,7 @@ static dy_status build_model(trainer *t)
 {
     DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
     DY_TRY(yolo_model_from_config(t->cfg, t->nc, t->rt.be, &t->model));
+    DY_TRY_CTX(fs_read_file(cfg_str(t->cfg, "model.spec"), "model spec", &t->spec_text, NULL), "model.spec");
     yolo_model_opts o = *yolo_model_opts_ptr(t->model);
     o.threads = t->rt.threads; /* runtime.threads, or the node's CPUs over its local ranks */
     yolo_model_set_opts(t->model, &o);
@@ -202,6 +203,7 @@ static dy_status setup(trainer *t, const trainer_opts *o)
     DY_TRY(setup_state(t));
     DY_TRY(signals_install(t->policy.signals));
     if (o->resume) DY_TRY(trainer_restore(t, o->resume));
+    if (!t->resumed) DY_TRY(trainer_autoanchor(t));
     trainer_plots_open(t); /* rank 0; never fails the run */
     return DY_OK;
 }
@@ -218,6 +220,7 @@ static void teardown(trainer *t)
     if (t->val) loader_close(t->val);
     ddp_destroy(t->ddp);
     yolo_model_free(t->model);
+    free(t->spec_text);
     train_state_free(&t->ts);
     ema_free(&t->buf_ema);
     if (t->rt.be) {

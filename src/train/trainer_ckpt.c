@@ -38,23 +38,21 @@ static dy_status add_table(ckpt_writer *w, const char *name, yolo_model *m, int 
 
 static dy_status add_texts(trainer *t, ckpt_writer *w)
 {
-    char *conf = cfg_to_json(t->cfg), *spec = NULL;
-    if (fs_read_file(cfg_str(t->cfg, "model.spec"), "model spec", &spec, NULL) != DY_OK) spec = NULL;
+    char *conf = cfg_to_json(t->cfg);
+    const char *spec = t->spec_text;
     char *hist = cJSON_PrintUnformatted(t->history), part[400];
     /* the epoch so far (its history record is made at its end; results.csv) */
     snprintf(part, sizeof part, "{\"n\":%ld,\"loss\":[%.17g,%.17g,%.17g],\"lr\":[%.17g,%.17g,%.17g]}", t->ep_n,
              t->ep_loss[0], t->ep_loss[1], t->ep_loss[2], t->ep_lr[0], t->ep_lr[1], t->ep_lr[2]);
     cJSON *names = cJSON_CreateStringArray((const char *const *)t->names, t->nc);
     char *ntext = names ? cJSON_PrintUnformatted(names) : NULL;
-    dy_status s = conf && spec && hist && ntext ? DY_OK
-                                                : DY_ERR(DY_EIO, "checkpoint: cannot read the model spec \"%s\"",
-                                                         cfg_str(t->cfg, "model.spec"));
+    dy_status s = conf && spec && hist && ntext ? DY_OK : DY_ERR(DY_ENOMEM, "checkpoint: out of memory for its texts");
     if (s == DY_OK) s = ckpt_add_text(w, "config", conf);
     if (s == DY_OK) s = ckpt_add_text(w, "model_spec", spec);
     if (s == DY_OK) s = ckpt_add_text(w, "metrics", hist);
     if (s == DY_OK) s = ckpt_add_text(w, "epoch_partial", part);
     if (s == DY_OK) s = ckpt_add_text(w, "class_names", ntext);
-    free(conf), free(spec), cJSON_free(hist), cJSON_free(ntext), cJSON_Delete(names);
+    free(conf), cJSON_free(hist), cJSON_free(ntext), cJSON_Delete(names);
     return s;
 }
 
@@ -223,18 +221,25 @@ static dy_status compare_configs(trainer *t, const char *saved_text)
 }
 
 /* model.spec is a path: the same path may hold another network now.  The checkpoint
- * keeps the spec's text; compare it as JSON, so that only formatting may change. */
+ * keeps the spec's text; compare it as JSON, so that only formatting may change, and
+ * but for the anchors (AutoAnchor may have replaced them): the run continues with the
+ * checkpoint's spec and anchors. */
 static dy_status compare_spec(trainer *t, const char *saved_text)
 {
     const char *path = cfg_str(t->cfg, "model.spec");
-    char *now = NULL;
-    DY_TRY_CTX(fs_read_file(path, "model spec", &now, NULL), "resume");
-    cJSON *a = cJSON_Parse(saved_text), *b = cJSON_Parse(now);
-    int same = a && b ? cJSON_Compare(a, b, 1) : !strcmp(saved_text, now);
-    cJSON_Delete(a), cJSON_Delete(b), free(now);
+    cJSON *a = cJSON_Parse(saved_text), *b = cJSON_Parse(t->spec_text);
+    cJSON_DeleteItemFromObjectCaseSensitive(a, "anchors");
+    cJSON_DeleteItemFromObjectCaseSensitive(b, "anchors");
+    int same = a && b ? cJSON_Compare(a, b, 1) : !strcmp(saved_text, t->spec_text);
+    cJSON_Delete(a), cJSON_Delete(b);
     if (!same)
         return DY_ERR(DY_EINVAL, "refusing to resume: the model spec %s differs from the one the checkpoint was "
                                  "trained with (start a new run directory, or restore the file)", path);
+    DY_TRY_CTX(yolo_model_anchors_from_spec(t->model, saved_text), "resume");
+    char *copy = strdup(saved_text);
+    if (!copy) return DY_ERR(DY_ENOMEM, "out of memory");
+    free(t->spec_text);
+    t->spec_text = copy;
     return DY_OK;
 }
 
@@ -352,6 +357,7 @@ dy_status trainer_restore(trainer *t, const char *resume)
         s = DY_ERR(DY_EINVAL, "%s: sample position %lld is not a multiple of the global batch %ld",
                    ckpt_reader_path(r), (long long)t->position, t->global_batch);
     if (s == DY_OK) {
+        t->resumed = 1;
         log_info("resumed from %s: epoch %lld, step %ld, sample %lld of the epoch%s", ckpt_reader_path(r),
                  (long long)t->epoch + 1, t->updates, (long long)t->position,
                  world != t->dist->size ? " (world size changed)" : "");

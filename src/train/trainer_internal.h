@@ -76,6 +76,11 @@ typedef struct {
     int can_prefetch, want_next;
     data_batch *next;
     double next_wait;       /* loader wait inside the last step's hook */
+    /* The model spec this run trains (JSON text): model.spec's file as read at the
+     * start, with AutoAnchor's anchors or, on resume, the checkpoint's; every
+     * checkpoint saves it. */
+    char *spec_text;
+    int resumed;            /* trainer_restore continued a checkpoint */
 } trainer;
 
 /* Checkpoint now.  With ckpt.async and !durable the write continues in the
@@ -88,6 +93,8 @@ dy_status trainer_ckpt_finish(trainer *t);
 /* Local: 1 unless this rank's asynchronous write is still running. */
 int trainer_ckpt_idle(const trainer *t);
 dy_status trainer_restore(trainer *t, const char *resume);
+/* model.autoanchor on a fresh run (collective; trainer_anchor.c). */
+dy_status trainer_autoanchor(trainer *t);
 /* Validates with the EMA weights; fills fitness, mAP50, mAP50-95 and YOLOv5's
  * precision and recall pr[2] (same on all ranks). */
 dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map, double pr[2]);
