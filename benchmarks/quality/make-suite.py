@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """make-suite.py BCCD_DIR OUT_DIR -- build the quality suite's datasets from BCCD.
+make-suite.py --relabel SUITE_DIR -- rewrite an existing suite's YOLO labels from its XML.
 
 Each dataset is a Pascal VOC tree (Annotations/, JPEGImages/, ImageSets/Main/) that
 both trainers read: dyolo packs it (`dyolo pack --format voc`), the Ultralytics side
@@ -16,7 +17,9 @@ benchmarks/run-bccd.sh.  Deterministic: a fixed random seed per dataset.
   wbc-mixed  WBC alone on random crops around the cell (183x275 .. 650x480), 3 of
              them grayscale: the shape of the held-out set of issue #18 (200 images)
 
-Needs Pillow.  Boxes are written in VOC's 1-based pixel convention, as BCCD's are.
+Needs Pillow.  Boxes are written in VOC's 1-based pixel convention, as BCCD's are, and
+the YOLO labels are converted from the XML's integers as dyolo's VOC import and
+Ultralytics' VOC.yaml convert them (yolo_lines).
 """
 import os
 import random
@@ -52,6 +55,43 @@ def write_voc(path, fname, w, h, depth, objs):
         for k, v in (("xmin", x0), ("ymin", y0), ("xmax", x1), ("ymax", y1)):
             ET.SubElement(b, k).text = str(int(round(v)))
     ET.ElementTree(a).write(path)
+
+
+def yolo_lines(names, objs, w, h):
+    """The YOLO label file of VOC boxes (integer 1-based corners, as the XML holds
+    them): exactly what `dyolo pack --format voc` makes of the same XML, which is
+    Ultralytics' own VOC conversion (data/VOC.yaml: corners minus 1, width xmax - xmin),
+    so that both trainers get the same boxes."""
+    out = ""
+    for n, (x0, y0, x1, y1) in objs:
+        out += "%d %.6f %.6f %.6f %.6f\n" % (names.index(n), ((x0 - 1) + (x1 - 1)) / 2 / w, ((y0 - 1) + (y1 - 1)) / 2 / h,
+                                             (x1 - x0) / w, (y1 - y0) / h)
+    return out
+
+
+def relabel(suite):
+    """Rewrite every dataset's yolo/labels from its VOC XML (suites made before the
+    conversion was fixed had boxes 1 px wider and 0.5 px off) and drop Ultralytics'
+    label caches, which key on file sizes and would keep the old boxes."""
+    for name in sorted(os.listdir(suite)):
+        d = os.path.join(suite, name)
+        if not os.path.isfile(os.path.join(d, "yolo", "data.yaml")):
+            continue
+        names = [x.strip().strip("'") for x in
+                 open(os.path.join(d, "yolo", "data.yaml")).read().split("names: [")[1].split("]")[0].split(",")]
+        n = 0
+        for s in ("train", "val"):
+            for stem in open(os.path.join(d, "ImageSets/Main", s + ".txt")).read().split():
+                r = ET.parse(os.path.join(d, "Annotations", stem + ".xml")).getroot()
+                w, h = int(r.find("size/width").text), int(r.find("size/height").text)
+                objs = [(n_, [int(b) for b in box]) for n_, box in read_voc(os.path.join(d, "Annotations", stem + ".xml"))]
+                with open(os.path.join(d, "yolo/labels", s, stem + ".txt"), "w") as f:
+                    f.write(yolo_lines(names, objs, w, h))
+                n += 1
+            cache = os.path.join(d, "yolo/labels", s + ".cache")
+            if os.path.exists(cache):
+                os.remove(cache)
+        print("%-10s %d label files rewritten" % (name, n))
 
 
 def clip(box, cx0, cy0, cw, ch, keep=0.6):
@@ -90,11 +130,7 @@ def make(bccd, out, name, items):
         os.link(os.path.join(d, "JPEGImages", stem + ".jpg"), os.path.join(d, "yolo/images", s, stem + ".jpg"))
         names = sorted({n for _, _, o in items for n, _ in o}, key=CLASSES.index)
         with open(os.path.join(d, "yolo/labels", s, stem + ".txt"), "w") as f:
-            for n, (x0, y0, x1, y1) in objs:
-                # VOC pixel corners (1-based, inclusive) to YOLO's normalized centre/size,
-                # as Ultralytics' own voc conversion does (x0 - 1).
-                f.write("%d %.6f %.6f %.6f %.6f\n" % (names.index(n), ((x0 - 1) + x1) / 2 / w,
-                                                      ((y0 - 1) + y1) / 2 / h, (x1 - x0 + 1) / w, (y1 - y0 + 1) / h))
+            f.write(yolo_lines(names, [(n, [int(round(v)) for v in b]) for n, b in objs], w, h))
     for s, stems in split.items():
         with open(os.path.join(d, "ImageSets/Main", s + ".txt"), "w") as f:
             f.write("".join(x + "\n" for x in stems))
@@ -106,6 +142,10 @@ def make(bccd, out, name, items):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--relabel":
+        return relabel(sys.argv[2])
+    if len(sys.argv) != 3:
+        sys.exit("usage: make-suite.py BCCD_DIR OUT_DIR | make-suite.py --relabel SUITE_DIR")
     bccd, out = sys.argv[1], sys.argv[2]
     ann, jpg = os.path.join(bccd, "Annotations"), os.path.join(bccd, "JPEGImages")
     stems = sorted(f[:-4] for f in os.listdir(ann) if f.endswith(".xml"))

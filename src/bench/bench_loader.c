@@ -2,7 +2,9 @@
  * shards: HDF5 payload reads (the I/O thread's work), decode (JPEG or raw crop +
  * resize), augmentation with mosaic (on decoded images), and the whole loader
  * pipeline; the CPU stages with 1 and with T threads.  Results: a table on stdout
- * (or JSON lines with --json). */
+ * (or JSON lines with --json).  With --dump it instead writes the batches the
+ * training (or validation) pipeline produces, so that their pixel and box
+ * statistics can be compared with another trainer's (benchmarks/quality/compare-aug.py). */
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -32,6 +34,14 @@ static const char bench_loader_help[] =
     "  --samples N     samples per stage (default: min(dataset, 256))\n"
     "  --repeat R      run each stage R times and report the best (default 3)\n"
     "  --json          one JSON object per line instead of a table\n"
+    "  --dump PREFIX   no benchmark: write the training pipeline's batches (YOLOv5's\n"
+    "                  default augmentation, data.* defaults) to PREFIX.u8 (uint8\n"
+    "                  NCHW RGB, batch after batch) and PREFIX.txt (per batch a line\n"
+    "                  \"B epoch step n h w ntargets\", then its targets: image class\n"
+    "                  cx cy w h, normalised)\n"
+    "  --epochs E      with --dump: epochs to write (default 1)\n"
+    "  --seed S        with --dump: the run seed (default 0)\n"
+    "  --val           with --dump: the validation pipeline (rectangular batches)\n"
     "  --encoding E    accepted for symmetry with pack; the shards' own encoding is used\n"
     "  -h, --help      show this help\n";
 
@@ -224,10 +234,50 @@ static dy_status bench(const char *const *paths, int np, int T, int imgsz, int b
     return DY_OK;
 }
 
+/* --dump: the batches as the trainer gets them, one rank's view of a world of 1. */
+static dy_status dump(const char *const *paths, int np, int imgsz, int batch, int epochs, int seed, int val,
+                      const char *prefix)
+{
+    loader_opts o;
+    loader_opts_default(&o);
+    o.train = !val, o.rect = val, o.batch = batch, o.imgsz = imgsz, o.workers = 1, o.seed = (uint64_t)seed;
+    char fn[4096];
+    snprintf(fn, sizeof fn, "%s.u8", prefix);
+    FILE *fi = fopen(fn, "wb");
+    snprintf(fn, sizeof fn, "%s.txt", prefix);
+    FILE *ft = fopen(fn, "w");
+    data_loader *l = NULL;
+    dy_status s = fi && ft ? loader_open(&l, paths, np, &o, MPI_COMM_SELF)
+                           : DY_ERR(DY_EIO, "cannot create %s.u8 / .txt", prefix);
+    for (int e = 0; s == DY_OK && e < epochs; e++) {
+        s = loader_start_epoch(l, e, 0);
+        for (data_batch *b = NULL; s == DY_OK;) {
+            if ((s = loader_next(l, &b)) != DY_OK || !b) break;
+            size_t bytes = (size_t)b->n * 3 * b->h * b->w;
+            int bad = fwrite(b->images, 1, bytes, fi) != bytes ||
+                      fprintf(ft, "B %lld %lld %d %d %d %d\n", (long long)b->epoch, (long long)b->step, b->n, b->h,
+                              b->w, b->ntargets) < 0;
+            for (int t = 0; t < b->ntargets && !bad; t++) {
+                const float *x = &b->targets[6 * t];
+                bad = fprintf(ft, "%d %d %.6f %.6f %.6f %.6f\n", (int)x[0], (int)x[1], x[2], x[3], x[4], x[5]) < 0;
+            }
+            loader_release(l, b);
+            if (bad) s = DY_ERR(DY_EIO, "writing %s.u8 / .txt failed", prefix);
+        }
+    }
+    if (l) {
+        dy_status c = loader_close(l);
+        if (s == DY_OK) s = c;
+    }
+    if (fi && fclose(fi) && s == DY_OK) s = DY_ERR(DY_EIO, "closing %s.u8 failed", prefix);
+    if (ft && fclose(ft) && s == DY_OK) s = DY_ERR(DY_EIO, "closing %s.txt failed", prefix);
+    return s;
+}
+
 int bench_loader_main(int argc, char **argv)
 {
-    const char *paths[64];
-    int np = 0, T = 2, imgsz = 640, batch = 16, nlim = 256, json = 0;
+    const char *paths[64], *dump_to = NULL;
+    int np = 0, T = 2, imgsz = 640, batch = 16, nlim = 256, json = 0, epochs = 1, seed = 0, val = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -235,6 +285,7 @@ int bench_loader_main(int argc, char **argv)
             return CLI_EXIT_OK;
         }
         if (!strcmp(a, "--json")) { json = 1; continue; }
+        if (!strcmp(a, "--val")) { val = 1; continue; }
         if (!v) return cli_usage_error("bench loader", "unknown option \"%s\" (or missing value)", a);
         if (!strcmp(a, "--data") && np < 64) paths[np++] = v;
         else if (!strcmp(a, "--threads")) T = atoi(v);
@@ -243,18 +294,24 @@ int bench_loader_main(int argc, char **argv)
         else if (!strcmp(a, "--samples")) nlim = atoi(v);
         else if (!strcmp(a, "--repeat")) bench_repeat = atoi(v) > 0 ? atoi(v) : 1;
         else if (!strcmp(a, "--encoding")) { /* the shards' own encoding is used */ }
+        else if (!strcmp(a, "--dump")) dump_to = v;
+        else if (!strcmp(a, "--epochs")) epochs = atoi(v);
+        else if (!strcmp(a, "--seed")) seed = atoi(v);
         else return cli_usage_error("bench loader", "unknown option \"%s\"", a);
         i++;
     }
     if (!np) return cli_usage_error("bench loader", "--data is required");
-    if (T < 1 || T > 256 || imgsz < 32 || batch < 1 || nlim < 1)
-        return cli_usage_error("bench loader", "bad --threads/--imgsz/--batch/--samples");
+    if (T < 1 || T > 256 || imgsz < 32 || batch < 1 || nlim < 1 || epochs < 1 || seed < 0)
+        return cli_usage_error("bench loader", "bad --threads/--imgsz/--batch/--samples/--epochs/--seed");
+    if (imgsz % 32) return cli_usage_error("bench loader", "--imgsz must be a multiple of 32");
     dist_ctx d;
     if (dist_init(&argc, &argv, &d) != DY_OK) return cli_fail("bench loader");
     log_setup(d.rank, 0, LOG_INFO);
     int rc = CLI_EXIT_OK;
     /* Every rank runs the same loader on its own; a failure is not agreed. */
-    if (bench(paths, np, T, imgsz, batch, nlim, json) != DY_OK) rc = cli_fail_dist("bench loader", d.rank, d.size, 0);
+    dy_status s = dump_to ? (d.rank ? DY_OK : dump(paths, np, imgsz, batch, epochs, seed, val, dump_to))
+                          : bench(paths, np, T, imgsz, batch, nlim, json);
+    if (s != DY_OK) rc = cli_fail_dist("bench loader", d.rank, d.size, 0);
     dist_finalize(&d);
     return rc;
 }
