@@ -135,7 +135,13 @@ def main():
     packed, yolo = os.path.join(a.dataset, "packed"), os.path.join(a.dataset, "yolo")
     for split, extra in (("train", ["--epochs", str(a.epochs), "--seed", str(a.seed), "--batch", "16"]),
                          ("val", ["--val", "--batch", "32"])):
-        subprocess.run([dy, "bench", "loader", "--data", os.path.join(packed, split + ".manifest.json"), "--imgsz",
+        manifest = os.path.join(packed, split + ".manifest.json")
+        if not os.path.exists(manifest):  # not packed by the harness yet: pack into WORK, not into the suite
+            manifest = os.path.join(a.work, "packed", split + ".manifest.json")
+            os.makedirs(os.path.dirname(manifest), exist_ok=True)
+            subprocess.run([dy, "pack", "--format", "voc", "--input", a.dataset, "--split", split, "--out",
+                            manifest[:-len(".manifest.json")]], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([dy, "bench", "loader", "--data", manifest, "--imgsz",
                         str(a.imgsz), "--dump", os.path.join(a.work, "dy_" + split)] + extra, check=True)
         ultra_dump(yolo, a.imgsz, a.epochs, a.seed, os.path.join(a.work, "ul_" + split), split == "val")
     print("# dyolo vs Ultralytics inputs: %s, %d px, %d training epochs, seed %d" % (a.dataset, a.imgsz, a.epochs,

@@ -38,7 +38,10 @@ def read_run(d):
     wf = os.path.join(d, "wall")
     if os.path.exists(wf):
         wall = float(open(wf).read().split()[1])
-    return {"m50": [a for a, _ in rows], "m95": [b for _, b in rows], "wall": wall}
+    # Ultralytics runs recorded before make-suite.py's label fix say so in their README
+    rf = os.path.join(d, "README")
+    old = os.path.exists(rf) and "labels: YOLO labels from make-suite.py before" in open(rf).read()
+    return {"m50": [a for a, _ in rows], "m95": [b for _, b in rows], "wall": wall, "old_labels": old}
 
 
 def best(run):
@@ -127,9 +130,12 @@ def main():
             ratio = "%.2f" % (statistics.mean(w) / statistics.mean(uw)) if w and uw and side != "ultralytics" else "-"
             lt = [late(r) for r in runs.values()]
             lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                side, " ".join(s[1:] for s in runs), stat([x[0] for x in b]), stat([x[1] for x in b]),
+                side, " ".join(s[1:] + ("*" if r.get("old_labels") else "") for s, r in runs.items()), stat([x[0] for x in b]), stat([x[1] for x in b]),
                 stat([r["m50"][-1] for r in runs.values()]), stat([r["m95"][-1] for r in runs.values()]),
                 stat([x[0] for x in lt]), stat([x[1] for x in lt]), stat(w, "%.1f"), ratio))
+        if any(r.get("old_labels") for runs in sides.values() for r in runs.values()):
+            lines.append("\n\\* trained and validated on YOLO labels 1 px wider and higher than dyolo's (make-suite.py "
+                         "before its label fix; see the run's README): to be rerun.")
         if ub50:
             for side, runs in sides.items():
                 if side == "ultralytics" or not runs:

@@ -228,6 +228,10 @@ static dy_status compare_spec(trainer *t, const char *saved_text)
 {
     const char *path = cfg_str(t->cfg, "model.spec");
     cJSON *a = cJSON_Parse(saved_text), *b = cJSON_Parse(t->spec_text);
+    if (a && b && !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(a, "anchors"),
+                                 cJSON_GetObjectItemCaseSensitive(b, "anchors"), 1))
+        log_info("resume: the checkpoint's anchors (AutoAnchor's, or an earlier spec's) differ from %s's: "
+                 "continuing with the checkpoint's", path);
     cJSON_DeleteItemFromObjectCaseSensitive(a, "anchors");
     cJSON_DeleteItemFromObjectCaseSensitive(b, "anchors");
     int same = a && b ? cJSON_Compare(a, b, 1) : !strcmp(saved_text, t->spec_text);
