@@ -5,6 +5,7 @@
  * (or JSON lines with --json).  With --dump it instead writes the batches the
  * training (or validation) pipeline produces, so that their pixel and box
  * statistics can be compared with another trainer's (benchmarks/quality/compare-aug.py). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -243,12 +244,16 @@ static dy_status dump(const char *const *paths, int np, int imgsz, int batch, in
     o.train = !val, o.rect = val, o.batch = batch, o.imgsz = imgsz, o.workers = 1, o.seed = (uint64_t)seed;
     char fn[4096];
     snprintf(fn, sizeof fn, "%s.u8", prefix);
-    FILE *fi = fopen(fn, "wb");
-    snprintf(fn, sizeof fn, "%s.txt", prefix);
-    FILE *ft = fopen(fn, "w");
+    FILE *fi = fopen(fn, "wb"), *ft = NULL;
+    int e0 = errno;
+    if (fi) {
+        snprintf(fn, sizeof fn, "%s.txt", prefix);
+        ft = fopen(fn, "w");
+        e0 = errno;
+    }
     data_loader *l = NULL;
     dy_status s = fi && ft ? loader_open(&l, paths, np, &o, MPI_COMM_SELF)
-                           : DY_ERR(DY_EIO, "cannot create %s.u8 / .txt", prefix);
+                           : DY_ERR(DY_EIO, "cannot create %s: %s", fn, strerror(e0));
     for (int e = 0; s == DY_OK && e < epochs; e++) {
         s = loader_start_epoch(l, e, 0);
         for (data_batch *b = NULL; s == DY_OK;) {
