@@ -77,16 +77,16 @@ def relabel(suite):
         d = os.path.join(suite, name)
         if not os.path.isfile(os.path.join(d, "yolo", "data.yaml")):
             continue
-        names = [x.strip().strip("'") for x in
-                 open(os.path.join(d, "yolo", "data.yaml")).read().split("names: [")[1].split("]")[0].split(",")]
+        stems = {s: open(os.path.join(d, "ImageSets/Main", s + ".txt")).read().split() for s in ("train", "val")}
+        objs = {t: read_voc(os.path.join(d, "Annotations", t + ".xml")) for v in stems.values() for t in v}
+        names = sorted({n for o in objs.values() for n, _ in o}, key=CLASSES.index)  # as make() orders them
         n = 0
         for s in ("train", "val"):
-            for stem in open(os.path.join(d, "ImageSets/Main", s + ".txt")).read().split():
+            for stem in stems[s]:
                 r = ET.parse(os.path.join(d, "Annotations", stem + ".xml")).getroot()
                 w, h = int(r.find("size/width").text), int(r.find("size/height").text)
-                objs = [(n_, [int(b) for b in box]) for n_, box in read_voc(os.path.join(d, "Annotations", stem + ".xml"))]
                 with open(os.path.join(d, "yolo/labels", s, stem + ".txt"), "w") as f:
-                    f.write(yolo_lines(names, objs, w, h))
+                    f.write(yolo_lines(names, [(c, [int(b) for b in box]) for c, box in objs[stem]], w, h))
                 n += 1
             cache = os.path.join(d, "yolo/labels", s + ".cache")
             if os.path.exists(cache):

@@ -165,6 +165,12 @@ double anchor_evolve(const float *wh, size_t n, float *k, int nk, double thr, in
     return f;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 static int by_area(const void *a, const void *b)
 {
     const float *x = a, *y = b;
@@ -189,11 +195,7 @@ dy_status anchor_compute(const float *wh0, size_t n, int nk, int imgsz, double t
         rng_stream r;
         rng_stream_init(&r, seed, ANCHOR_PURPOSE, 3, 0);
         for (int j = 0; j < 2 * nk; j++) k[j] = rng_uniform(&r);
-        for (int j = 1; j < 2 * nk; j++) /* insertion sort: 2 * nk <= 32 values */
-            for (int i = j; i > 0 && k[i - 1] > k[i]; i--) {
-                float t = k[i];
-                k[i] = k[i - 1], k[i - 1] = t;
-            }
+        qsort(k, 2 * (size_t)nk, sizeof *k, by_value);
         for (int j = 0; j < 2 * nk; j++) k[j] *= (float)imgsz;
     }
     qsort(k, (size_t)nk, 2 * sizeof *k, by_area);

@@ -10,7 +10,7 @@
  * Inference:        yolo_model_forward(m, images, 0); yolo_model_decode(m, out)
  *
  * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
- *          yolo_model_create_json, yolo_model_from_config, yolo_model_free, yolo_model_init, yolo_model_plan,
+ *          yolo_model_create_json, yolo_model_from_config, yolo_model_from_config_text, yolo_model_free, yolo_model_init, yolo_model_plan,
  *          yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_backward, yolo_model_decode,
  *          yolo_model_* accessors (yolo_model_detect_node ...), yolo_model_check_finite,
  *          yolo_model_set_anchors, yolo_model_anchors_from_spec, yolo_spec_with_anchors */
@@ -66,6 +66,10 @@ void yolo_model_free(yolo_model *m);
  * rt_select; NULL: CPU).  The caller plans. */
 struct cfg;
 dy_status yolo_model_from_config(const struct cfg *c, int nc, const tn_backend *be, yolo_model **out);
+/* The same from model.spec's text already read (the trainer saves that text in its
+ * checkpoints, so it reads the file once). */
+dy_status yolo_model_from_config_text(const struct cfg *c, const char *spec_text, int nc, const tn_backend *be,
+                                      yolo_model **out);
 void yolo_model_set_opts(yolo_model *m, const yolo_model_opts *o);
 yolo_model_opts *yolo_model_opts_ptr(yolo_model *m);
 

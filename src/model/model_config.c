@@ -2,7 +2,7 @@
  * size, f16 storage (amp) and threads, plus the loss hyper-parameters; and building a
  * model from an effective configuration.
  *
- * defines: cfg_section_model, yolo_model_from_config */
+ * defines: cfg_section_model, yolo_model_from_config, yolo_model_from_config_text */
 
 #include "core/affinity.h"
 #include "core/config.h"
@@ -26,18 +26,33 @@ static const cfg_key model_keys[] = {
 const cfg_section cfg_section_model = {"model", "network spec, classes, input size, precision",
                                        model_keys, (int)(sizeof model_keys / sizeof model_keys[0])};
 
+/* The options and loss hyper-parameters of the config (after the spec built m). */
+static void apply_config(const cfg *c, yolo_model *m)
+{
+    int threads = (int)cfg_int(c, "runtime.threads");
+    if (threads == 0) threads = aff_threads(); /* the CPUs the rank is bound to (core/affinity.h) */
+    yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "train.amp"), .loss_scale = 1.f};
+    yolo_model_set_opts(m, &o);
+    yolo_loss_hyp *h = yolo_model_hyp(m);
+    yolo_loss_hyp_default(h, yolo_model_nc(m), (int)cfg_int(c, "data.imgsz"), yolo_model_head(m)->nl);
+    h->anchor_t = (float)cfg_float(c, "model.anchor_t");
+    h->label_smoothing = (float)cfg_float(c, "model.label_smoothing");
+}
+
 dy_status yolo_model_from_config(const cfg *c, int nc, const tn_backend *be, yolo_model **out)
 {
     const char *spec = cfg_str(c, "model.spec");
     if (nc <= 0) nc = (int)cfg_int(c, "model.nc");
     DY_TRY_CTX(yolo_model_create_on(be, spec, nc, out), "model.spec");
-    int threads = (int)cfg_int(c, "runtime.threads");
-    if (threads == 0) threads = aff_threads(); /* the CPUs the rank is bound to (core/affinity.h) */
-    yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "train.amp"), .loss_scale = 1.f};
-    yolo_model_set_opts(*out, &o);
-    yolo_loss_hyp *h = yolo_model_hyp(*out);
-    yolo_loss_hyp_default(h, yolo_model_nc(*out), (int)cfg_int(c, "data.imgsz"), yolo_model_head(*out)->nl);
-    h->anchor_t = (float)cfg_float(c, "model.anchor_t");
-    h->label_smoothing = (float)cfg_float(c, "model.label_smoothing");
+    apply_config(c, *out);
+    return DY_OK;
+}
+
+dy_status yolo_model_from_config_text(const cfg *c, const char *spec_text, int nc, const tn_backend *be,
+                                      yolo_model **out)
+{
+    if (nc <= 0) nc = (int)cfg_int(c, "model.nc");
+    DY_TRY_CTX(yolo_model_create_json_on(be, spec_text, cfg_str(c, "model.spec"), nc, out), "model.spec");
+    apply_config(c, *out);
     return DY_OK;
 }

@@ -116,8 +116,9 @@ static dy_status setup_transfer(trainer *t)
 static dy_status build_model(trainer *t)
 {
     DY_TRY(fault_at("setup")); /* tests: e.g. a model spec one node cannot read */
-    DY_TRY(yolo_model_from_config(t->cfg, t->nc, t->rt.be, &t->model));
+    /* one read of the spec: the text built from is the text the checkpoints keep */
     DY_TRY_CTX(fs_read_file(cfg_str(t->cfg, "model.spec"), "model spec", &t->spec_text, NULL), "model.spec");
+    DY_TRY(yolo_model_from_config_text(t->cfg, t->spec_text, t->nc, t->rt.be, &t->model));
     yolo_model_opts o = *yolo_model_opts_ptr(t->model);
     o.threads = t->rt.threads; /* runtime.threads, or the node's CPUs over its local ranks */
     yolo_model_set_opts(t->model, &o);
