@@ -4,7 +4,8 @@
 # derived from ../shared/datasets/bccd that cover what BCCD does not), with one recipe:
 # yolov5n from scratch, 320 px, global batch 16, EPOCHS epochs, validation of the EMA
 # weights every epoch with YOLOv5's protocol (conf 0.001, IoU 0.6, rectangular val
-# batches of 32, YOLOv5's AP).  Writes benchmarks/quality.md (tables, curves) and
+# batches of 32, YOLOv5's AP).  Writes benchmarks/quality.md (tables, curves, with
+# benchmarks/quality/notes.md inserted after its header) and
 # benchmarks/quality/quality-<dataset>.png.
 #
 # Ultralytics' side runs once per dataset, seed and kind of machine: its results.csv
@@ -78,7 +79,9 @@ log "report"
   echo
 } >"$WORK/head.md"
 "$PY" "$Q/summarize.py" "$WORK/results" "$UREC" "$WORK/body.md" >/dev/null
-cat "$WORK/head.md" "$WORK/body.md" >"$SRC/benchmarks/quality.md"
+# benchmarks/quality/notes.md (hand-written: what the runs say, their conditions)
+# goes between the generated header and tables, so a rerun keeps it.
+cat "$WORK/head.md" $([ -f "$Q/notes.md" ] && echo "$Q/notes.md") "$WORK/body.md" >"$SRC/benchmarks/quality.md"
 cp "$WORK"/quality-*.png "$Q/" 2>/dev/null || true
 sed -i 's|](quality-|](quality/quality-|' "$SRC/benchmarks/quality.md"
 cat "$SRC/benchmarks/quality.md"

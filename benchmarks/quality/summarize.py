@@ -9,7 +9,8 @@ validate the EMA weights every epoch with YOLOv5's protocol (conf 0.001, IoU 0.6
 rectangular val batches of 32, 101-point interpolated AP), so the curves compare
 directly.
 
-Writes OUT_MD (markdown: per dataset the best and final mAP50 / mAP50-95 as mean and
+Writes OUT_MD (markdown: first a target-check table, one row per dataset and dyolo
+side; then per dataset the best and final mAP50 / mAP50-95 as mean and
 range over seeds, two stability figures -- the mean mAP50-95 of the last 10 epochs and
 the worst mAP50 from epoch 50 on, which single-epoch dips drag down -- wall time, the
 target check, and the mean curves every 10 epochs)
@@ -115,6 +116,7 @@ def main():
     results, ultra, out = sys.argv[1], sys.argv[2], sys.argv[3]
     data = collect(results, ultra)
     lines = []
+    verdicts = []
     for ds, sides in data.items():
         lines.append("### %s\n" % ds)
         lines.append("| side | seeds | best mAP50 | best mAP50-95 | final mAP50 | final mAP50-95 | last-10 mAP50-95 | worst mAP50 from ep. 50 | wall (min) | wall / Ultralytics |")
@@ -150,6 +152,12 @@ def main():
                 lines.append("\n%s vs Ultralytics: mean best mAP50 %.4f vs %.4f, mAP50-95 %.4f vs %.4f: %s; wall %s" % (
                     side, m50, statistics.mean(ub50), m95, statistics.mean(ub95), "**at least Ultralytics**" if ok else "**below Ultralytics**",
                     ("**within 0.6x**" if okw else "**over 0.6x**") if w and uw else "not compared"))
+                uruns = sides["ultralytics"].values()
+                verdicts.append("| %s | %s | %d | %d%s | %.3f / %.3f | %.3f / %.3f | %s | %s | %s |" % (
+                    ds, side, len(runs), len(ub50), "*" if any(r.get("old_labels") for r in uruns) else "",
+                    m50, m95, statistics.mean(ub50), statistics.mean(ub95), "yes" if ok else "**no**",
+                    ("%.2f" % (statistics.mean(w) / statistics.mean(uw))) if w and uw else "-",
+                    "yes" if len(runs) >= 3 and len(ub50) >= 3 else "no"))
         lines.append("\nMean mAP50 / mAP50-95 by epoch (over seeds):\n")
         n = max(len(r["m50"]) for runs in sides.values() for r in runs.values()) if any(sides.values()) else 0
         epochs = sorted(set(list(range(0, n, 10)) + [n - 1])) if n else []
@@ -167,6 +175,13 @@ def main():
         if plot(ds, sides, png):
             lines.append("\n![%s](%s)\n" % (ds, os.path.basename(png)))
         lines.append("")
+    if verdicts:
+        # The target at a glance: mean best over the seeds each side has; it counts
+        # as evidence only with three seeds on both sides ("3 seeds" column).
+        head = ["### Target check (mean best mAP50 / mAP50-95 over seeds; target: dyolo >= Ultralytics, wall <= 0.6x)\n",
+                "| dataset | side | dyolo seeds | Ultralytics seeds | dyolo | Ultralytics | at least | wall ratio | 3 seeds |",
+                "|---|---|---|---|---|---|---|---|---|"] + verdicts + [""]
+        lines = head + lines
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
