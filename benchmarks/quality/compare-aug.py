@@ -7,7 +7,8 @@ yolo/): dyolo's training pipeline (`dyolo bench loader --dump`) and Ultralytics
 YOLOv5 v7.0's own create_dataloader with hyp.scratch-low (mosaic, random affine,
 HSV, flips), both at batch 16, for E epochs; and both validation pipelines
 (rectangular batches of 32).  Prints a markdown table: pixel mean and spread per
-channel, the share of near-grey pixels, targets per image and box width/height
+channel, the share of near-grey pixels, sharpness (mean absolute difference of
+adjacent pixels: resampling blur), targets per image and box width/height
 (mean, spread), and, for validation, the mean absolute pixel difference of the two
 trainers' inputs (same images, same letterbox).
 
@@ -72,8 +73,14 @@ def ultra_dump(yolo_dir, imgsz, epochs, seed, prefix, val):
 
 def stats(batches, targets):
     # per batch, so that memory stays one batch in float (a dump is gigabytes)
-    n, s1, s2, grey, nimg = 0, np.zeros(3), np.zeros(3), 0, 0
+    n, s1, s2, grey, nimg, hf, nhf = 0, np.zeros(3), np.zeros(3), 0, 0, 0.0, 0
     for b in batches:
+        # sharpness: mean |difference| of horizontally and vertically adjacent values
+        # (resampling and warping blur shows here, not in the mean or spread)
+        bi = b.astype(np.int16)
+        dx, dy = np.abs(np.diff(bi, axis=3)), np.abs(np.diff(bi, axis=2))
+        hf += float(dx.sum() + dy.sum())
+        nhf += dx.size + dy.size
         px = b.transpose(1, 0, 2, 3).reshape(3, -1).astype(np.float64)
         n += px.shape[1]
         s1 += px.sum(1)
@@ -83,7 +90,7 @@ def stats(batches, targets):
     mean = s1 / max(n, 1)
     w, h = targets[:, 4], targets[:, 5]
     return {"images": nimg, "mean": mean, "std": np.sqrt(np.maximum(s2 / max(n, 1) - mean * mean, 0)),
-            "grey": grey / max(n, 1), "tpi": len(targets) / max(nimg, 1), "w": (w.mean(), w.std()),
+            "grey": grey / max(n, 1), "sharp": hf / max(nhf, 1), "tpi": len(targets) / max(nimg, 1), "w": (w.mean(), w.std()),
             "h": (h.mean(), h.std()), "small": float(((w * h) < 0.001).mean()) if len(w) else 0.0}
 
 
@@ -115,6 +122,7 @@ def table(title, d, u):
     row("pixel mean R, G, B", d["mean"], u["mean"], lambda v: ", ".join("%.1f" % x for x in v))
     row("pixel std R, G, B", d["std"], u["std"], lambda v: ", ".join("%.1f" % x for x in v))
     row("near-grey pixels", d["grey"], u["grey"], lambda v: "%.3f" % v)
+    row("sharpness (mean abs neighbour difference)", d["sharp"], u["sharp"], lambda v: "%.2f" % v)
     row("targets per image", d["tpi"], u["tpi"], lambda v: "%.2f" % v)
     row("box width (of the image)", d["w"], u["w"], lambda v: "%.3f +- %.3f" % v)
     row("box height (of the image)", d["h"], u["h"], lambda v: "%.3f +- %.3f" % v)

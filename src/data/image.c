@@ -109,7 +109,11 @@ dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *w
     } else if ((s = alloc_for(out, w, h, what)) == DY_OK) {
         /* Warnings (e.g. premature end of data) count as corruption: a truncated
          * JPEG decodes to grey and would silently poison training. */
-        if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE)) {
+        /* libjpeg's defaults (accurate DCT, fancy upsampling), the decode OpenCV and
+         * PIL give Ultralytics: the fast DCT and plain upsampling added about 3 %
+         * more pixel-to-pixel noise and cost 0.02-0.03 mAP50-95 on the quality
+         * suite's grayscale set (benchmarks/quality.md). */
+        if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_ACCURATEDCT)) {
             s = DY_ERR(DY_EFORMAT, "%s: corrupt JPEG: %s", what, tjGetErrorStr2(tj));
             img_free(out);
         }
@@ -135,10 +139,18 @@ static void region_emit(j_common_ptr c, int level)
 }
 
 /* Decode rows [y0, y1) and columns [x0, x1) (at least) into im, allocated w x h,
- * with img_decode's settings (fast DCT, no fancy upsampling), whose bytes it
- * reproduces.  Nonzero on any libjpeg error; the caller then decodes in full. */
+ * with img_decode's settings (accurate DCT, fancy upsampling), whose bytes it
+ * reproduces there.  Fancy upsampling reads the neighbouring chroma samples, which a
+ * cropped decode replicates at its edges instead, so the region is widened by
+ * REGION_MARGIN pixels (an iMCU of 4:2:0) on every side and the edge effects fall
+ * outside [x0, x1) x [y0, y1).  Nonzero on any libjpeg error; the caller then
+ * decodes in full. */
+#define REGION_MARGIN 16
 static int region_decode(const uint8_t *buf, size_t len, int x0, int y0, int x1, int y1, img_rgb *im)
 {
+    x0 = x0 > REGION_MARGIN ? x0 - REGION_MARGIN : 0, y0 = y0 > REGION_MARGIN ? y0 - REGION_MARGIN : 0;
+    x1 = x1 + REGION_MARGIN < im->w ? x1 + REGION_MARGIN : im->w;
+    y1 = y1 + REGION_MARGIN < im->h ? y1 + REGION_MARGIN : im->h;
     struct jpeg_decompress_struct ci;
     region_err e;
     ci.err = jpeg_std_error(&e.pub);
@@ -151,7 +163,7 @@ static int region_decode(const uint8_t *buf, size_t len, int x0, int y0, int x1,
     jpeg_mem_src(&ci, buf, (unsigned long)len);
     jpeg_read_header(&ci, TRUE);
     if ((int)ci.image_width != im->w || (int)ci.image_height != im->h) longjmp(e.jb, 1);
-    ci.out_color_space = JCS_EXT_RGB, ci.dct_method = JDCT_IFAST, ci.do_fancy_upsampling = FALSE;
+    ci.out_color_space = JCS_EXT_RGB, ci.dct_method = JDCT_ISLOW, ci.do_fancy_upsampling = TRUE;
     jpeg_start_decompress(&ci);
     JDIMENSION xoff = (JDIMENSION)x0, cw = (JDIMENSION)(x1 - x0);
     jpeg_crop_scanline(&ci, &xoff, &cw); /* widened to iMCU columns */

@@ -298,6 +298,41 @@ static void check_odd_size(void)
            err_msg());
 }
 
+/* img_decode gives libjpeg's default decode (accurate DCT, fancy upsampling): the
+ * pixels OpenCV and PIL give Ultralytics for the same file.  The fast DCT with plain
+ * upsampling, used before, differs on this image (so the check can fail) and cost
+ * mAP on grayscale data (benchmarks/quality.md). */
+static void check_decode_defaults(void)
+{
+    const int samp[3] = {TJSAMP_420, TJSAMP_422, TJSAMP_GRAY}, W = 161, H = 97;
+    uint8_t *px = malloc((size_t)W * H * 3), *ref = malloc((size_t)W * H * 3), *fast = malloc((size_t)W * H * 3);
+    uint32_t z = 777;
+    for (int i = 0; i < W * H * 3; i++) {
+        z = z * 1664525u + 1013904223u;
+        px[i] = (uint8_t)((i / 3 % W) * 3 / 2 + (i % 3) * 50 + (z >> 27));
+    }
+    int same = 0, fast_differs = 0;
+    for (int k = 0; k < 3; k++) {
+        tjhandle c = tjInitCompress(), d = tjInitDecompress();
+        unsigned char *jb = NULL;
+        unsigned long jl = 0;
+        img_rgb im = {0};
+        if (!tjCompress2(c, px, W, 0, H, TJPF_RGB, &jb, &jl, samp[k], 85, 0) &&
+            !tjDecompress2(d, jb, jl, ref, W, 0, H, TJPF_RGB, 0) &&
+            !tjDecompress2(d, jb, jl, fast, W, 0, H, TJPF_RGB, TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE) &&
+            img_decode(jb, jl, &im, "defaults") == DY_OK && im.w == W && im.h == H) {
+            same += !memcmp(im.px, ref, (size_t)W * H * 3);
+            fast_differs += memcmp(fast, ref, (size_t)W * H * 3) != 0;
+        }
+        img_free(&im);
+        tjFree(jb);
+        tjDestroy(c), tjDestroy(d);
+    }
+    free(px), free(ref), free(fast);
+    TAP_EQ_INT(same, 3, "img_decode equals libjpeg's default decode (4:2:0, 4:2:2, grey)");
+    TAP_EQ_INT(fast_differs, 3, "the fast DCT + plain upsampling decode differs from it on the same files");
+}
+
 /* A region decode (libjpeg crop + skip) gives the full decode's bytes inside its
  * rectangle, for every chroma subsampling TurboJPEG writes and odd image sizes. */
 static void check_decode_region(void)
@@ -402,6 +437,7 @@ int main(void)
     check_odd_size();
     check_image_ops();
     check_hsv_exact();
+    check_decode_defaults();
     check_decode_region();
     return tap_done();
 }
