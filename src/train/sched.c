@@ -35,8 +35,8 @@ double sched_weight_decay(const sched_cfg *c)
 
 void sched_at(const sched_cfg *c, int epoch, long ni, sched_point *out)
 {
-    double base = c->lr0 * sched_lf(c, epoch);
     long nw = sched_warmup_iters(c);
+    double base = c->lr0 * sched_lf(c, epoch);
     if (ni <= nw) {
         double x = (double)ni;
         for (int g = 0; g < OPT_NGROUPS; g++)
@@ -46,6 +46,11 @@ void sched_at(const sched_cfg *c, int epoch, long ni, sched_point *out)
         out->accumulate = a > 1 ? a : 1;
         return;
     }
+    /* YOLOv5's LambdaLR starts at last_epoch = -1 and steps at each epoch's end, so
+     * epoch e trains at lf(e - 1); the epoch in which warmup ends keeps warmup's last
+     * value, lf(of that epoch), and so does the next one. */
+    long ew = c->batches_per_epoch > 0 ? nw / c->batches_per_epoch : 0;
+    base = c->lr0 * sched_lf(c, (double)(epoch - 1 > ew ? epoch - 1 : ew));
     for (int g = 0; g < OPT_NGROUPS; g++) out->lr[g] = (float)base;
     out->momentum = (float)c->momentum;
     out->accumulate = sched_accumulate(c);

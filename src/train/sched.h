@@ -7,7 +7,10 @@
  *   lr[others] = interp(ni, [0,              lr0 * lf(epoch)])
  *   momentum   = interp(ni, [warmup_momentum, momentum])
  *   accumulate = max(1, round(interp(ni, [1, nbs / global_batch])))
- * afterwards lr = lr0 * lf(epoch), momentum and accumulate are the final ones.
+ * afterwards lr = lr0 * lf(max(epoch - 1, nw / batches_per_epoch)) (YOLOv5's
+ * scheduler steps at each epoch's end from last_epoch = -1: epoch e trains at
+ * lf(e - 1), and the epoch where warmup ends keeps warmup's final lf(that epoch)),
+ * momentum and accumulate are the final ones.
  *   lf(x) = (1 - x/epochs) * (1 - lrf) + lrf                    (linear)
  *   lf(x) = ((1 - cos(x * pi / epochs)) / 2) * (lrf - 1) + 1    (cos_lr)
  * Rounding is Python's round (half to even), as in YOLOv5.

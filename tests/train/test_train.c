@@ -92,9 +92,30 @@ static void test_sched(void)
     TAP_NEAR(p.lr[OPT_GROUP_BIAS], 0.009901, 1e-8, "after warmup: lr0 * lf(3) (linear)");
     TAP_NEAR(p.momentum, 0.937, 1e-7, "after warmup: momentum");
     TAP_EQ_INT(p.accumulate, 4, "after warmup: accumulate = nbs / batch");
+    sched_at(&c, 4, 200, &p);
+    TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.009901, 1e-8, "epoch 4 trains at lf(3), as YOLOv5's LambdaLR");
+    sched_at(&c, 5, 250, &p);
+    TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.009868, 1e-8, "epoch 5 at lf(4)");
+    {
+        /* YOLOv5 v7.0's results.csv on the quality suite (10 batches an epoch, 100
+         * epochs): x/lr0 0.00901 at epochs 10 and 11, then 0.0089110 at 12. */
+        sched_cfg q = c;
+        q.epochs = 100, q.batches_per_epoch = 10;
+        sched_at(&q, 10, 101, &p);
+        TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.00901, 1e-8, "warmup ends at epoch 10: lf(10) for its rest");
+        sched_at(&q, 11, 110, &p);
+        TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.00901, 1e-8, "epoch 11 still lf(10)");
+        sched_at(&q, 12, 120, &p);
+        TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.008911, 1e-8, "epoch 12 at lf(11)");
+        q.batches_per_epoch = 18; /* warmup (100) ends inside epoch 5 */
+        sched_at(&q, 5, 105, &p);
+        TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.01 * (0.95 * 0.99 + 0.01), 1e-8, "warmup ends inside epoch 5: lf(5)");
+        sched_at(&q, 6, 110, &p);
+        TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.01 * (0.95 * 0.99 + 0.01), 1e-8, "and epoch 6 lf(5)");
+    }
     c.cos_lr = 1;
-    sched_at(&c, 150, 100000, &p);
-    TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.00505, 1e-8, "cosine: half way = lr0 * (1 + lrf) / 2");
+    sched_at(&c, 151, 100000, &p);
+    TAP_NEAR(p.lr[OPT_GROUP_DECAY], 0.00505, 1e-8, "cosine: half way (epoch 151 at lf(150)) = lr0 * (1 + lrf) / 2");
     c.batches_per_epoch = 10;
     TAP_EQ_INT(sched_warmup_iters(&c), 100, "warmup at least 100 iterations");
     c.global_batch = 24;
