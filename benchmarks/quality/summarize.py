@@ -92,7 +92,8 @@ def plot(ds, sides, path):
         return False
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     colors = {"ultralytics": "tab:orange", "dyolo-np1": "tab:blue", "dyolo-np2": "tab:green",
-              "fastdct-np1": "tab:cyan", "fastdct-np2": "tab:olive"}  # before the decode fix
+              "fastdct-np1": "tab:cyan", "fastdct-np2": "tab:olive",  # before the decode and LR fixes
+              "jpegfix-np2": "tab:purple"}  # the decode fix only
     for side, runs in sides.items():
         c = colors.get(side)
         for j, key in enumerate(("m50", "m95")):
