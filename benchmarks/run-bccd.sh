@@ -14,6 +14,7 @@
 set -euo pipefail
 B=$(cd "${1:?usage: run-bccd.sh BUILD_DIR [RANKS]}" && pwd)
 NP=${2:-2}
+VB=$(( 32 / NP > 0 ? 32 / NP : 1 )) # YOLOv5 validates 32 images a batch in all
 EPOCHS=${EPOCHS:-100}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BCCD=${BCCD:-$SRC/../shared/datasets/bccd/BCCD}
@@ -34,7 +35,7 @@ start=$(date +%s)
 mpirun --oversubscribe -np "$NP" "$B/dyolo" train --config "$SRC/configs/bccd.json" \
   --set model.spec="$SRC/configs/models/yolov5n.json" --set data.train="$T/train5.manifest.json" \
   --set data.val="$T/val5.manifest.json" --set run.out_dir="$T/run" --set train.epochs="$EPOCHS" --set runtime.threads=$(( $(nproc) / NP > 0 ? $(nproc) / NP : 1 )) \
-  --set data.rect=true --set data.val_batch=$(( 32 / NP > 0 ? 32 / NP : 1 )) >"$T/train.log" 2>&1
+  --set data.rect=true --set data.val_batch=$VB >"$T/train.log" 2>&1
 wall=$(( $(date +%s) - start ))
 out="$SRC/benchmarks/bccd.md"
 [ "$EPOCHS" = 100 ] || out="$SRC/benchmarks/bccd-e$EPOCHS.md"
@@ -45,7 +46,7 @@ out="$SRC/benchmarks/bccd.md"
   echo "Machine: $(nproc) cores, $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1); $NP MPI ranks."
   echo "Split: every 5th image (sorted by name) for validation: $(wc -l <"$T/voc/ImageSets/Main/val5.txt") val, $(wc -l <"$T/voc/ImageSets/Main/train5.txt") train."
   echo "Config: configs/bccd.json (YOLOv5 hyp.scratch-low defaults; validation every epoch, as YOLOv5 does,"
-  echo "with its protocol: data.rect=true, data.val_batch=$(( 32 / NP > 0 ? 32 / NP : 1 )) per rank)."
+  echo "with its protocol: data.rect=true, data.val_batch=$VB per rank)."
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| run | wall time | mAP50 | mAP50-95 |"

@@ -81,7 +81,8 @@ log "report"
 "$PY" "$Q/summarize.py" "$WORK/results" "$UREC" "$WORK/body.md" >/dev/null
 # benchmarks/quality/notes.md (hand-written: what the runs say, their conditions)
 # goes between the generated header and tables, so a rerun keeps it.
-cat "$WORK/head.md" $([ -f "$Q/notes.md" ] && echo "$Q/notes.md") "$WORK/body.md" >"$SRC/benchmarks/quality.md"
+notes=(); [ ! -f "$Q/notes.md" ] || notes=("$Q/notes.md")
+cat "$WORK/head.md" "${notes[@]}" "$WORK/body.md" >"$SRC/benchmarks/quality.md"
 cp "$WORK"/quality-*.png "$Q/" 2>/dev/null || true
 sed -i 's|](quality-|](quality/quality-|' "$SRC/benchmarks/quality.md"
 cat "$SRC/benchmarks/quality.md"

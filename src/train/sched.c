@@ -36,9 +36,8 @@ double sched_weight_decay(const sched_cfg *c)
 void sched_at(const sched_cfg *c, int epoch, long ni, sched_point *out)
 {
     long nw = sched_warmup_iters(c);
-    double base = c->lr0 * sched_lf(c, epoch);
     if (ni <= nw) {
-        double x = (double)ni;
+        double base = c->lr0 * sched_lf(c, epoch), x = (double)ni;
         for (int g = 0; g < OPT_NGROUPS; g++)
             out->lr[g] = (float)sched_interp(x, 0, (double)nw, g == OPT_GROUP_BIAS ? c->warmup_bias_lr : 0.0, base);
         out->momentum = (float)sched_interp(x, 0, (double)nw, c->warmup_momentum, c->momentum);
@@ -50,7 +49,7 @@ void sched_at(const sched_cfg *c, int epoch, long ni, sched_point *out)
      * epoch e trains at lf(e - 1); the epoch in which warmup ends keeps warmup's last
      * value, lf(of that epoch), and so does the next one. */
     long ew = c->batches_per_epoch > 0 ? nw / c->batches_per_epoch : 0;
-    base = c->lr0 * sched_lf(c, (double)(epoch - 1 > ew ? epoch - 1 : ew));
+    double base = c->lr0 * sched_lf(c, (double)(epoch - 1 > ew ? epoch - 1 : ew));
     for (int g = 0; g < OPT_NGROUPS; g++) out->lr[g] = (float)base;
     out->momentum = (float)c->momentum;
     out->accumulate = sched_accumulate(c);
