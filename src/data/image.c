@@ -111,8 +111,9 @@ dy_status img_decode(const uint8_t *buf, size_t len, img_rgb *out, const char *w
          * JPEG decodes to grey and would silently poison training. */
         /* libjpeg's defaults (accurate DCT, fancy upsampling), the decode OpenCV and
          * PIL give Ultralytics: the fast DCT and plain upsampling added about 3 %
-         * more pixel-to-pixel noise and cost 0.02-0.03 mAP50-95 on the quality
-         * suite's grayscale set (benchmarks/quality.md). */
+         * more pixel-to-pixel noise and cost about 0.02 mAP50-95 on the quality
+         * suite's grayscale set (0.424-0.428 vs 0.444, three seeds;
+         * benchmarks/quality.md). */
         if (tjDecompress2(tj, buf, (unsigned long)len, out->px, w, 0, h, TJPF_RGB, TJFLAG_ACCURATEDCT)) {
             s = DY_ERR(DY_EFORMAT, "%s: corrupt JPEG: %s", what, tjGetErrorStr2(tj));
             img_free(out);
