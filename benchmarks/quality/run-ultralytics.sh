@@ -16,6 +16,10 @@ EPOCHS=${EPOCHS:-100}
 [ -x "$V/bin/python" ] || "$HERE/setup-ultralytics.sh" "$V"
 P=$V/bin/python
 TRAIN=$("$P" -c 'import sysconfig, os; print(os.path.join(sysconfig.get_paths()["purelib"], "yolov5", "train.py"))')
+# A rerun into the same OUT_DIR starts clean: YOLOv5 appends to an existing
+# run/results.csv (it writes the header only to a new file), so a second run would
+# leave 200 rows that read as one run of both.
+rm -rf "$OUT/run"
 mkdir -p "$OUT"
 start=$(date +%s)
 # ultra_stubs/: three import-time integrations of the PyPI package (README there).

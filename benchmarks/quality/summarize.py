@@ -32,8 +32,14 @@ def read_run(d):
         r = csv.reader(fh)
         head = [h.strip() for h in next(r)]
         i50, i95 = head.index("metrics/mAP_0.5"), head.index("metrics/mAP_0.5:0.95")
+        ie = head.index("epoch")
         for row in r:
             if len(row) > i95 and row[i50].strip():
+                # Epochs must count 0, 1, 2...: a file two runs appended to (YOLOv5
+                # appends when its run directory is reused) must not read as one run.
+                if int(row[ie]) != len(rows):
+                    raise SystemExit("summarize: %s: epoch %s where %d was expected (two runs in one file?)"
+                                     % (f, row[ie].strip(), len(rows)))
                 rows.append((float(row[i50]), float(row[i95])))
     wall = None
     wf = os.path.join(d, "wall")

@@ -4,7 +4,8 @@
 # meets the target only when its mean best mAP50 and mAP50-95 both reach
 # Ultralytics' mean, the wall ratio is the ratio of mean walls, the range over seeds
 # is printed, runs on the old labels are starred, and the "3 seeds" column says
-# whether the comparison has the evidence the target asks for.
+# whether the comparison has the evidence the target asks for; a results.csv that two
+# runs were appended to is refused.
 . "$TOP_SRCDIR/tests/tap.sh"
 tap_tmpdir
 cd "$TAP_TMP" || exit 1
@@ -64,4 +65,9 @@ mv R/ds3/dyolo-np1/s0/run/wall R/ds3/dyolo-np1/s0/wall
 "$PY" "$SUM" R U out2.md >log 2>&1; ok $? "summarize.py with an empty run and a run/ layout"
 check_contains out2.md '^\| dyolo-np1 \| 0 1 2 \| 0\.867' "the empty run is left out of the means"
 check_contains out2.md '^\| dyolo-np1 \| 0 \| 0\.500 \| 0\.200 \| .* \| 1\.0 \| - \|$' "ds3 (no Ultralytics runs): read from run/, no ratio"
+# Two runs appended to one results.csv (YOLOv5 appends when its run directory is
+# reused) are refused, naming the file, not read as one 4-epoch run.
+run R/ds4/dyolo-np1/s0 100 "0.5,0.2" && run U/ds4/s0 100 "0.5,0.2 0.6,0.3" && run A 100 "0.9,0.8 0.9,0.8" && tail -n +2 A/results.csv >>U/ds4/s0/results.csv
+"$PY" "$SUM" R U out3.md >log3 2>&1; [ $? -ne 0 ]; ok $? "a results.csv holding two runs is an error"
+check_contains log3 'U/ds4/s0/results.csv: epoch 0 where 2 was expected' "the error names the file and the epoch"
 tap_done
