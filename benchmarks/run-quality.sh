@@ -12,6 +12,9 @@
 # and wall time are recorded in benchmarks/quality/ultralytics/<machine>/<dataset>/s<seed>/
 # and reused by later runs (so a dyolo change is checked by training dyolo only);
 # --ultralytics run retrains it, --ultralytics skip uses only what is recorded.
+# Every dyolo run is recorded the same way in benchmarks/quality/dyolo/<machine>/
+# <dataset>/<tag>-np<ranks>/s<seed>/ (each README names the boot and the commit),
+# and the report includes recorded runs that WORK does not hold.
 #
 # Options (defaults in brackets):
 #   --datasets "A B"   [wbc platelets crops gray wbc-mixed]
@@ -45,7 +48,16 @@ case $ULTRA in auto|run|skip) ;; *) echo "run-quality: --ultralytics auto|run|sk
 BCCD=${BCCD:-$SRC/../shared/datasets/bccd/BCCD}
 [ -d "$BCCD/Annotations" ] || { echo "run-quality: BCCD not found at $BCCD (set BCCD=...)" >&2; exit 1; }
 machine=$( (sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1; nproc) | tr -cs 'A-Za-z0-9' '-' | sed 's/^-//; s/-$//')
-UREC=$Q/ultralytics/$machine
+UREC=$Q/ultralytics/$machine DREC=$Q/dyolo/$machine
+# Hosts behind one machine tag differ between boots (the CPU model is masked): each
+# record names its boot and whether the CPU has AVX-512, so walls compare only
+# within one boot.
+host="boot $(uptime -s 2>/dev/null || echo unknown) UTC, AVX-512 $(grep -q avx512f /proc/cpuinfo && echo yes || echo no)"
+record() { # record RUN_DIR DEST COMMAND: results.csv, wall and a README into the tree
+  mkdir -p "$2" && cp "$1/run/results.csv" "$1/wall" "$2/"
+  printf "machine: %s\nhost: %s\ndate: %s\nload average at the end: %s\ndyolo: %s\ncommand: %s\n" "$machine" "$host" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)" "$3" >"$2/README"
+}
 "$Q/setup-ultralytics.sh" "${ULTRA_VENV:-$Q/.venv}" >/dev/null
 PY=${ULTRA_VENV:-$Q/.venv}/bin/python
 mkdir -p "$WORK"
@@ -58,18 +70,25 @@ for ds in $DATASETS; do
     if [ "$ULTRA" = run ] || { [ "$ULTRA" = auto ] && [ ! -f "$u/results.csv" ]; }; then
       log "Ultralytics $ds seed $s ($EPOCHS epochs)"
       EPOCHS=$EPOCHS "$Q/run-ultralytics.sh" "$WORK/suite/$ds/yolo/data.yaml" "$s" "$WORK/ultra/$ds/s$s" >/dev/null
-      mkdir -p "$u" && cp "$WORK/ultra/$ds/s$s/run/results.csv" "$WORK/ultra/$ds/s$s/wall" "$u/"
-      printf "machine: %s\ndate: %s\nload average at the end: %s\ncommand: EPOCHS=%s benchmarks/quality/run-ultralytics.sh %s %s OUT\n" "$machine" \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)" "$EPOCHS" "suite/$ds/yolo/data.yaml" "$s" >"$u/README"
+      record "$WORK/ultra/$ds/s$s" "$u" "EPOCHS=$EPOCHS benchmarks/quality/run-ultralytics.sh suite/$ds/yolo/data.yaml $s OUT"
     fi
     for np in $RANKS; do
       log "dyolo $ds seed $s, $np rank(s) ($EPOCHS epochs)"
       EPOCHS=$EPOCHS "$Q/run-dyolo.sh" "$B" "$WORK/suite/$ds" "$np" "$s" "$WORK/results/$ds/$TAG-np$np/s$s" \
         --set data.rect=true --set data.val_batch=$(( 32 / np )) "${SETS[@]}" >/dev/null
+      record "$WORK/results/$ds/$TAG-np$np/s$s" "$DREC/$ds/$TAG-np$np/s$s" \
+        "EPOCHS=$EPOCHS benchmarks/quality/run-dyolo.sh BUILD suite/$ds $np $s OUT --set data.rect=true --set data.val_batch=$(( 32 / np ))${SETS[*]:+ ${SETS[*]}}"
     done
   done
 done
 log "report"
+# dyolo runs recorded in the tree but absent from WORK (made on another boot, or
+# before a fresh clone) join the report; WORK's own runs take precedence.
+for d in "$DREC"/*/*/s*; do
+  [ -f "$d/results.csv" ] || continue
+  w=$WORK/results/${d#"$DREC"/}
+  [ -f "$w/run/results.csv" ] || [ -f "$w/results.csv" ] || { mkdir -p "$w" && cp "$d"/* "$w/"; }
+done
 {
   echo "# Quality: dyolo vs Ultralytics YOLOv5 v7.0, same machine"
   echo

@@ -10,7 +10,7 @@ HSV, flips), both at batch 16, for E epochs; and both validation pipelines
 channel, the share of near-grey pixels, sharpness (mean absolute difference of
 adjacent pixels: resampling blur), targets per image and box width/height
 (mean, spread), and, for validation, the mean absolute pixel difference of the two
-trainers' inputs (same images, same letterbox).
+trainers' inputs (same images, same letterbox) and the share of values that differ.
 
 The two use different random numbers, so the training rows agree in distribution,
 not pixel for pixel; a difference of a few grey levels or a few percent of box size
@@ -99,7 +99,7 @@ def val_diff(d, u):
     to the closest Ultralytics image of the same shape (the two sort images of equal
     aspect ratio in different orders, so batches may hold different images)."""
     ys = [y[j] for y in u for j in range(y.shape[0])]
-    tot, cnt, signed, big = 0.0, 0, 0.0, 0
+    tot, cnt, signed, big, diff = 0.0, 0, 0.0, 0, 0
     for x in d:
         for i in range(x.shape[0]):
             cand = [y for y in ys if y.shape == x[i].shape]
@@ -108,8 +108,9 @@ def val_diff(d, u):
             tot += np.abs(dd).sum()
             signed += dd.sum()
             big += int((np.abs(dd) > 8).sum())
+            diff += int((dd != 0).sum())
             cnt += dd.size
-    return tot / cnt, signed / cnt, big / cnt
+    return tot / cnt, signed / cnt, big / cnt, diff / cnt
 
 
 def row(name, a, b, fmt):
@@ -162,7 +163,7 @@ def main():
             same = [x.shape == y.shape for x, y in zip(d[0], u[0])]
             if all(same) and len(d[0]) == len(u[0]):
                 print("\nValidation inputs, same batch shapes (images matched by content): mean |dyolo - Ultralytics| %.2f grey levels, mean "
-                      "signed difference %.2f, %.4f of the values differ by more than 8." % val_diff(d[0], u[0]))
+                      "signed difference %.2f, %.4f of the values differ by more than 8, %.4f differ at all." % val_diff(d[0], u[0]))
             else:
                 print("\nValidation batch shapes differ: %s vs %s" % ([x.shape for x in d[0]], [x.shape for x in u[0]]))
 

@@ -73,16 +73,19 @@ dy_status aug_load(const uint8_t *payload, size_t len, int raw, int raw_size, co
     return aug_load_part(payload, len, raw, raw_size, m, imgsz, NULL, 0, out, what);
 }
 
-dy_status aug_load_part(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
-                        const aug_mosaic_view *v, int quad, aug_img *out, const char *what)
+/* Loaded image to long side imgsz as YOLOv5's load_image: ceil(w0 * r) x ceil(h0 * r)
+ * in doubles (so its float quirks too: 615 px at r = 320/615 gives 321), bilinear,
+ * or area when a validation image shrinks (`area`). */
+static dy_status load_sized(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m,
+                            int imgsz, const aug_mosaic_view *v, int quad, int area, aug_img *out, const char *what)
 {
     memset(out, 0, sizeof *out);
     img_rgb im = {0};
     DY_TRY(load_pixels(payload, len, raw, raw_size, m, v, quad, imgsz, &im, what));
-    float r = (float)imgsz / (float)(im.w > im.h ? im.w : im.h);
-    if (r != 1.0f) {
-        int w = (int)lrintf(im.w * r), h = (int)lrintf(im.h * r);
-        dy_status s = img_resize(&im, w < 1 ? 1 : w, h < 1 ? 1 : h, &out->im);
+    double r = (double)imgsz / (double)(im.w > im.h ? im.w : im.h);
+    if (r != 1.0) {
+        int w = (int)ceil(im.w * r), h = (int)ceil(im.h * r);
+        dy_status s = area && r < 1.0 ? img_resize_area(&im, w, h, &out->im) : img_resize(&im, w, h, &out->im);
         img_free(&im);
         if (s != DY_OK) return s;
     } else {
@@ -97,6 +100,18 @@ dy_status aug_load_part(const uint8_t *payload, size_t len, int raw, int raw_siz
         DY_TRY(add_box(out, x));
     }
     return DY_OK;
+}
+
+dy_status aug_load_part(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
+                        const aug_mosaic_view *v, int quad, aug_img *out, const char *what)
+{
+    return load_sized(payload, len, raw, raw_size, m, imgsz, v, quad, 0, out, what);
+}
+
+dy_status aug_load_val(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
+                       aug_img *out, const char *what)
+{
+    return load_sized(payload, len, raw, raw_size, m, imgsz, NULL, 0, 1, out, what);
 }
 
 int aug_plan(rng_stream *r, uint64_t seed, int64_t epoch, int64_t index, int64_t n, const aug_params *p,

@@ -12,7 +12,7 @@
  * defines: aug_params, aug_box, aug_img, aug_params_default, aug_img_free, aug_load,
  *          aug_plan, aug_train, aug_val, aug_warp_affine, aug_warp_scale, aug_hsv, aug_hsv_ref,
  *          aug_to_chw, aug_flip_lr, aug_flip_ud, aug_mosaic_view, aug_mosaic_view_of,
- *          aug_mosaic_need, aug_load_part, AUG_PURPOSE
+ *          aug_mosaic_need, aug_load_part, aug_load_val, AUG_PURPOSE
  */
 #ifndef DY_DATA_AUGMENT_H
 #define DY_DATA_AUGMENT_H
@@ -47,10 +47,15 @@ typedef struct {
 void aug_params_default(aug_params *p); /* hyp.scratch-low */
 void aug_img_free(aug_img *a);
 
-/* YOLOv5 load_image: decode (or crop a raw payload's letterbox content), resize so
- * the long side is imgsz, boxes to pixels.  `what` names the sample in errors. */
+/* YOLOv5 load_image for training: decode (or crop a raw payload's letterbox
+ * content), resize bilinearly so the long side is imgsz (sizes rounded up, as
+ * YOLOv5), boxes to pixels.  `what` names the sample in errors. */
 dy_status aug_load(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
                    aug_img *out, const char *what);
+/* The same for validation: an image that shrinks is area-resized (cv2.INTER_AREA, as
+ * YOLOv5 loads without augmentation), one that grows bilinearly. */
+dy_status aug_load_val(const uint8_t *payload, size_t len, int raw, int raw_size, const shard_sample *m, int imgsz,
+                       aug_img *out, const char *what);
 /* Start sample `index`'s stream and draw the mosaic decision and partners (indices
  * in [0, n)).  Returns the number of source images (1 or 4); partners[0..2] set for 4. */
 int aug_plan(rng_stream *r, uint64_t seed, int64_t epoch, int64_t index, int64_t n, const aug_params *p,

@@ -1,8 +1,9 @@
 /* image.c -- JPEG (libturbojpeg) and PNG (libpng) decoding, JPEG encoding, bilinear
- * resize and letterbox.  Decoder handles are created per call so that any number of
+ * and area resize, and letterbox.  Decoder handles are created per call so that any number of
  * loader threads can decode at once without locks. */
 #include "data/image.h"
 
+#include <float.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -265,6 +266,105 @@ dy_status img_resize(const img_rgb *src, int w, int h, img_rgb *dst)
     }
     free(xi);
     free(yi);
+    return DY_OK;
+}
+
+/* ---- area resize (cv2.INTER_AREA when shrinking; YOLOv5's validation loads). */
+
+/* One axis of cv2's area table (computeResizeAreaTab): destination cell d covers
+ * source [d*scale, (d+1)*scale); each source pixel it touches gets the covered
+ * fraction of the cell.  Entries come out ordered by destination, then source. */
+typedef struct {
+    int d, s;
+    float a;
+} area_tap;
+
+static int area_table(int sn, int dn, double scale, area_tap *t)
+{
+    int k = 0;
+    for (int d = 0; d < dn; d++) {
+        double f1 = d * scale, f2 = f1 + scale, cell = fmin(scale, sn - f1);
+        int s1 = (int)ceil(f1), s2 = (int)floor(f2);
+        if (s2 > sn - 1) s2 = sn - 1;
+        if (s1 > s2) s1 = s2;
+        if (s1 - f1 > 1e-3) t[k++] = (area_tap){d, s1 - 1, (float)((s1 - f1) / cell)};
+        for (int s = s1; s < s2; s++) t[k++] = (area_tap){d, s, (float)(1.0 / cell)};
+        if (f2 - s2 > 1e-3) t[k++] = (area_tap){d, s2, (float)(fmin(fmin(f2 - s2, 1.0), cell) / cell)};
+    }
+    return k;
+}
+
+static uint8_t area_round(float v)
+{
+    long r = lrintf(v); /* cvRound: nearest, ties to even */
+    return (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+}
+
+/* Integer factors: the mean of each fx x fy block; 2x2 as OpenCV's (sum + 2) >> 2. */
+static void area_blocks(const img_rgb *src, int fx, int fy, img_rgb *dst)
+{
+    float inv = 1.0f / (float)(fx * fy);
+    for (int y = 0; y < dst->h; y++)
+        for (int x = 0; x < dst->w; x++)
+            for (int c = 0; c < 3; c++) {
+                int sum = 0;
+                for (int j = 0; j < fy; j++)
+                    for (int i = 0; i < fx; i++) sum += src->px[((size_t)(y * fy + j) * src->w + x * fx + i) * 3 + c];
+                dst->px[((size_t)y * dst->w + x) * 3 + c] =
+                    fx == 2 && fy == 2 ? (uint8_t)((sum + 2) >> 2) : area_round((float)sum * inv);
+            }
+}
+
+/* Any factors >= 1: rows weighted by the y table, each row by the x table, summed in
+ * floats in cv2's order (so results match it to the rounding). */
+static void area_general(const img_rgb *src, const area_tap *xt, int nx, const area_tap *yt, int ny, float *buf,
+                         float *sum, img_rgb *dst)
+{
+    int W = dst->w * 3, prev = 0;
+    memset(sum, 0, sizeof(float) * (size_t)W);
+    for (int j = 0; j < ny; j++) {
+        const uint8_t *row = src->px + (size_t)yt[j].s * src->w * 3;
+        memset(buf, 0, sizeof(float) * (size_t)W);
+        for (int k = 0; k < nx; k++)
+            for (int c = 0; c < 3; c++) buf[xt[k].d * 3 + c] += (float)row[xt[k].s * 3 + c] * xt[k].a;
+        float b = yt[j].a;
+        if (yt[j].d != prev) {
+            for (int i = 0; i < W; i++) {
+                dst->px[(size_t)prev * W + i] = area_round(sum[i]);
+                sum[i] = b * buf[i];
+            }
+            prev = yt[j].d;
+        } else {
+            for (int i = 0; i < W; i++) sum[i] += b * buf[i];
+        }
+    }
+    for (int i = 0; i < W; i++) dst->px[(size_t)prev * W + i] = area_round(sum[i]);
+}
+
+dy_status img_resize_area(const img_rgb *src, int w, int h, img_rgb *dst)
+{
+    if (w > src->w || h > src->h) return img_resize(src, w, h, dst);
+    DY_TRY(img_alloc(dst, w, h));
+    /* cv2.resize: scale = 1 / (dst / src), integer when within DBL_EPSILON. */
+    double sx = 1.0 / ((double)w / src->w), sy = 1.0 / ((double)h / src->h);
+    int ix = (int)lrint(sx), iy = (int)lrint(sy);
+    if (fabs(sx - ix) < DBL_EPSILON && fabs(sy - iy) < DBL_EPSILON) {
+        area_blocks(src, ix, iy, dst);
+        return DY_OK;
+    }
+    size_t ntap = 2 * ((size_t)src->w + src->h), W = (size_t)w * 3;
+    area_tap *t = malloc(sizeof(area_tap) * ntap);
+    float *buf = malloc(sizeof(float) * W * 2);
+    if (!t || !buf) {
+        free(t);
+        free(buf);
+        img_free(dst);
+        return DY_ERR(DY_ENOMEM, "out of memory for an area resize to %dx%d", w, h);
+    }
+    int nx = area_table(src->w, w, sx, t), ny = area_table(src->h, h, sy, t + nx);
+    area_general(src, t, nx, t + nx, ny, buf, buf + W, dst);
+    free(t);
+    free(buf);
     return DY_OK;
 }
 

@@ -3,7 +3,7 @@
  * loader.  Pixels are interleaved RGB (HWC); the loader converts to NCHW at the end.
  *
  * defines: img_rgb, img_alloc, img_free, img_decode, img_decode_header, img_decode_region, img_encode_jpeg,
- *          img_resize, img_letterbox, img_letterbox_params, DY_PAD_VALUE
+ *          img_resize, img_resize_area, img_letterbox, img_letterbox_params, DY_PAD_VALUE
  */
 #ifndef DY_DATA_IMAGE_H
 #define DY_DATA_IMAGE_H
@@ -39,6 +39,10 @@ dy_status img_encode_jpeg(const img_rgb *im, int quality, uint8_t **out, size_t 
 
 /* Bilinear resize (pixel centres aligned, as cv2.INTER_LINEAR). */
 dy_status img_resize(const img_rgb *src, int w, int h, img_rgb *dst);
+/* Area resize for shrinking, as cv2.INTER_AREA (each output pixel the mean of the
+ * source area it covers, so fine detail averages instead of aliasing; 2x2 blocks
+ * equal img_resize's); a size larger than the source on either axis: img_resize. */
+dy_status img_resize_area(const img_rgb *src, int w, int h, img_rgb *dst);
 
 /* Letterbox geometry: scale so the image fits in (dw x dh) keeping its aspect ratio,
  * then centre it; pad_x/pad_y are the left/top padding in pixels. */

@@ -218,8 +218,12 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     st = fault_at("load"); /* tests: as a sample that fails its CRC on this rank */
     for (; ok < s->nsrc && st == DY_OK; ok++) {
         snprintf(what, sizeof what, "sample %lld", (long long)s->idx[ok]);
-        st = aug_load_part(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S,
-                           l->o.train && s->nsrc == 4 ? &v : NULL, ok, &src[ok], what);
+        if (l->o.train)
+            st = aug_load_part(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S,
+                               s->nsrc == 4 ? &v : NULL, ok, &src[ok], what);
+        else
+            st = aug_load_val(s->buf[ok], s->len[ok], shard_encoding_raw(l->sh), shard_imgsz(l->sh), &s->meta[ok], S,
+                              &src[ok], what);
         if (st != DY_OK) break;
     }
     aug_img_free(&s->out);

@@ -1,6 +1,7 @@
 /* test_data_unit.c -- sampler rules (cover, disjointness, padding, world-size
  * independence, resume), augmentation geometry (boxes stay on their objects,
  * determinism), and image primitives.  No MPI, no files. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -418,6 +419,102 @@ static void check_hsv_exact(void)
     free(c), img_free(&a), img_free(&b);
 }
 
+/* Exact area integral of one channel over destination pixel (x, y): the oracle for
+ * img_resize_area, computed independently in doubles. */
+static double area_ref(const img_rgb *a, int w, int h, int x, int y, int c)
+{
+    double sx = (double)a->w / w, sy = (double)a->h / h, acc = 0;
+    for (int j = 0; j < a->h; j++) {
+        double oy = fmin(j + 1, (y + 1) * sy) - fmax(j, y * sy);
+        if (oy <= 0) continue;
+        for (int i = 0; i < a->w; i++) {
+            double ox = fmin(i + 1, (x + 1) * sx) - fmax(i, x * sx);
+            if (ox > 0) acc += ox * oy * a->px[((size_t)j * a->w + i) * 3 + c];
+        }
+    }
+    return acc / (sx * sy);
+}
+
+/* Validation loads shrink as cv2.INTER_AREA (YOLOv5's load_image without
+ * augmentation): every output pixel the mean of the area it covers, so 1-px detail
+ * averages out where bilinear (4 taps) aliases it.  Before this, dyolo resized
+ * validation images bilinearly. */
+static void check_area_resize(void)
+{
+    img_rgb a, b, c;
+    uint32_t z = 99;
+    img_alloc(&a, 37, 23);
+    for (size_t i = 0; i < (size_t)37 * 23 * 3; i++) a.px[i] = (uint8_t)((z = z * 1664525u + 1013904223u) >> 24);
+    const int sz[4][2] = {{16, 9}, {30, 20}, {5, 23}, {1, 1}};
+    double worst = 0;
+    for (int t = 0; t < 4; t++) {
+        int w = sz[t][0], h = sz[t][1];
+        img_resize_area(&a, w, h, &b);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int ch = 0; ch < 3; ch++)
+                    worst = fmax(worst, fabs(b.px[((size_t)y * w + x) * 3 + ch] - area_ref(&a, w, h, x, y, ch)));
+        img_free(&b);
+    }
+    TAP_OK(worst <= 0.5 + 1e-3, "area resize is the area mean to the rounding (worst %.3f levels)", worst);
+    img_free(&a);
+    img_alloc(&a, 64, 30); /* exact 2x: both are the 2x2 mean, (sum + 2) >> 2 */
+    for (size_t i = 0; i < (size_t)64 * 30 * 3; i++) a.px[i] = (uint8_t)((z = z * 1664525u + 1013904223u) >> 24);
+    img_resize_area(&a, 32, 15, &b);
+    img_resize(&a, 32, 15, &c);
+    TAP_OK(!memcmp(b.px, c.px, (size_t)32 * 15 * 3), "at exactly half size area and bilinear agree");
+    img_free(&b), img_free(&c), img_free(&a);
+    img_alloc(&a, 300, 4); /* 1-px stripes shrunk 4.29x: area greys them, bilinear aliases */
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 300; x++) memset(a.px + ((size_t)y * 300 + x) * 3, x % 2 ? 255 : 0, 3);
+    img_resize_area(&a, 70, 1, &b);
+    img_resize(&a, 70, 1, &c);
+    int dev_area = 0, dev_lin = 0;
+    for (int x = 0; x < 70; x++) {
+        dev_area = abs(b.px[3 * x] - 128) > dev_area ? abs(b.px[3 * x] - 128) : dev_area;
+        dev_lin = abs(c.px[3 * x] - 128) > dev_lin ? abs(c.px[3 * x] - 128) : dev_lin;
+    }
+    TAP_OK(dev_area <= 30 && dev_lin >= 60, "stripes: area output within %d of grey, bilinear %d", dev_area, dev_lin);
+    img_free(&b), img_free(&c), img_free(&a);
+}
+
+/* aug_load / aug_load_val size an image as YOLOv5's load_image, ceil(w0 * r) x
+ * ceil(h0 * r) in doubles (615 x 461 at 320 px: 321 x 240, not the rounded 320 x
+ * 240), and validation uses the area resize. */
+static void check_load_sizes(void)
+{
+    img_rgb im, want;
+    img_alloc(&im, 615, 461);
+    for (int y = 0; y < 461; y++)
+        for (int x = 0; x < 615; x++)
+            for (int ch = 0; ch < 3; ch++) im.px[((size_t)y * 615 + x) * 3 + ch] = (uint8_t)((x * 7 + y * 3 + ch * 60) & 255);
+    uint8_t *jpg = NULL;
+    size_t len = 0;
+    img_encode_jpeg(&im, 90, &jpg, &len);
+    img_free(&im);
+    const float box[4] = {0.5f, 0.5f, 0.2f, 0.3f};
+    const int32_t cls = 0;
+    const uint8_t fl = 0;
+    shard_sample m = {.orig_w = 615, .orig_h = 461, .lb = {1, 0, 0}, .nbox = 1, .box = box, .cls = &cls, .flags = &fl,
+                      .payload_len = len};
+    aug_img tr, va;
+    int ok = aug_load(jpg, len, 0, 0, &m, 320, &tr, "train") == DY_OK && aug_load_val(jpg, len, 0, 0, &m, 320, &va, "val") == DY_OK;
+    TAP_OK(ok && tr.im.w == 321 && tr.im.h == 240 && va.im.w == 321 && va.im.h == 240,
+           "615x461 loads at 320 px as 321x240, as YOLOv5 (train %dx%d, val %dx%d)", tr.im.w, tr.im.h, va.im.w, va.im.h);
+    img_decode(jpg, len, &im, "orig");
+    img_resize_area(&im, 321, 240, &want);
+    TAP_OK(ok && va.im.w == 321 && va.im.h == 240 && !memcmp(va.im.px, want.px, (size_t)321 * 240 * 3),
+           "validation loads are area-resized");
+    img_free(&want);
+    img_resize(&im, 321, 240, &want);
+    TAP_OK(ok && tr.im.w == 321 && tr.im.h == 240 && !memcmp(tr.im.px, want.px, (size_t)321 * 240 * 3),
+           "training loads stay bilinear (as YOLOv5 with augmentation)");
+    TAP_OK(ok && fabsf(va.box[0].x0 - 0.4f * 321) < 1e-3f && fabsf(va.box[0].y1 - 0.65f * 240) < 1e-3f,
+           "boxes follow the loaded size (x0 %.2f, y1 %.2f)", ok ? va.box[0].x0 : 0, ok ? va.box[0].y1 : 0);
+    img_free(&want), img_free(&im), free(jpg);
+    if (ok) aug_img_free(&tr), aug_img_free(&va);
+}
+
 int main(void)
 {
     train_config_register_all(); /* the library's config sections */
@@ -439,5 +536,7 @@ int main(void)
     check_hsv_exact();
     check_decode_defaults();
     check_decode_region();
+    check_area_resize();
+    check_load_sizes();
     return tap_done();
 }
