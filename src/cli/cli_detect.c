@@ -153,7 +153,7 @@ static dy_status detect_one(detector *dt, const det_args *a, const img_rgb *im, 
     nms_params np = NMS_DETECT_DEFAULTS;
     np.conf_thres = a->conf, np.iou_thres = a->iou, np.max_det = a->max_det;
     DY_TRY(nms_image(&dt->ctx, dt->pred, (int)yolo_model_num_anchors_total(dt->m), dt->wi.nc, &np, dt->boxes, n));
-    nms_unletterbox(dt->boxes, *n, scale, px, py, im->w, im->h);
+    nms_unletterbox(dt->boxes, *n, scale, scale, px, py, im->w, im->h);
     return DY_OK;
 }
 

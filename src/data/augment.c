@@ -91,7 +91,7 @@ static dy_status load_sized(const uint8_t *payload, size_t len, int raw, int raw
     } else {
         out->im = im;
     }
-    out->scale = (float)out->im.w / (float)m->orig_w;
+    out->scale = (float)out->im.w / (float)m->orig_w, out->scale_y = (float)out->im.h / (float)m->orig_h;
     for (int k = 0; k < m->nbox; k++) {
         const float *b = &m->box[4 * k];
         float W = (float)out->im.w, H = (float)out->im.h;
@@ -823,7 +823,7 @@ dy_status aug_val(const aug_img *src, int w, int h, aug_img *out)
     memset(out, 0, sizeof *out);
     float sc, px, py;
     DY_TRY(img_letterbox(&src->im, w, h, 0, &out->im, &sc, &px, &py));
-    out->scale = src->scale * sc, out->pad_x = px, out->pad_y = py;
+    out->scale = src->scale * sc, out->scale_y = src->scale_y * sc, out->pad_x = px, out->pad_y = py;
     for (int k = 0; k < src->nbox; k++) {
         aug_box b = src->box[k];
         b.x0 = b.x0 * sc + px, b.x1 = b.x1 * sc + px, b.y0 = b.y0 * sc + py, b.y1 = b.y1 * sc + py;
@@ -895,7 +895,7 @@ dy_status aug_train(aug_img *src, int nsrc, rng_stream *r, const aug_params *p, 
     if (st == DY_OK)
         st = nsrc == 4 ? apply_perspective(&base, &canvas, d.win[0], d.win[1], d.M, d.sc, d.W, d.H, d.flr, d.fud, out)
                        : apply_perspective(&base, &base.im, 0, 0, d.M, d.sc, d.W, d.H, d.flr, d.fud, out);
-    out->scale = base.scale, out->pad_x = base.pad_x, out->pad_y = base.pad_y;
+    out->scale = base.scale, out->scale_y = base.scale_y, out->pad_x = base.pad_x, out->pad_y = base.pad_y;
     aug_img_free(&base);
     img_free(&canvas);
     if (st != DY_OK) return st;

@@ -41,7 +41,9 @@ typedef struct {
     img_rgb im;
     aug_box *box;
     int nbox, cap;
-    float scale, pad_x, pad_y; /* original pixels -> these pixels: x' = x*scale + pad_x */
+    /* original pixels -> these pixels: x' = x*scale + pad_x, y' = y*scale_y + pad_y
+     * (the two scales differ by YOLOv5's rounded-up load size) */
+    float scale, scale_y, pad_x, pad_y;
 } aug_img;
 
 void aug_params_default(aug_params *p); /* hyp.scratch-low */

@@ -240,8 +240,8 @@ static dy_status work(data_loader *l, ring_ent *e, slot *s)
     aug_to_chw(&s->out.im, e->b.images + (size_t)s->pos * 3 * W * H);
     e->b.index[s->pos] = s->idx[0];
     e->b.orig_size[2 * s->pos] = s->meta[0].orig_w, e->b.orig_size[2 * s->pos + 1] = s->meta[0].orig_h;
-    e->b.letterbox[3 * s->pos] = s->out.scale, e->b.letterbox[3 * s->pos + 1] = s->out.pad_x;
-    e->b.letterbox[3 * s->pos + 2] = s->out.pad_y;
+    float *lb = e->b.letterbox + 4 * s->pos;
+    lb[0] = s->out.scale, lb[1] = s->out.scale_y, lb[2] = s->out.pad_x, lb[3] = s->out.pad_y;
     return DY_OK;
 }
 
@@ -293,7 +293,7 @@ static dy_status alloc_ring(data_loader *l)
         }
         b->index = malloc(sizeof(int64_t) * (size_t)B);
         b->orig_size = malloc(sizeof(int32_t) * 2 * (size_t)B);
-        b->letterbox = malloc(sizeof(float) * 3 * (size_t)B);
+        b->letterbox = malloc(sizeof(float) * 4 * (size_t)B);
         l->ring[i].slots = calloc((size_t)B, sizeof(slot));
         if (!b->images || !b->index || !b->orig_size || !b->letterbox || !l->ring[i].slots)
             return DY_ERR(DY_ENOMEM, "loader: out of memory for %d batches of %d x %d^2 images", l->o.prefetch, B, S);

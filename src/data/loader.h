@@ -11,9 +11,9 @@
  *   targets float [ntargets][6] = (image index in batch, class, cx, cy, w, h), box
  *           normalized to [0,1] by the network w/h (YOLOv5's format);
  *   target_flags [ntargets]: bit 0 crowd, bit 1 difficult;
- *   per image: global sample index, original (w, h), letterbox (scale, pad_x,
- *   pad_y) with net = orig * scale + pad (exact in val mode; in train mode it
- *   describes the image before the random affine).
+ *   per image: global sample index, original (w, h), letterbox (scale_x, scale_y,
+ *   pad_x, pad_y) with net = orig * scale + pad per axis (exact in val mode; in
+ *   train mode it describes the image before the random affine).
  * In val mode padded sampler entries are skipped, so n may be < batch (even 0).
  * With rect (val), samples are ordered by aspect ratio h/w and each batch gets
  * YOLOv5's shape: h x w = ceil(shape * imgsz / stride + 0.5) * stride, where shape
@@ -65,7 +65,7 @@ typedef struct {
     uint8_t *target_flags; /* ntargets */
     int64_t *index;        /* n */
     int32_t *orig_size;    /* n * 2 */
-    float *letterbox;      /* n * 3 */
+    float *letterbox;      /* n * 4: scale_x, scale_y, pad_x, pad_y */
 } data_batch;
 
 typedef struct data_loader data_loader;

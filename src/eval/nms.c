@@ -117,12 +117,12 @@ dy_status nms_image(nms_ctx *c, const float *pred, int na, int nc, const nms_par
 
 static float clampf(float v, float hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
 
-void nms_unletterbox(nms_box *b, int n, float scale, float pad_x, float pad_y, int w, int h)
+void nms_unletterbox(nms_box *b, int n, float scale_x, float scale_y, float pad_x, float pad_y, int w, int h)
 {
     for (int i = 0; i < n; i++) {
-        b[i].x1 = clampf((b[i].x1 - pad_x) / scale, (float)w);
-        b[i].x2 = clampf((b[i].x2 - pad_x) / scale, (float)w);
-        b[i].y1 = clampf((b[i].y1 - pad_y) / scale, (float)h);
-        b[i].y2 = clampf((b[i].y2 - pad_y) / scale, (float)h);
+        b[i].x1 = clampf((b[i].x1 - pad_x) / scale_x, (float)w);
+        b[i].x2 = clampf((b[i].x2 - pad_x) / scale_x, (float)w);
+        b[i].y1 = clampf((b[i].y1 - pad_y) / scale_y, (float)h);
+        b[i].y2 = clampf((b[i].y2 - pad_y) / scale_y, (float)h);
     }
 }

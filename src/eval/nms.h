@@ -47,7 +47,8 @@ void nms_ctx_free(nms_ctx *c);
  * Writes at most p->max_det boxes to out (sorted by score) and their count to *n. */
 dy_status nms_image(nms_ctx *c, const float *pred, int na, int nc, const nms_params *p, nms_box *out, int *n);
 
-/* Undo a letterbox (resize by `scale`, then pad by pad_x/pad_y) and clip to w x h. */
-void nms_unletterbox(nms_box *b, int n, float scale, float pad_x, float pad_y, int w, int h);
+/* Undo a letterbox (resize by scale_x, scale_y, then pad by pad_x/pad_y) and clip to
+ * w x h. */
+void nms_unletterbox(nms_box *b, int n, float scale_x, float scale_y, float pad_x, float pad_y, int w, int h);
 
 #endif

@@ -13,7 +13,7 @@
 /* Ground truth of image i of a val batch, back in original pixels. */
 static dy_status add_ground_truth(eval_set *s, const data_batch *b, int i)
 {
-    const float *lb = b->letterbox + 3 * i;
+    const float *lb = b->letterbox + 4 * i; /* scale_x, scale_y, pad_x, pad_y */
     int64_t id = b->index[i] + 1; /* COCO image ids start at 1 */
     int j = 0;
     for (int t = 0; t < b->ntargets; t++) {
@@ -21,8 +21,8 @@ static dy_status add_ground_truth(eval_set *s, const data_batch *b, int i)
         if ((int)tg[0] != i) continue;
         double cx = tg[2] * b->w, cy = tg[3] * b->h, w = tg[4] * b->w, h = tg[5] * b->h;
         eval_gt g = {.image_id = id, .ann_id = id * 100000 + ++j, .category = (int)tg[1]};
-        g.x = (cx - w / 2 - lb[1]) / lb[0], g.y = (cy - h / 2 - lb[2]) / lb[0];
-        g.w = w / lb[0], g.h = h / lb[0];
+        g.x = (cx - w / 2 - lb[2]) / lb[0], g.y = (cy - h / 2 - lb[3]) / lb[1];
+        g.w = w / lb[0], g.h = h / lb[1];
         g.area = g.w * g.h;
         g.iscrowd = (b->target_flags[t] & 3) != 0; /* crowd and difficult are ignored */
         DY_TRY(eval_set_add_gt(s, &g));
@@ -37,8 +37,8 @@ static dy_status add_detections(eval_set *s, nms_ctx *ctx, const float *pred, si
     int n = 0;
     DY_TRY(nms_image(ctx, pred, (int)na, nc, np, boxes, &n));
     if (hook) hook->fn(hook->ctx, b, i, boxes, n);
-    const float *lb = b->letterbox + 3 * i;
-    nms_unletterbox(boxes, n, lb[0], lb[1], lb[2], b->orig_size[2 * i], b->orig_size[2 * i + 1]);
+    const float *lb = b->letterbox + 4 * i;
+    nms_unletterbox(boxes, n, lb[0], lb[1], lb[2], lb[3], b->orig_size[2 * i], b->orig_size[2 * i + 1]);
     for (int k = 0; k < n; k++) {
         eval_dt d = {.image_id = b->index[i] + 1, .category = boxes[k].cls, .score = boxes[k].score};
         d.x = boxes[k].x1, d.y = boxes[k].y1, d.w = boxes[k].x2 - boxes[k].x1, d.h = boxes[k].y2 - boxes[k].y1;

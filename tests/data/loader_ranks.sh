@@ -37,11 +37,13 @@ for w in 1 2 3 4; do
   [ $? -eq 0 ] && [ "$(wc -l < "$T/va$w")" -eq 19 ] && [ "$(cut -d' ' -f2 "$T/va$w" | sort -u | wc -l)" -eq 19 ]
   ok $? "val, world $w: slices disjoint and cover all 19 samples once"
 done
-awk '/^maperr/ && $2 > m {m = $2} END {print "# worst map-back error " m + 0 " px"; exit !(m < 0.75)}' "$T/vm1" "$T/vm4"
-ok $? "val targets map back to the original boxes through the letterbox (scale, pad)"
+# Exact since the letterbox carries a scale per axis (YOLOv5's rounded-up load size
+# makes them differ; with one scale the error was 0.9 px here).
+awk '/^maperr/ && $2 > m {m = $2} END {print "# worst map-back error " m + 0 " px"; exit !(m < 0.01)}' "$T/vm1" "$T/vm4"
+ok $? "val targets map back to the original boxes through the letterbox (scale and pad per axis)"
 "$DYOLO" pack --format yolo --input "$T/s/data.yaml" --out "$T/raw" --encoding raw --imgsz 80 2>/dev/null &&
   "$RUN_MPI" 2 "$DIG" "$T/raw.manifest.json" valrect 3 2 1 64 > "$T/vraw" 2>"$T/err"
-awk '/^maperr/ && $2 > m {m = $2} END {print "# worst map-back error (raw, rect) " m + 0 " px"; exit !(m < 1.5)}' "$T/vraw"
+awk '/^maperr/ && $2 > m {m = $2} END {print "# worst map-back error (raw, rect) " m + 0 " px"; exit !(m < 0.01)}' "$T/vraw"
 ok $? "raw shards + rect batches: targets still map back to the original boxes"
 cut -d' ' -f1-5 "$T/va1" | sort > "$T/v1"; cut -d' ' -f1-5 "$T/va4" | sort > "$T/v4"
 cmp -s "$T/v1" "$T/v4"

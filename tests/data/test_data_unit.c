@@ -105,7 +105,7 @@ static void make_source(aug_img *a, int seed)
             for (int x = x0; x < x0 + w; x++) memcpy(a->im.px + ((size_t)y * 200 + x) * 3, rect_rgb[k], 3);
         a->box[a->nbox++] = (aug_box){(float)x0, (float)y0, (float)(x0 + w), (float)(y0 + h), k, 0};
     }
-    a->scale = 1;
+    a->scale = a->scale_y = 1;
 }
 
 static double box_purity(const aug_img *o, const aug_box *b)

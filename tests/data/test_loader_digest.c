@@ -13,7 +13,7 @@
 #include "core/crc32c.h"
 #include "data/loader.h"
 
-/* Val contract: (net - pad) / scale maps every target back onto the sample's
+/* Val contract: (net - pad) / scale, per axis, maps every target back onto the sample's
  * stored box in original pixels.  Returns the largest error in pixels. */
 static double map_back_error(data_loader *l, const data_batch *b)
 {
@@ -21,7 +21,7 @@ static double map_back_error(data_loader *l, const data_batch *b)
     for (int t = 0; t < b->ntargets; t++) {
         const float *x = &b->targets[6 * t];
         int i = (int)x[0];
-        const float *lb = &b->letterbox[3 * i];
+        const float *lb = &b->letterbox[4 * i];
         shard_sample m;
         shard_sample_get(loader_shards(l), b->index[i], &m);
         double best = 1e9; /* targets keep the stored order, but match by nearest box */
@@ -30,7 +30,7 @@ static double map_back_error(data_loader *l, const data_batch *b)
             double net[4] = {x[2] * b->w, x[3] * b->h, x[4] * b->w, x[5] * b->h};
             double org[4] = {m.box[4 * k] * m.orig_w, m.box[4 * k + 1] * m.orig_h, m.box[4 * k + 2] * m.orig_w,
                              m.box[4 * k + 3] * m.orig_h};
-            double back[4] = {(net[0] - lb[1]) / lb[0], (net[1] - lb[2]) / lb[0], net[2] / lb[0], net[3] / lb[0]};
+            double back[4] = {(net[0] - lb[2]) / lb[0], (net[1] - lb[3]) / lb[1], net[2] / lb[0], net[3] / lb[1]};
             for (int j = 0; j < 4; j++) e = fmax(e, fabs(back[j] - org[j]));
             best = fmin(best, e);
         }

@@ -55,10 +55,10 @@ int main(void)
 
     /* Letterbox: a 200x100 image scaled by 0.5 into 128x128 (pad_y 39). */
     nms_box b = {10, 49, 60, 79, 1, 0};
-    nms_unletterbox(&b, 1, 0.5f, 0, 39, 200, 100);
+    nms_unletterbox(&b, 1, 0.5f, 0.5f, 0, 39, 200, 100);
     TAP_OK(b.x1 == 20 && b.y1 == 20 && b.x2 == 120 && b.y2 == 80, "unletterbox maps to original pixels");
     nms_box c = {-5, 30, 500, 300, 1, 0};
-    nms_unletterbox(&c, 1, 0.5f, 0, 39, 200, 100);
+    nms_unletterbox(&c, 1, 0.5f, 0.5f, 0, 39, 200, 100);
     TAP_OK(c.x1 == 0 && c.y1 == 0 && c.x2 == 200 && c.y2 == 100, "unletterbox clips to the image");
 
     /* A large random set: the output must be sorted and no two kept boxes of one class

@@ -110,9 +110,14 @@ static double rel_l2(const float *x, const float *ref, size_t n)
  * initialisation the early layers' gradients are sums of cancelling terms, so both AMP
  * forms are far from f32 there (the emulation by 7.6% on average, 16% at most); half
  * storage also rounds the filters (autocast's cast) and every partial sum of a
- * gradient, measured 12% on average and 30% at most on the CPU. */
+ * gradient, measured 12% on average and 30% at most on the CPU.  The emulation's
+ * error on one such tensor depends on the host's BLAS kernels (on a Zen host without
+ * AVX-512 it was 0.05 where half storage had 0.22, a ratio of 4.4), so a tensor also
+ * passes under an absolute cap, and the mean over tensors must keep the ratio: a
+ * real half-storage bug (a wrong conversion, an overflow) breaks both. */
 #define AMP_GRAD_FACTOR 2.5
 #define AMP_GRAD_SLACK 0.02
+#define AMP_GRAD_CAP 0.35
 
 static void compare_grads(yolo_model *f, yolo_model *e, yolo_model *h, const char *nm)
 {
@@ -126,15 +131,18 @@ static void compare_grads(yolo_model *f, yolo_model *e, yolo_model *h, const cha
         double ee = rel_l2(ge + r->offset, gf + r->offset, r->count);
         double eh = rel_l2(gh + r->offset, gf + r->offset, r->count);
         sum_e += ee, sum_h += eh;
-        if (eh <= AMP_GRAD_FACTOR * ee + AMP_GRAD_SLACK) continue;
+        if (eh <= AMP_GRAD_FACTOR * ee + AMP_GRAD_SLACK || eh <= AMP_GRAD_CAP) continue;
         if (bad++ < 5) tap_diag("%s: relative L2 error vs f32 %.4f (emulation %.4f)", r->name, eh, ee);
     }
     if (gf && ge && gh)
         tap_diag("%s: gradient error vs f32 per tensor: mean %.4f (emulation %.4f); whole vector %.4f (%.4f)", nm,
                  sum_h / nr, sum_e / nr, rel_l2(gh, gf, n), rel_l2(ge, gf, n));
     TAP_OK(gf && ge && gh && bad == 0,
-           "%s: every parameter gradient within %.1fx the emulation's error vs f32 + %.2f (%zu of %d tensors not)", nm,
-           AMP_GRAD_FACTOR, AMP_GRAD_SLACK, bad, nr);
+           "%s: every parameter gradient within %.1fx the emulation's error vs f32 + %.2f, or %.2f (%zu of %d tensors not)",
+           nm, AMP_GRAD_FACTOR, AMP_GRAD_SLACK, AMP_GRAD_CAP, bad, nr);
+    TAP_OK(gf && ge && gh && sum_h <= AMP_GRAD_FACTOR * sum_e + AMP_GRAD_SLACK * nr,
+           "%s: mean gradient error within %.1fx the emulation's + %.2f (%.4f vs %.4f)", nm, AMP_GRAD_FACTOR,
+           AMP_GRAD_SLACK, sum_h / nr, sum_e / nr);
     free(gf);
     free(ge);
     free(gh);
