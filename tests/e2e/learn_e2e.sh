@@ -11,7 +11,9 @@ mkdir -p shards
 "$RUN_MPI" 2 "$DYOLO" pack --format yolo --input syn/data.yaml --split train --out shards/train >>log 2>&1
 "$RUN_MPI" 2 "$DYOLO" pack --format yolo --input syn/data.yaml --split val --out shards/val >>log 2>&1
 ok $? "pack"
-"$RUN_MPI" 2 "$DYOLO" train --config "$TOP_SRCDIR/configs/demo.json" --set run.out_dir=run \
+# A few minutes on an idle 2-core machine, over 300 s (run-mpi's default limit) on a
+# slower host or beside other work: a hang still ends, at 900 s.
+DYOLO_TEST_TIMEOUT=${DYOLO_TEST_TIMEOUT:-900} "$RUN_MPI" 2 "$DYOLO" train --config "$TOP_SRCDIR/configs/demo.json" --set run.out_dir=run \
   --set model.spec="$TOP_SRCDIR/configs/models/yolov5n.json" --set runtime.threads=1 \
   --set data.train=shards/train.manifest.json --set data.val=shards/val.manifest.json >train.log 2>&1
 ok $? "2-rank training with the demo config"
