@@ -1,5 +1,6 @@
 /* dist_config.c -- the `dist` configuration section (transport, buckets, SyncBN,
- * divergence guard, watchdog, progress) and its translation into comm/ddp options. */
+ * BN running statistics, divergence guard, watchdog, progress) and its translation
+ * into comm/ddp options. */
 #include "dist/dist_config.h"
 
 #include <string.h>
@@ -17,6 +18,10 @@ static const cfg_key dist_keys[] = {
      "so about N buckets overlap backward (0: always bucket_mb)"},
     {"dist.sync_bn", CFG_BOOL, "false", 1, 0, NULL,
      "synchronise BatchNorm statistics across ranks (default: per-rank statistics)"},
+    {"dist.bn_stats", CFG_ENUM, "\"rank0\"", 1, 0, "rank0|mean",
+     "BatchNorm running statistics after each optimizer step: rank0 keeps rank 0's on every rank "
+     "(PyTorch DDP's broadcast_buffers), mean averages them over the ranks (one all-reduce instead of "
+     "a broadcast; an estimate from the whole global batch)"},
     {"dist.global_loss_norm", CFG_BOOL, "true", 1, 0, NULL,
      "normalize box/class losses by the match count of the whole global batch (world-size independent)"},
     {"dist.divergence_interval", CFG_INT, "1000", 0, 1e9, NULL,

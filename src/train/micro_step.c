@@ -48,14 +48,20 @@ void train_micro_attach(yolo_model *model, ddp *d, comm *c, int sync_bn, int glo
     yolo_model_set_opts(model, &o);
 }
 
-/* Every `accumulate` micro-batches: update, rank 0's BN statistics to all, EMA. */
+dy_status train_sync_buffers(comm *c, float *buf, size_t n, int mean)
+{
+    if (mean) return comm_allreduce_sync(c, buf, n, COMM_F32, COMM_AVG);
+    return ddp_broadcast_params(c, buf, n, COMM_F32);
+}
+
+/* Every `accumulate` micro-batches: update, BN statistics made equal, EMA. */
 static dy_status optimizer_step(const train_micro *m, int epoch, long ni, train_step_info *info)
 {
     yolo_model *model = m->model;
     DY_TRY(train_apply_step(m->ts, m->comm, yolo_model_params(model), yolo_model_grads(model), epoch, ni, info));
     /* BN running statistics differ per rank; rank 0's are kept (DDP's
-     * broadcast_buffers), then they enter the EMA. */
-    DY_TRY(ddp_broadcast_params(m->comm, yolo_model_buffers(model), yolo_model_num_buffers(model), COMM_F32));
+     * broadcast_buffers) or the ranks' mean, then they enter the EMA. */
+    DY_TRY(train_sync_buffers(m->comm, yolo_model_buffers(model), yolo_model_num_buffers(model), m->bn_mean));
     /* Same cadence as the weights' EMA (skipped AMP steps update neither), so the
      * two share one update count, which is what a checkpoint stores. */
     if (m->buf_ema && m->ts->hyp.ema && !info->skipped) ema_update(m->buf_ema, yolo_model_buffers(model));

@@ -7,7 +7,8 @@
  *   (ddp_grad_ready launches a bucket's all-reduce as soon as it is complete)
  *   -> [benchmarks only: a barrier, timed as "sync wait"] -> ddp_finish (the
  *   exposed communication) -> every `accumulate` micro-batches the optimizer step
- *   (train_apply_step), rank 0's BN buffers to every rank, the buffers' EMA.
+ *   (train_apply_step), the BN buffers made equal on every rank (rank 0's, or
+ *   their mean over ranks: train_sync_buffers), the buffers' EMA.
  *
  * The sync-wait barrier separates rank imbalance (the faster rank waiting for the
  * slower one to finish backward) from communication cost; communication keeps
@@ -20,6 +21,7 @@
  * communicator: gradient readiness, SyncBN statistics, the global loss normalizer.
  *
  * defines: train_micro, train_micro_out, train_micro_step, train_micro_attach,
+ *          train_sync_buffers,
  *          TRAIN_TM_* (the phases, in the order `dyolo train`'s summary lists them)
  */
 #ifndef DY_TRAIN_MICRO_STEP_H
@@ -57,6 +59,7 @@ typedef struct {
      * reported as TRAIN_TM_DATA. */
     dy_status (*after_backward)(void *user);
     void *hook_user;
+    int bn_mean;            /* BN running statistics: 0 rank 0's, 1 the mean over ranks */
 } train_micro;
 
 typedef struct {
@@ -79,5 +82,12 @@ dy_status train_micro_step(const train_micro *m, const uint8_t *images, const fl
  * normalizer's match counts (global_loss_norm) summed over c.  Only with more than
  * one rank for the last two.  d and c must outlive the model's training use. */
 void train_micro_attach(yolo_model *model, ddp *d, comm *c, int sync_bn, int global_loss_norm);
+
+/* Makes the n BN buffer values in buf (host or backend memory, as the communicator
+ * takes them) equal on every rank: rank 0's (mean == 0, PyTorch DDP's
+ * broadcast_buffers) or their mean over the ranks (mean != 0, `dist.bn_stats=mean`).
+ * Without SyncBN each rank's running statistics follow its own share of the batch;
+ * the mean follows the whole global batch, as one rank's would.  Collective. */
+dy_status train_sync_buffers(comm *c, float *buf, size_t n, int mean);
 
 #endif

@@ -141,6 +141,7 @@ static dy_status hook_model(trainer *t, const ddp_opts *dopt)
     free(dr);
     DY_TRY(s);
     train_micro_attach(m, t->ddp, t->comm, cfg_bool(t->cfg, "dist.sync_bn"), cfg_bool(t->cfg, "dist.global_loss_norm"));
+    t->bn_mean = !strcmp(cfg_str(t->cfg, "dist.bn_stats"), "mean");
     return DY_OK;
 }
 
@@ -268,7 +269,7 @@ static dy_status prefetch_next(void *user)
 static dy_status micro_step(trainer *t, data_batch *b, train_step_info *info, int *stepped)
 {
     train_micro mc = {t->model, t->ddp, t->comm, &t->ts, &t->buf_ema, MPI_COMM_NULL,
-                      t->can_prefetch ? prefetch_next : NULL, t};
+                      t->can_prefetch ? prefetch_next : NULL, t, t->bn_mean};
     train_micro_out mo;
     DY_TRY(train_micro_step(&mc, b->images, b->targets, b->ntargets, (int)t->epoch, (long)t->ni,
                             (long)t->last_opt_step, &mo));

@@ -70,6 +70,7 @@ typedef struct {
     long ep_n;
     double ep_lr[3];
     struct trainer_plots *plots; /* rank 0's plot worker (trainer_plots.h); NULL elsewhere */
+    int bn_mean;           /* dist.bn_stats=mean: BN buffers averaged over ranks */
     /* Input pipeline on a device (trainer.c prefetch_next): the next batch, fetched
      * and uploading while this step's backward runs; want_next says whether the step
      * running now should fetch it (not the last of an epoch). */

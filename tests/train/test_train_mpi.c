@@ -6,7 +6,9 @@
  *     and the scale backs off);
  *   - the parameters after K steps on N ranks equal a single-process run on the
  *     whole batch (tolerance 1e-5: only the reduction order differs);
- *   - the divergence guard passes every 10 steps.
+ *   - the divergence guard passes every 10 steps;
+ *   - train_sync_buffers leaves rank 0's BN buffers on every rank, or (dist.bn_stats
+ *     = mean) their mean over the ranks.
  * Rank 0 prints TAP. */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "core/rng.h"
 #include "dist/ddp.h"
 #include "dist/dist.h"
+#include "train/micro_step.h"
 #include "train/step.h"
 #include "tests/tap.h"
 
@@ -141,6 +144,22 @@ static int all_ok(int ok)
     return all;
 }
 
+/* Rank r's buffers are r * 10 + i: rank 0's are i, the ranks' mean is
+ * 5 (size - 1) + i (exact in binary32 for these values). */
+static void test_sync_buffers(comm *c, int rank, int size)
+{
+    enum { NB = 7 };
+    for (int mean = 0; mean < 2; mean++) {
+        float b[NB];
+        for (int i = 0; i < NB; i++) b[i] = (float)(rank * 10 + i);
+        dy_status s = train_sync_buffers(c, b, NB, mean);
+        int ok = s == DY_OK;
+        for (int i = 0; i < NB; i++) ok &= b[i] == (float)((mean ? 5.0 * (size - 1) : 0.0) + i);
+        TAP_OK(all_ok(ok), "BN buffers on %d rank(s): %s (rank %d has %g %g ...)", size,
+               mean ? "the mean over ranks" : "rank 0's", rank, b[0], b[1]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     dist_ctx dc;
@@ -166,6 +185,7 @@ int main(int argc, char **argv)
         TAP_OK(all_ok(s == DY_OK && err < (amp ? 2e-3 : 1e-5)), "amp=%d: %d ranks == one process on the whole batch (rel err %.2g)",
                amp, dc.size, err);
     }
+    test_sync_buffers(c, dc.rank, dc.size);
     comm_destroy(c);
     int failed = tap_failed, any = 0;
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
