@@ -132,6 +132,30 @@ for n in ("W2", "W4"):
 PYEOF
 ok $? "1, 2 and 4 ranks train to the same weights (relative L2 < 1e-4)"
 
+# dist.bn_stats=mean (BN running statistics averaged over ranks, not rank 0's): with
+# SyncBN every rank's statistics are the same, so their mean is W2's bit for bit (a
+# sum instead of a mean would double them); without it the buffers differ from rank
+# 0's while the weights, which training's batch statistics alone determine, do not.
+train 2 --set run.out_dir=M2 --set dist.sync_bn=true --set dist.bn_stats=mean --set train.epochs=1 \
+  --set train.ema=false --set train.nbs=8 >M2.log 2>&1 || sed 's/^/# /' M2.log | tail -5
+for m in rank0 mean; do
+  train 2 --set run.out_dir=P$m --set dist.bn_stats=$m --set train.epochs=1 --set train.ema=false \
+    --set train.nbs=8 >P$m.log 2>&1 || sed 's/^/# /' P$m.log | tail -5
+done
+$PY - <<'PYEOF'
+import glob, h5py, numpy as np
+def arrays(d):
+    a = h5py.File(sorted(glob.glob(d + "/checkpoints/ckpt-*.h5"))[-1], "r")["arrays"]
+    return a["model.params"][()], a["model.buffers"][()]
+(pw, bw), (pm, bm) = arrays("W2"), arrays("M2")
+assert np.array_equal(pw, pm) and np.array_equal(bw, bm), "SyncBN: mean of equal statistics changed them"
+(p0, b0), (p1, b1) = arrays("Prank0"), arrays("Pmean")
+d = np.abs(b0 - b1).max()
+print(f"# without SyncBN: max |rank 0's - mean| over {b0.size} buffer values {d:.3g}")
+assert np.array_equal(p0, p1) and d > 1e-6, d
+PYEOF
+ok $? "dist.bn_stats=mean: equal to rank 0's under SyncBN, differs without, same weights"
+
 # Validation: identical on 1 and 2 ranks, and pycocotools agrees on the exported files.
 "$RUN_MPI" 1 "$DYOLO" val --weights "$last" --data shards/val.manifest.json --out V1 --batch 4 >V1.log 2>&1; ok $? "val on 1 rank"
 "$RUN_MPI" 2 "$DYOLO" val --weights "$last" --data shards/val.manifest.json --out V2 --batch 4 --coco-json V2/coco >V2.log 2>&1
