@@ -9,5 +9,5 @@ tests_data_test_loader_digest_LDADD = $(TEST_LIBS)
 DATA_SH_TESTS = tests/data/synth_pack.sh tests/data/pack_bad_input.sh tests/data/pack_ranks.sh \
 	tests/data/loader_ranks.sh tests/data/loader_dump.sh
 TESTS += tests/data/test_data_unit $(DATA_SH_TESTS)
-EXTRA_DIST += $(DATA_SH_TESTS) tests/data/check_labels.py
+EXTRA_DIST += $(DATA_SH_TESTS) tests/data/check_labels.py tests/data/make-hsv-fixture.py tests/data/hsv_opencv.txt
 SANITIZER_TESTS += tests/data/test_data_unit

@@ -1,7 +1,9 @@
 /* test_data_unit.c -- sampler rules (cover, disjointness, padding, world-size
  * independence, resume), augmentation geometry (boxes stay on their objects,
- * determinism), and image primitives.  No MPI, no files. */
+ * determinism), and image primitives, HSV against OpenCV's bytes (a fixture file).
+ * No MPI. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +228,49 @@ static void check_image_ops(void)
     aug_hsv(&d, 1, 1, 0.5f);
     TAP_OK(d.px[0] < 110 && d.px[9] < 50, "HSV value gain darkens");
     img_free(&a), img_free(&b), img_free(&d);
+}
+
+/* Both HSV paths against the bytes YOLOv5's augment_hsv gets from OpenCV
+ * (tests/data/hsv_opencv.txt, made by make-hsv-fixture.py: 256 colours in one row,
+ * 6 gain sets).  Before aug_hsv.c followed OpenCV's truncating vector path it
+ * rounded, and about 70 % of these bytes were 1 higher. */
+static void check_hsv_opencv(void)
+{
+    const char *top = getenv("TOP_SRCDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/data/hsv_opencv.txt", top ? top : "..");
+    FILE *f = fopen(path, "r");
+    TAP_OK(f != NULL, "OpenCV HSV fixture %s opens", path);
+    if (!f) return;
+    enum { NC = 256 };
+    img_rgb vec, ref;
+    img_alloc(&vec, NC, 1), img_alloc(&ref, NC, 1);
+    uint8_t want[NC * 3];
+    char line[256];
+    int sets = 0, n = 0, bad_vec = 0, bad_ref = 0, malformed = 0;
+    float g[3] = {0};
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        int in[3], out[3];
+        if (sscanf(line, "%f %f %f %d %d %d %d %d %d", &g[0], &g[1], &g[2], &in[0], &in[1], &in[2], &out[0],
+                   &out[1], &out[2]) != 9) {
+            malformed++;
+            continue;
+        }
+        for (int c = 0; c < 3; c++) vec.px[3 * n + c] = (uint8_t)in[c], want[3 * n + c] = (uint8_t)out[c];
+        if (++n < NC) continue;
+        memcpy(ref.px, vec.px, sizeof want);
+        aug_hsv(&vec, g[0], g[1], g[2]);
+        aug_hsv_ref(&ref, g[0], g[1], g[2]);
+        for (int i = 0; i < NC * 3; i++) bad_vec += vec.px[i] != want[i], bad_ref += ref.px[i] != want[i];
+        sets++, n = 0;
+    }
+    fclose(f);
+    TAP_OK(sets == 6 && n == 0 && !malformed, "fixture: %d gain sets of %d colours (%d malformed lines)", sets, NC,
+           malformed);
+    TAP_EQ_INT(bad_vec, 0, "aug_hsv gives OpenCV's bytes (YOLOv5 augment_hsv) for all fixture colours and gains");
+    TAP_EQ_INT(bad_ref, 0, "aug_hsv_ref gives OpenCV's bytes for all fixture colours and gains");
+    img_free(&vec), img_free(&ref);
 }
 
 static void check_to_float(void)
@@ -534,6 +579,7 @@ int main(void)
     check_odd_size();
     check_image_ops();
     check_hsv_exact();
+    check_hsv_opencv();
     check_decode_defaults();
     check_decode_region();
     check_area_resize();
