@@ -381,7 +381,7 @@ static dy_status run_steps(bench_ctx *b, const dist_args *a, bench_times *bt)
 {
     train_micro mc = {b->model, b->ddp, b->comm, &b->ts, &b->buf_ema,
                       a->sync_wait == SYNC_BARRIER ? b->d.world : MPI_COMM_NULL, NULL, NULL,
-                      !strcmp(cfg_str(b->cfg, "dist.bn_stats"), "mean")};
+                      dist_bn_stats_mean(b->cfg)};
     memset(bt, 0, sizeof *bt);
     for (long ni = 0; ni < a->warmup + a->iters; ni++) {
         if (ni == a->warmup) {

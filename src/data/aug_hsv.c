@@ -89,12 +89,18 @@ static void hsv_luts(float rh, float rs, float rv, uint8_t *lh, uint8_t *ls, uin
     }
 }
 
+/* hsv_pixel on pixels [from, w*h) of im */
+static void hsv_scalar(img_rgb *im, size_t from, const uint8_t *lh, const uint8_t *ls, const uint8_t *lv)
+{
+    size_t n = (size_t)im->w * im->h;
+    for (size_t i = from; i < n; i++) hsv_pixel(im->px + 3 * i, lh, ls, lv);
+}
+
 void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv)
 {
     uint8_t lh[256], ls[256], lv[256];
     hsv_luts(rh, rs, rv, lh, ls, lv);
-    size_t n = (size_t)im->w * im->h;
-    for (size_t i = 0; i < n; i++) hsv_pixel(im->px + 3 * i, lh, ls, lv);
+    hsv_scalar(im, 0, lh, ls, lv);
 }
 
 #if DY_HSV_X86
@@ -103,9 +109,9 @@ void aug_hsv_ref(img_rgb *im, float rh, float rs, float rv)
 /* sdiv_tab[i] or hdiv_tab[i] (c = 255 * 4096 or 30 * 4096): a division in float lanes
  * where hsv_tables found it gives the same values, else a gather.  Index 0 gives
  * junk, but only where the multiplier (diff or hue numerator) is 0. */
-HSV_TARGET static inline __m256i hsv_recip(const int32_t *tab, float c, __m256i i, int fdiv)
+HSV_TARGET static inline __m256i hsv_recip(const int32_t *tab, float c, __m256i i)
 {
-    if (!fdiv) return _mm256_i32gather_epi32(tab, i, 4);
+    if (!hsv_fdiv_ok) return _mm256_i32gather_epi32(tab, i, 4);
     __m256 q = _mm256_div_ps(_mm256_set1_ps(c), _mm256_cvtepi32_ps(i));
     return _mm256_cvttps_epi32(_mm256_add_ps(q, _mm256_set1_ps(0.5f)));
 }
@@ -128,14 +134,14 @@ HSV_TARGET static void hsv_8px(uint8_t *p, const int32_t *lut)
     __m256i b = _mm256_cvtepu8_epi32(bb);
     __m256i v = _mm256_max_epi32(_mm256_max_epi32(r, g), b), mn = _mm256_min_epi32(_mm256_min_epi32(r, g), b);
     __m256i diff = _mm256_sub_epi32(v, mn), k2048 = _mm256_set1_epi32(2048);
-    __m256i s = hsv_recip(sdiv_tab, 1044480.0f, v, hsv_fdiv_ok);
+    __m256i s = hsv_recip(sdiv_tab, 1044480.0f, v);
     s = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(diff, s), k2048), 12);
     __m256i hn = _mm256_sub_epi32(r, g);                                  /* + 4 diff when v == b */
     hn = _mm256_add_epi32(hn, _mm256_slli_epi32(diff, 2));
     __m256i is_g = _mm256_cmpeq_epi32(v, g), is_r = _mm256_cmpeq_epi32(v, r);
     hn = _mm256_blendv_epi8(hn, _mm256_add_epi32(_mm256_sub_epi32(b, r), _mm256_slli_epi32(diff, 1)), is_g);
     hn = _mm256_blendv_epi8(hn, _mm256_sub_epi32(g, b), is_r);
-    __m256i h = hsv_recip(hdiv_tab, 122880.0f, diff, hsv_fdiv_ok);
+    __m256i h = hsv_recip(hdiv_tab, 122880.0f, diff);
     h = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(hn, h), k2048), 12);
     const __m256i k180 = _mm256_set1_epi32(180);
     h = _mm256_add_epi32(h, _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), h), k180));
@@ -182,7 +188,7 @@ HSV_TARGET static void hsv_avx2(img_rgb *im, const uint8_t *lh, const uint8_t *l
     size_t n = (size_t)im->w * im->h, i = 0;
     /* each step reads 28 bytes (4 past its 8 pixels), so stop 2 pixels early */
     for (; i + 10 <= n; i += 8) hsv_8px(im->px + 3 * i, lut);
-    for (; i < n; i++) hsv_pixel(im->px + 3 * i, lh, ls, lv);
+    hsv_scalar(im, i, lh, ls, lv);
 }
 #endif
 
@@ -196,6 +202,5 @@ void aug_hsv(img_rgb *im, float rh, float rs, float rv)
         return;
     }
 #endif
-    size_t n = (size_t)im->w * im->h;
-    for (size_t i = 0; i < n; i++) hsv_pixel(im->px + 3 * i, lh, ls, lv);
+    hsv_scalar(im, 0, lh, ls, lv);
 }

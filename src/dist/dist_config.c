@@ -53,3 +53,5 @@ dy_status dist_opts_from_cfg(const cfg *c, int device, comm_opts *co, ddp_opts *
     dopt->dtype = COMM_F32;
     return DY_OK;
 }
+
+int dist_bn_stats_mean(const cfg *c) { return !strcmp(cfg_str(c, "dist.bn_stats"), "mean"); }

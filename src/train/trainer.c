@@ -141,7 +141,7 @@ static dy_status hook_model(trainer *t, const ddp_opts *dopt)
     free(dr);
     DY_TRY(s);
     train_micro_attach(m, t->ddp, t->comm, cfg_bool(t->cfg, "dist.sync_bn"), cfg_bool(t->cfg, "dist.global_loss_norm"));
-    t->bn_mean = !strcmp(cfg_str(t->cfg, "dist.bn_stats"), "mean");
+    t->bn_mean = dist_bn_stats_mean(t->cfg);
     return DY_OK;
 }
 
