@@ -62,8 +62,9 @@ all="fuzz_config fuzz_data_yaml fuzz_yolo_labels fuzz_coco_json fuzz_voc_xml fuz
 all="$all fuzz_pickle fuzz_pt"
 targets=${FUZZ_TARGETS:-$all}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# MPI singletons: no shared-memory segments or network probing needed for MPI_COMM_SELF.
-export OMPI_MCA_btl=self OMPI_MCA_btl_base_warn_component_unused=0
+# MPI singletons: no shared-memory segments or network probing needed for MPI_COMM_SELF,
+# and no orted (isolated; see Makefile.am).
+export OMPI_MCA_btl=self OMPI_MCA_btl_base_warn_component_unused=0 OMPI_MCA_ess_singleton_isolated=1
 # Debian's clang 14 has no _Float16 on x86 (clang 15 added it): the few fp16 helpers
 # (gradient all-reduce, loss scaler; no parser reaches them) compile with clang's
 # storage-only __fp16 instead, converted by F16C instructions (every AVX2 CPU has them).
