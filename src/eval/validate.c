@@ -1,9 +1,11 @@
 /* validate.c -- implementation of validate.h. */
 #include "eval/validate.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/check.h"
 #include "core/fault.h"
 #include "core/log.h"
 #include "dist/dist.h"
@@ -64,8 +66,19 @@ static dy_status fit_batch(yolo_model *m, int B, int nc, const data_batch *b, fl
     return DY_OK;
 }
 
+/* YOLOv5's val.py loss of one batch (box, obj, cls) added to sum[0..2], sum[3]
+ * counting batches; their mean over all ranks' batches is the run's val loss. */
+static dy_status add_loss(yolo_model *m, const data_batch *b, double sum[4])
+{
+    if (yolo_model_detect_node(m, 0) < 0) return DY_OK;
+    yolo_loss_parts lp;
+    DY_TRY_CTX(yolo_model_eval_loss(m, b->targets, b->ntargets, b->n, &lp), "validation loss");
+    sum[0] += lp.box, sum[1] += lp.obj, sum[2] += lp.cls, sum[3] += 1;
+    return DY_OK;
+}
+
 static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np, double progress_s,
-                           const validate_hook *hook, eval_set *local)
+                           const validate_hook *hook, eval_set *local, double loss[4])
 {
     int nc = yolo_model_nc(m);
     size_t na = yolo_model_num_anchors_total(m);
@@ -86,6 +99,7 @@ static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np
         if (s == DY_OK && b->n > 0) s = fit_batch(m, B, nc, b, &out, &cap, &na);
         if (s == DY_OK && b->n > 0) s = yolo_model_forward(m, b->images, 0);
         if (s == DY_OK && b->n > 0) yolo_model_decode(m, out);
+        if (s == DY_OK && b->n > 0) s = add_loss(m, b, loss);
         for (int i = 0; s == DY_OK && i < b->n; i++) {
             s = eval_set_add_image(local, b->index[i] + 1);
             if (s == DY_OK) s = add_ground_truth(local, b, i);
@@ -102,6 +116,15 @@ static dy_status infer_all(yolo_model *m, data_loader *val, const nms_params *np
     return s;
 }
 
+/* The mean over every rank's batches (YOLOv5 averages over its batches); NaN without
+ * a batch or a Detect layer. */
+static dy_status reduce_loss(MPI_Comm comm, double loss[4], validate_result *r)
+{
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, loss, 4, MPI_DOUBLE, MPI_SUM, comm));
+    for (int k = 0; k < 3; k++) r->loss[k] = loss[3] > 0 ? loss[k] / loss[3] : NAN;
+    return DY_OK;
+}
+
 dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms_params *np, double progress_s,
                        const validate_hook *hook, validate_result *r)
 {
@@ -109,11 +132,13 @@ dy_status validate_run(yolo_model *m, data_loader *val, MPI_Comm comm, const nms
     double t0 = timer_now();
     eval_set local;
     eval_set_init(&local, yolo_model_nc(m));
-    dy_status s = infer_all(m, val, np, progress_s, hook, &local);
+    double loss[4] = {0, 0, 0, 0};
+    dy_status s = infer_all(m, val, np, progress_s, hook, &local, loss);
     /* Every rank reaches the gather (even after a local failure) so none hangs, and
      * all report the failing rank's error. */
     s = dist_agree(comm, s);
     if (s == DY_OK) s = eval_set_allgather(&local, comm, &r->set);
+    if (s == DY_OK) s = reduce_loss(comm, loss, r);
     eval_set_free(&local);
     if (s == DY_OK) s = yolo_ap_run(&r->set, &r->yolo);
     if (s == DY_OK) s = coco_eval_run(&r->set, &r->coco);

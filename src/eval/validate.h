@@ -22,6 +22,10 @@ typedef struct {
     coco_eval_result coco;
     int nimages;
     double seconds, images_per_s; /* inference + NMS + metrics, global images */
+    /* YOLOv5's validation loss (box, obj, cls, gains applied: results.csv's
+     * val/box_loss, val/obj_loss, val/cls_loss): the mean over all ranks' batches
+     * of the loss of the eval-mode outputs; NaN for a model without Detect. */
+    double loss[3];
 } validate_result;
 
 /* Sees each image of this rank's first validation batch after NMS, before the boxes

@@ -11,7 +11,8 @@
  *
  * defines: yolo_model, yolo_layer_info, yolo_model_opts, yolo_model_create,
  *          yolo_model_create_json, yolo_model_from_config, yolo_model_from_config_text, yolo_model_free, yolo_model_init, yolo_model_plan,
- *          yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_backward, yolo_model_decode,
+ *          yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_eval_loss,
+ *          yolo_model_backward, yolo_model_decode,
  *          yolo_model_* accessors (yolo_model_detect_node ...), yolo_model_check_finite,
  *          yolo_model_set_anchors, yolo_model_anchors_from_spec, yolo_spec_with_anchors */
 #ifndef DY_MODEL_MODEL_H
@@ -83,6 +84,10 @@ dy_status yolo_model_forward(yolo_model *m, const uint8_t *images, int training)
 dy_status yolo_model_prefetch(yolo_model *m, const uint8_t *images, int n, int h, int w);
 /* targets: nt x 6 (image, class, cx, cy, w, h normalised); imgsz scales the obj gain. */
 dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss_parts *parts);
+/* The loss of the first n images of the last forward's batch (a partial validation
+ * batch; padding images excluded), as YOLOv5's val.py computes it: no gradient is
+ * kept, no count_reduce hook runs, the training workspace is not touched. */
+dy_status yolo_model_eval_loss(yolo_model *m, const float *targets, int nt, int n, yolo_loss_parts *parts);
 dy_status yolo_model_backward(yolo_model *m);
 /* After an eval-mode forward: out[batch][anchors_total][5 + nc], boxes in input pixels
  * (host memory: on a device backend the forward pass downloads the Detect outputs,

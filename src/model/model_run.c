@@ -7,7 +7,8 @@
  * for yolov5n, nc 3, 640 px, batch 16 (yolo_model_loss_transfer_bytes).  Objectness
  * and class rows are contiguous in CNHW, so this is one copy per level.
  *
- * defines: yolo_model_plan, yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_backward,
+ * defines: yolo_model_plan, yolo_model_forward, yolo_model_prefetch, yolo_model_loss, yolo_model_eval_loss,
+ *          yolo_model_backward,
  *          yolo_model_decode, yolo_model_summary, yolo_model_state_get/put and the
  *          accessors of model.h */
 #include <math.h>
@@ -143,6 +144,47 @@ dy_status yolo_model_loss(yolo_model *m, const float *targets, int nt, yolo_loss
         return DY_ERR(DY_ERANGE, "model %s: the loss is not finite (box %g obj %g cls %g)", m->name,
                       parts->box, parts->obj, parts->cls);
     return DY_OK;
+}
+
+/* The Detect outputs of the first n images of the planned batch, compacted into
+ * buf (the outputs are CNHW: an image is not a prefix), for a loss over n images. */
+static void compact_outputs(const yolo_model *m, int n, float *buf, const float **outs)
+{
+    const yolo_head *hd = &m->head;
+    const int no = 5 + hd->nc;
+    for (int l = 0; l < hd->nl; l++) {
+        size_t img = (size_t)hd->ny[l] * hd->nx[l], full = img * hd->batch, part = img * (size_t)n;
+        for (size_t r = 0; r < (size_t)hd->na * no; r++) memcpy(buf + r * part, m->hlev[l] + r * full, sizeof(float) * part);
+        outs[l] = buf;
+        buf += (size_t)hd->na * no * part;
+    }
+}
+
+dy_status yolo_model_eval_loss(yolo_model *m, const float *targets, int nt, int n, yolo_loss_parts *parts)
+{
+    if (!m->has_detect) return DY_ERR(DY_EINVAL, "model %s has no Detect layer: no loss", m->name);
+    if (n < 1 || n > m->head.batch)
+        return DY_ERR(DY_EINVAL, "model %s: loss over %d images of a batch of %d", m->name, n, m->head.batch);
+    yolo_head hd = m->head;
+    hd.batch = n;
+    size_t fl = m->det_floats / (size_t)m->head.batch * (size_t)n;
+    /* outputs (when compacted) and the gradient the loss writes, which nothing reads */
+    float *buf = malloc(sizeof(float) * 2 * fl + 1);
+    if (!buf) return DY_ERR(DY_ENOMEM, "model %s: out of memory for the validation loss", m->name);
+    const float *outs[YOLO_MAX_LEVELS];
+    float *grad[YOLO_MAX_LEVELS];
+    if (n < m->head.batch) compact_outputs(m, n, buf + fl, outs);
+    else for (int l = 0; l < hd.nl; l++) outs[l] = m->hlev[l];
+    float *g = buf;
+    for (int l = 0; l < hd.nl; l++) {
+        grad[l] = g;
+        g += (size_t)hd.na * (5 + hd.nc) * hd.ny[l] * hd.nx[l] * (size_t)n;
+    }
+    yolo_loss_ws ws = {0}; /* own workspace, no count_reduce: ranks validate different batches */
+    dy_status s = yolo_loss_compute(&hd, &m->hyp, outs, grad, targets, nt, &ws, parts);
+    yolo_loss_ws_free(&ws);
+    free(buf);
+    return s;
 }
 
 dy_status yolo_model_backward(yolo_model *m)

@@ -408,10 +408,11 @@ static dy_status run_epoch(trainer *t, int *stop)
 
 static dy_status epoch_end(trainer *t)
 {
-    double fit = -1, m50 = 0, m = 0, pr[2] = {0, 0};
+    trainer_val_out v = {.fitness = -1};
     int last = t->epoch + 1 == t->epochs;
     long vi = (long)cfg_int(t->cfg, "train.val_interval");
-    if (t->val && (last || (vi > 0 && (t->epoch + 1) % vi == 0))) DY_TRY(trainer_val(t, &fit, &m50, &m, pr));
+    if (t->val && (last || (vi > 0 && (t->epoch + 1) % vi == 0))) DY_TRY(trainer_val(t, &v));
+    double fit = v.fitness;
     int best = fit > t->best_fitness;
     if (best) t->best_fitness = fit;
     cJSON *rec = cJSON_CreateObject();
@@ -423,11 +424,14 @@ static dy_status epoch_end(trainer *t)
         for (int i = 0; i < 3; i++) cJSON_AddNumberToObject(rec, rk[i], t->ep_lr[i]);
     }
     if (fit >= 0) {
-        cJSON_AddNumberToObject(rec, "P", pr[0]);
-        cJSON_AddNumberToObject(rec, "R", pr[1]);
-        cJSON_AddNumberToObject(rec, "mAP50", m50);
-        cJSON_AddNumberToObject(rec, "mAP50_95", m);
+        static const char *const vk[3] = {"val_box", "val_obj", "val_cls"};
+        cJSON_AddNumberToObject(rec, "P", v.p);
+        cJSON_AddNumberToObject(rec, "R", v.r);
+        cJSON_AddNumberToObject(rec, "mAP50", v.map50);
+        cJSON_AddNumberToObject(rec, "mAP50_95", v.map);
         cJSON_AddNumberToObject(rec, "fitness", fit);
+        for (int i = 0; i < 3; i++)
+            if (isfinite(v.loss[i])) cJSON_AddNumberToObject(rec, vk[i], v.loss[i]);
     }
     cJSON_AddItemToArray(t->history, rec);
     memset(t->ep_loss, 0, sizeof t->ep_loss), t->ep_n = 0;

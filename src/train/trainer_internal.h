@@ -96,8 +96,12 @@ int trainer_ckpt_idle(const trainer *t);
 dy_status trainer_restore(trainer *t, const char *resume);
 /* model.autoanchor on a fresh run (collective; trainer_anchor.c). */
 dy_status trainer_autoanchor(trainer *t);
-/* Validates with the EMA weights; fills fitness, mAP50, mAP50-95 and YOLOv5's
- * precision and recall pr[2] (same on all ranks). */
-dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map, double pr[2]);
+/* One validation's numbers for the epoch record (the same on all ranks). */
+typedef struct {
+    double fitness, map50, map, p, r; /* YOLOv5's fitness, mAP50, mAP50-95, precision, recall */
+    double loss[3];                   /* YOLOv5's val box, obj and cls losses */
+} trainer_val_out;
+/* Validates with the EMA weights. */
+dy_status trainer_val(trainer *t, trainer_val_out *o);
 
 #endif

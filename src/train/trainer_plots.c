@@ -207,9 +207,10 @@ static const char *const csv_cols[] = {"epoch",          "train/box_loss",     "
                                        "metrics/mAP_0.5", "metrics/mAP_0.5:0.95", "val/box_loss",
                                        "val/obj_loss",   "val/cls_loss",       "x/lr0",
                                        "x/lr1",          "x/lr2"};
-/* the history record's key for each column (NULL: dyolo does not compute it) */
-static const char *const csv_keys[] = {"epoch", "train_box", "train_obj", "train_cls", "P",     "R",     "mAP50",
-                                       "mAP50_95", NULL,       NULL,        NULL,        "x_lr0", "x_lr1", "x_lr2"};
+/* the history record's key for each column (a record without it: an empty cell;
+ * checkpoints made before the validation loss have no val_*) */
+static const char *const csv_keys[] = {"epoch",    "train_box", "train_obj", "train_cls", "P",     "R",     "mAP50",
+                                       "mAP50_95", "val_box",   "val_obj",   "val_cls",   "x_lr0", "x_lr1", "x_lr2"};
 #define NCOLS ((int)(sizeof csv_cols / sizeof csv_cols[0]))
 
 static double rec_val(const cJSON *rec, int col)

@@ -41,7 +41,7 @@ static void write_reports(trainer *t, const validate_result *v)
     if (eval_report_write_pr_png(&rep, path) != DY_OK) log_warn("%s", err_msg());
 }
 
-dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map, double pr[2])
+dy_status trainer_val(trainer *t, trainer_val_out *o)
 {
     yolo_model *m = t->model;
     swap_weights(t, 1);
@@ -58,11 +58,13 @@ dy_status trainer_val(trainer *t, double *fitness, double *map50, double *map, d
         return s2;
     }
     eval_report rep = {(const char *const *)t->names, v.nimages, &v.coco, &v.yolo, cfg_str(t->cfg, "train.val_protocol")};
-    eval_report_headline(&rep, map50, map);
-    *fitness = 0.1 * *map50 + 0.9 * *map;
-    pr[0] = v.yolo.mp, pr[1] = v.yolo.mr;
-    log_info("val epoch %lld: %d images, mAP50 %.4f mAP50-95 %.4f (%s protocol), %.1f img/s", (long long)t->epoch + 1,
-             v.nimages, *map50, *map, rep.protocol, v.images_per_s);
+    eval_report_headline(&rep, &o->map50, &o->map);
+    o->fitness = 0.1 * o->map50 + 0.9 * o->map;
+    o->p = v.yolo.mp, o->r = v.yolo.mr;
+    memcpy(o->loss, v.loss, sizeof o->loss);
+    log_info("val epoch %lld: %d images, mAP50 %.4f mAP50-95 %.4f (%s protocol), loss box %.4f obj %.4f cls %.4f, "
+             "%.1f img/s", (long long)t->epoch + 1, v.nimages, o->map50, o->map, rep.protocol, v.loss[0], v.loss[1],
+             v.loss[2], v.images_per_s);
     write_reports(t, &v);
     trainer_plots_val(t, &v); /* rank 0 only: t->plots is NULL elsewhere */
     validate_result_free(&v);

@@ -294,6 +294,35 @@ static void test_batch_invariance(void)
     yolo_model_free(m);
 }
 
+/* Validation loss (YOLOv5 val.py's): over the first n images of an eval forward, as
+ * if the batch held only them; the padding of a partial batch must not count. */
+static void test_eval_loss(void)
+{
+    yolo_model *m = load_yolov5n(3, 9, "eval loss");
+    if (!m) return;
+    const size_t px = 3 * 96 * 96;
+    uint8_t *img = malloc(3 * px);
+    for (size_t i = 0; i < 3 * px; i++) img[i] = (uint8_t)((i * 29 + i / 96 * 13) % 253);
+    yolo_loss_parts two, part, full3, eval3;
+    int ok = yolo_model_plan(m, 2, 96, 96) == DY_OK && yolo_model_forward(m, img, 0) == DY_OK &&
+             yolo_model_loss(m, targets, 4, &two) == DY_OK;
+    ok = ok && yolo_model_plan(m, 3, 96, 96) == DY_OK && yolo_model_forward(m, img, 0) == DY_OK &&
+         yolo_model_eval_loss(m, targets, 4, 2, &part) == DY_OK && yolo_model_eval_loss(m, targets, 4, 3, &eval3) == DY_OK &&
+         yolo_model_loss(m, targets, 4, &full3) == DY_OK;
+    TAP_OK(ok, "eval loss computes (%s)", ok ? "ok" : err_msg());
+    TAP_OK(ok && part.box == two.box && part.obj == two.obj && part.cls == two.cls && part.matches == two.matches,
+           "2 images of a batch of 3 == a batch of 2 (bitwise: box %g/%g obj %g/%g cls %g/%g)", part.box, two.box,
+           part.obj, two.obj, part.cls, two.cls);
+    TAP_OK(ok && part.obj != full3.obj, "the third image's cells are not in it (obj %g vs %g with them)", part.obj,
+           full3.obj);
+    TAP_OK(ok && eval3.total64 == full3.total64, "a whole batch: the training loss function's value (%g)", eval3.total64);
+    TAP_OK(ok && two.box > 0 && two.obj > 0 && two.cls > 0, "box, obj and cls are positive");
+    TAP_OK(yolo_model_eval_loss(m, targets, 4, 4, &part) == DY_EINVAL && yolo_model_eval_loss(m, targets, 4, 0, &part) == DY_EINVAL,
+           "more images than the batch, or none, is an error");
+    free(img);
+    yolo_model_free(m);
+}
+
 typedef struct {
     size_t next_end, covered;
     int calls, ordered;
@@ -439,6 +468,7 @@ int main(void)
     test_f16();
     test_act_tail();
     test_batch_invariance();
+    test_eval_loss();
     test_api();
     test_errors();
     test_config();
