@@ -12,7 +12,8 @@ directly.
 Writes OUT_MD (markdown: first a target-check table, one row per dataset and dyolo
 side; then per dataset the best and final mAP50 / mAP50-95 as mean and
 range over seeds, two stability figures -- the mean mAP50-95 of the last 10 epochs and
-the worst mAP50 from epoch 50 on, which single-epoch dips drag down -- wall time, the
+the worst mAP50 from epoch 50 on, which single-epoch dips drag down -- the mean
+validation box / objectness loss of the last 10 epochs (runs that have them), wall time, the
 target check, and the mean curves every 10 epochs)
 and next to it quality-<dataset>.png (mean mAP50 and mAP50-95 per epoch per side,
 thin lines for single seeds).
@@ -32,7 +33,8 @@ def read_run(d):
         r = csv.reader(fh)
         head = [h.strip() for h in next(r)]
         i50, i95 = head.index("metrics/mAP_0.5"), head.index("metrics/mAP_0.5:0.95")
-        ie = head.index("epoch")
+        ie, ivb, ivo = head.index("epoch"), head.index("val/box_loss"), head.index("val/obj_loss")
+        vloss = []
         for row in r:
             if len(row) > i95 and row[i50].strip():
                 # Epochs must count 0, 1, 2...: a file two runs appended to (YOLOv5
@@ -41,6 +43,9 @@ def read_run(d):
                     raise SystemExit("summarize: %s: epoch %s where %d was expected (two runs in one file?)"
                                      % (f, row[ie].strip(), len(rows)))
                 rows.append((float(row[i50]), float(row[i95])))
+                # validation losses: empty in dyolo's results.csv before b9cdb6c
+                if row[ivb].strip() and row[ivo].strip():
+                    vloss.append((float(row[ivb]), float(row[ivo])))
     wall = None
     wf = os.path.join(d, "wall")
     if os.path.exists(wf):
@@ -48,7 +53,8 @@ def read_run(d):
     # Ultralytics runs recorded before make-suite.py's label fix say so in their README
     rf = os.path.join(d, "README")
     old = os.path.exists(rf) and "labels: YOLO labels from make-suite.py before" in open(rf).read()
-    return {"m50": [a for a, _ in rows], "m95": [b for _, b in rows], "wall": wall, "old_labels": old}
+    return {"m50": [a for a, _ in rows], "m95": [b for _, b in rows], "wall": wall, "old_labels": old,
+            "vloss": vloss if len(vloss) == len(rows) else []}
 
 
 def best(run):
@@ -64,6 +70,16 @@ def late(run):
     tail = run["m95"][-10:]
     after = run["m50"][50:] or run["m50"][-1:]
     return statistics.mean(tail), min(after)
+
+
+def val_loss(runs):
+    # Overfitting shows here before it shows in mAP: the mean over seeds of the last
+    # 10 epochs' validation box and objectness losses (YOLOv5 val.py's).
+    v = [r["vloss"][-10:] for r in runs if r["vloss"]]
+    if not v:
+        return "-"
+    return "%.4f / %.4f" % (statistics.mean(statistics.mean(b for b, _ in x) for x in v),
+                            statistics.mean(statistics.mean(o for _, o in x) for x in v))
 
 
 def stat(xs, fmt="%.3f"):
@@ -127,8 +143,8 @@ def main():
     verdicts = []
     for ds, sides in data.items():
         lines.append("### %s\n" % ds)
-        lines.append("| side | seeds | best mAP50 | best mAP50-95 | final mAP50 | final mAP50-95 | last-10 mAP50-95 | worst mAP50 from ep. 50 | wall (min) | wall / Ultralytics |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("| side | seeds | best mAP50 | best mAP50-95 | final mAP50 | final mAP50-95 | last-10 mAP50-95 | worst mAP50 from ep. 50 | last-10 val loss box / obj | wall (min) | wall / Ultralytics |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
         uw = [r["wall"] / 60 for r in sides.get("ultralytics", {}).values() if r["wall"]]
         ub50 = [best(r)[0] for r in sides.get("ultralytics", {}).values()]
         ub95 = [best(r)[1] for r in sides.get("ultralytics", {}).values()]
@@ -139,10 +155,10 @@ def main():
             w = [r["wall"] / 60 for r in runs.values() if r["wall"]]
             ratio = "%.2f" % (statistics.mean(w) / statistics.mean(uw)) if w and uw and side != "ultralytics" else "-"
             lt = [late(r) for r in runs.values()]
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 side, " ".join(s[1:] + ("*" if r.get("old_labels") else "") for s, r in runs.items()), stat([x[0] for x in b]), stat([x[1] for x in b]),
                 stat([r["m50"][-1] for r in runs.values()]), stat([r["m95"][-1] for r in runs.values()]),
-                stat([x[0] for x in lt]), stat([x[1] for x in lt]), stat(w, "%.1f"), ratio))
+                stat([x[0] for x in lt]), stat([x[1] for x in lt]), val_loss(runs.values()), stat(w, "%.1f"), ratio))
         if any(r.get("old_labels") for runs in sides.values() for r in runs.values()):
             lines.append("\n\\* trained and validated on YOLO labels 1 px wider and higher than dyolo's (make-suite.py "
                          "before its label fix; see the run's README): to be rerun.")
