@@ -7,6 +7,7 @@
 #include "core/affinity.h"
 #include "core/config.h"
 #include "model/model.h"
+#include "model/model_internal.h"
 
 static const cfg_key model_keys[] = {
     {"model.spec", CFG_STRING, "\"configs/models/yolov5n.json\"", 1, 0, NULL,
@@ -34,7 +35,11 @@ static void apply_config(const cfg *c, yolo_model *m)
     yolo_model_opts o = {.threads = threads, .f16 = cfg_bool(c, "train.amp"), .loss_scale = 1.f};
     yolo_model_set_opts(m, &o);
     yolo_loss_hyp *h = yolo_model_hyp(m);
-    yolo_loss_hyp_default(h, yolo_model_nc(m), (int)cfg_int(c, "data.imgsz"), yolo_model_head(m)->nl);
+    int imgsz = (int)cfg_int(c, "data.imgsz");
+    yolo_loss_hyp_default(h, yolo_model_nc(m), imgsz, yolo_model_head(m)->nl);
+    /* fixed for data.imgsz, whatever shape is planned later (a rectangular validation
+     * batch of 352 x 288 px must not raise the objectness gain by (352 / 320)^2) */
+    m->hyp_imgsz = imgsz, m->hyp_pinned = 1;
     h->anchor_t = (float)cfg_float(c, "model.anchor_t");
     h->label_smoothing = (float)cfg_float(c, "model.label_smoothing");
 }

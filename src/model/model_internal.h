@@ -17,6 +17,10 @@ struct yolo_model {
     yolo_head head;
     yolo_loss_hyp hyp;
     int hyp_imgsz;              /* imgsz the default hyp was scaled for */
+    /* The gains were set for the config's data.imgsz (YOLOv5 scales them by
+     * --img once): planning another shape, e.g. a rectangular validation batch,
+     * keeps them.  Without a config they follow the planned size. */
+    int hyp_pinned;
     yolo_model_opts opts;
     float *dout;                /* d loss / d Detect outputs, all levels (host) */
     float *dlev[YOLO_MAX_LEVELS];

@@ -91,7 +91,7 @@ dy_status yolo_model_plan(yolo_model *m, int batch, int h, int w)
     m->head.batch = batch;
     DY_TRY(plan_detect_io(m, tot));
     int imgsz = h > w ? h : w;
-    if (imgsz != m->hyp_imgsz) {
+    if (!m->hyp_pinned && imgsz != m->hyp_imgsz) {
         float ls = m->hyp.label_smoothing, at = m->hyp.anchor_t;
         yolo_loss_hyp_default(&m->hyp, m->head.nc, imgsz, m->head.nl);
         m->hyp.label_smoothing = ls;

@@ -443,6 +443,18 @@ static void test_config(void)
                 "model from the config section (spec, nc, label smoothing)"))
         tap_diag("%s", err_msg());
     yolo_model_free(m);
+    /* The loss gains are YOLOv5's for data.imgsz, whatever shape is planned: a
+     * rectangular validation batch (352 x 288 at 320 px) raised the objectness gain
+     * by (352/320)^2 = 1.21, which made the validation obj loss 21 % high. */
+    yolo_loss_hyp want;
+    ok = cfg_set(c, "data.imgsz=320") == DY_OK && yolo_model_from_config(c, 0, NULL, &m) == DY_OK;
+    if (ok) yolo_loss_hyp_default(&want, 4, 320, yolo_model_head(m)->nl);
+    ok = ok && yolo_model_plan(m, 1, 352, 288) == DY_OK;
+    TAP_OK(ok && yolo_model_hyp(m)->obj == want.obj && yolo_model_hyp(m)->box == want.box &&
+               yolo_model_hyp(m)->cls == want.cls,
+           "a config's loss gains stay those of data.imgsz when 352 x 288 is planned (obj %g, want %g)",
+           ok ? yolo_model_hyp(m)->obj : 0.0, ok ? want.obj : 0.0);
+    yolo_model_free(m);
     cfg_set(c, "model.spec=/nonexistent.json");
     TAP_OK(yolo_model_from_config(c, 0, NULL, &m) == DY_ENOENT && strstr(err_msg(), "model.spec"),
            "a missing spec names the config key");
