@@ -24,7 +24,9 @@ typedef struct {
     double seconds, images_per_s; /* inference + NMS + metrics, global images */
     /* YOLOv5's validation loss (box, obj, cls, gains applied: results.csv's
      * val/box_loss, val/obj_loss, val/cls_loss): the mean over all ranks' batches
-     * of the loss of the eval-mode outputs; NaN for a model without Detect. */
+     * of the loss of the eval-mode outputs; NaN for a model without Detect.  Each
+     * rank's slice of a step is a batch of its own, so unlike the metrics it
+     * depends a little on the number of ranks (as YOLOv5's does on its batch). */
     double loss[3];
 } validate_result;
 
